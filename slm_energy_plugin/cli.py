@@ -1,0 +1,59 @@
+"""The ``slm-energy`` command line: thin dispatch to one module per command.
+
+Each module in :mod:`slm_energy_plugin.commands` exposes ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when
+their command runs, so ``slm-energy compare`` never pays for importing torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from . import __version__
+from .errors import SlmEnergyError
+
+# command name -> module under slm_energy_plugin.commands, in help order.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "countries": ("countries", "list country codes and grid carbon intensities"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="slm-energy",
+        description="Energy, carbon, time, tokens and quality of small language models.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.set_defaults(_module=module_name)
+        _command_module(module_name).add_arguments(cmd)
+    return parser
+
+
+def _command_module(module_name: str):
+    return importlib.import_module(f"{__package__}.commands.{module_name}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(_command_module(args._module).run(args) or 0)
+    except SlmEnergyError as exc:
+        print(f"slm-energy {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"slm-energy {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``slm-energy`` command (see :mod:`slm_energy_plugin.cli`)."""

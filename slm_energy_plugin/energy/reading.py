@@ -1,0 +1,146 @@
+"""What one energy measurement produced, and how each figure was obtained.
+
+Pure data: no pytest, no I/O. Every component figure carries a method label so a
+reader can tell a hardware counter from an estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+COMPONENTS = ("cpu", "gpu", "ram")
+
+# Labels whose figures come from an energy counter in hardware or firmware.
+MEASURED_METHODS = frozenset({"rapl", "nvml", "amdsmi", "windows-emi", "pmic"})
+# Labels whose figures are modelled from load, a TDP table or a constant.
+ESTIMATED_METHODS = frozenset(
+    {"cpu-load-estimate", "tdp-constant-estimate", "ram-constant-estimate", "powermetrics-estimate",
+     "user-constant"}
+)
+# Labels that mean "no figure": the component is absent or the meter does not measure it.
+NO_FIGURE_METHODS = frozenset({"absent", "not-measured"})
+KNOWN_METHODS = MEASURED_METHODS | ESTIMATED_METHODS | NO_FIGURE_METHODS
+
+
+def is_measured(method: str) -> bool:
+    return method in MEASURED_METHODS
+
+
+def is_estimated(method: str) -> bool:
+    return method in ESTIMATED_METHODS
+
+
+def provenance(methods: Mapping[str, str]) -> str:
+    """Summarise component methods as 'measured', 'estimated', 'mixed' or 'none'."""
+    relevant = [m for m in methods.values() if m not in NO_FIGURE_METHODS]
+    if not relevant:
+        return "none"
+    if all(is_measured(m) for m in relevant):
+        return "measured"
+    if not any(is_measured(m) for m in relevant):
+        return "estimated"
+    return "mixed"
+
+
+@dataclass(frozen=True)
+class EnergyReading:
+    """Energy of one measured window, per component, in kWh (None = no figure)."""
+
+    duration_s: float
+    cpu_kwh: float | None
+    gpu_kwh: float | None
+    ram_kwh: float | None
+    methods: Mapping[str, str]
+    meter: str
+    # Problems the meter noticed (window shorter than its resolution, zero result...).
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def total_kwh(self) -> float | None:
+        parts = [v for v in (self.cpu_kwh, self.gpu_kwh, self.ram_kwh) if v is not None]
+        return sum(parts) if parts else None
+
+    @property
+    def provenance(self) -> str:
+        return provenance(self.methods)
+
+    def component_kwh(self, component: str) -> float | None:
+        return {"cpu": self.cpu_kwh, "gpu": self.gpu_kwh, "ram": self.ram_kwh}[component]
+
+    def scaled(self, factor: float) -> "EnergyReading":
+        """The same reading divided into equal parts (e.g. per round of N repeats)."""
+        def scale(v: float | None) -> float | None:
+            return None if v is None else v * factor
+        return EnergyReading(
+            duration_s=self.duration_s * factor,
+            cpu_kwh=scale(self.cpu_kwh),
+            gpu_kwh=scale(self.gpu_kwh),
+            ram_kwh=scale(self.ram_kwh),
+            methods=dict(self.methods),
+            meter=self.meter,
+            warnings=self.warnings,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total_kwh": self.total_kwh,
+            "cpu_kwh": self.cpu_kwh,
+            "gpu_kwh": self.gpu_kwh,
+            "ram_kwh": self.ram_kwh,
+            "window_s": self.duration_s,
+            "methods": dict(self.methods),
+            "provenance": self.provenance,
+            "meter": self.meter,
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "EnergyReading":
+        return cls(
+            duration_s=float(data["window_s"]),
+            cpu_kwh=data.get("cpu_kwh"),
+            gpu_kwh=data.get("gpu_kwh"),
+            ram_kwh=data.get("ram_kwh"),
+            methods=dict(data.get("methods", {})),
+            meter=str(data.get("meter", "unknown")),
+            warnings=tuple(data.get("warnings", ())),
+        )
+
+
+@dataclass(frozen=True)
+class PowerBaseline:
+    """Idle power per component in watts, measured before the model answers anything."""
+
+    cpu_w: float | None
+    gpu_w: float | None
+    ram_w: float | None
+    window_s: float
+    methods: Mapping[str, str]
+
+    @classmethod
+    def from_reading(cls, reading: EnergyReading) -> "PowerBaseline":
+        def watts(kwh: float | None) -> float | None:
+            if kwh is None or reading.duration_s <= 0:
+                return None
+            return kwh * 3.6e6 / reading.duration_s
+        return cls(watts(reading.cpu_kwh), watts(reading.gpu_kwh), watts(reading.ram_kwh),
+                   reading.duration_s, dict(reading.methods))
+
+    @property
+    def total_w(self) -> float | None:
+        parts = [v for v in (self.cpu_w, self.gpu_w, self.ram_w) if v is not None]
+        return sum(parts) if parts else None
+
+    def idle_kwh(self, seconds: float) -> float | None:
+        total = self.total_w
+        return None if total is None else total * seconds / 3.6e6
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cpu_w": self.cpu_w, "gpu_w": self.gpu_w, "ram_w": self.ram_w,
+                "total_w": self.total_w, "window_s": self.window_s, "methods": dict(self.methods)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PowerBaseline":
+        return cls(data.get("cpu_w"), data.get("gpu_w"), data.get("ram_w"),
+                   float(data.get("window_s", 0.0)), dict(data.get("methods", {})))

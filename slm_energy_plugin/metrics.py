@@ -1,0 +1,105 @@
+"""The per-query metrics that statistics, summaries and gates compare.
+
+Pure: turns query records into numbers, one value per (model, query id). A record that
+cannot give a metric (an error, no energy meter, no tokens) gives None and is left
+out, so a statistic never silently counts a missing value as zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from .records import ModelRun, QueryRecord
+
+J_PER_KWH = 3.6e6
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    unit: str
+    extract: Callable[[QueryRecord], float | None]
+    lower_is_better: bool = True
+
+
+def _energy_j(record: QueryRecord) -> float | None:
+    kwh = record.energy_kwh
+    return None if kwh is None else kwh * J_PER_KWH
+
+
+def _energy_per_token_j(record: QueryRecord) -> float | None:
+    joules = _energy_j(record)
+    if joules is None or record.tokens_output <= 0:
+        return None
+    return joules / record.tokens_output
+
+
+def _emissions_g(record: QueryRecord) -> float | None:
+    return None if record.emissions_kg is None else record.emissions_kg * 1000.0
+
+
+def _correct(record: QueryRecord) -> float | None:
+    correct = record.scores.get("correct") if record.scores else None
+    return None if correct is None else float(bool(correct))
+
+
+def _score(record: QueryRecord) -> float | None:
+    score = record.scores.get("score") if record.scores else None
+    return None if score is None else float(score)
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("energy", "energy per query", "J", _energy_j),
+        Metric("energy_per_token", "energy per output token", "J/token", _energy_per_token_j),
+        Metric("latency", "latency", "s", lambda r: r.duration_s),
+        Metric("ttft", "time to first token", "s", lambda r: r.ttft_s),
+        Metric("tokens", "output tokens", "tokens", lambda r: float(r.tokens_output)),
+        Metric("emissions", "emissions per query", "g CO2eq", _emissions_g),
+        Metric("correct", "correct answers", "share", _correct, lower_is_better=False),
+        Metric("score", "answer score", "0-1", _score, lower_is_better=False),
+    )
+}
+
+# Records that errored carry no trustworthy measurement of an answer.
+COUNTED_OUTCOMES = frozenset({"passed", "failed"})
+
+
+def get_metric(name: str) -> Metric:
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}; choose from {', '.join(METRICS)}") from None
+
+
+def record_values(records: Iterable[QueryRecord], metric: Metric) -> dict[str, float]:
+    """query id -> value; repeated ids (several tests on one query) are averaged."""
+    sums: dict[str, list[float]] = {}
+    for record in records:
+        if record.outcome not in COUNTED_OUTCOMES:
+            continue
+        value = metric.extract(record)
+        if value is None or value != value:  # None or NaN
+            continue
+        sums.setdefault(record.query_id, []).append(float(value))
+    return {qid: sum(vs) / len(vs) for qid, vs in sums.items()}
+
+
+def values_by_model(runs: Iterable[ModelRun], metric: Metric | str) -> dict[str, dict[str, float]]:
+    """alias -> query id -> value, the input shape of :mod:`slm_energy_plugin.stats`."""
+    chosen = get_metric(metric) if isinstance(metric, str) else metric
+    return {run.alias: record_values(run.records, chosen) for run in runs}
+
+
+def available_metrics(runs: Iterable[ModelRun]) -> list[str]:
+    """Metrics for which at least one model has at least one value."""
+    runs = list(runs)
+    found = []
+    for name, metric in METRICS.items():
+        if any(record_values(run.records, metric) for run in runs):
+            found.append(name)
+    return found
+
