@@ -1,1 +1,328 @@
-"""The pytest surface of slm-energy (options, fixtures, hook wrappers). Hooks land in the next commits."""
+"""The pytest surface of slm-energy: options, roles, fixtures and hook wrappers. Thin.
+
+Two roles (as in pytest's junitxml): the *measuring* role runs in every process that
+runs tests and puts finished measurements on test reports as primitive JSON strings;
+the *collecting* role runs on the xdist controller (or in a plain run), rebuilds
+records from reports, journals them, writes one JSON per model at the end and prints
+the summary. Workers never write files.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from . import storage
+from .collect import RunCollector
+from .energy.intensity import carbon_context
+from .errors import SlmEnergyError
+from .machine import machine_info
+from .measure import Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, query_event, utc_now
+from .models.registry import ModelSpec, load_registry, select_models
+from .queries import Query, load_queries
+from .report import render_brief, render_model_table
+from .settings import OPTIONS, Settings, build_settings
+from .slm import SLM
+
+EVENT_KEY = "slm_energy.event"
+MEASURING = pytest.StashKey["MeasuringRole"]()
+COLLECTING = pytest.StashKey["CollectingRole"]()
+QUERY_FIXTURE = "math_query"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("slm-energy", "energy, carbon, time and tokens of small language models")
+    for spec in OPTIONS:
+        default_text = f"Default: {spec.default!r}"
+        if spec.flag:
+            group.addoption(spec.option, action="store_true", default=None, dest=spec.dest,
+                            help=f"{spec.help}. {default_text}")
+        else:
+            group.addoption(spec.option, dest=spec.dest, default=None, metavar=spec.metavar,
+                            help=f"{spec.help}. {default_text}")
+        parser.addini(spec.dest, f"{spec.help} (ini twin of {spec.option})", type="string")
+
+
+def _settings_from_config(config: pytest.Config) -> Settings:
+    cli = {spec.dest: config.getoption(spec.dest) for spec in OPTIONS}
+    ini = {spec.dest: config.getini(spec.dest) for spec in OPTIONS}
+    return build_settings(cli, ini, Path(config.rootpath))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slm_energy: a model x query test measured by slm-energy")
+    try:
+        settings = _settings_from_config(config)
+        carbon = carbon_context(settings.country, settings.pue)
+        if settings.models:  # named explicitly: a bad name is a usage error before anything runs
+            select_models(settings.models, load_registry(), Path.cwd())
+    except SlmEnergyError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    worker_count = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    measuring = MeasuringRole(settings, Measurer(settings, carbon, worker or "main", worker_count))
+    config.stash[MEASURING] = measuring
+    config.pluginmanager.register(measuring, "slm-energy-measuring")
+    if worker is None:
+        collecting = CollectingRole(settings, config)
+        config.stash[COLLECTING] = collecting
+        config.pluginmanager.register(collecting, "slm-energy-collecting")
+
+
+def _uses_slm(item: pytest.Item) -> bool:
+    return "slm" in getattr(item, "fixturenames", ())
+
+
+class MeasuringRole:
+    """Parametrizes, loads models, and brackets each test call with one energy window."""
+
+    def __init__(self, settings: Settings, measurer: Measurer) -> None:
+        self.settings = settings
+        self.measurer = measurer
+        self._specs: list[ModelSpec] | None = None
+        self._queries: list[Query] | None = None
+        self._errors: list[str] = []
+        self._index: dict[str, int] = {}
+
+    # -- collection ---------------------------------------------------------------------------
+
+    def specs(self) -> list[ModelSpec]:
+        if self._specs is None:
+            self._specs = select_models(self.settings.models, load_registry(), Path.cwd(),
+                                        self.settings.max_new_tokens)
+        return self._specs
+
+    def spec(self, alias: str) -> ModelSpec:
+        return next(spec for spec in self.specs() if spec.alias == alias)
+
+    def queries(self) -> list[Query]:
+        if self._queries is None:
+            self._queries = load_queries(self.settings.queries, self.settings.answers)
+        return self._queries
+
+    @pytest.hookimpl
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        try:
+            if "slm_model" in metafunc.fixturenames:
+                aliases = [spec.alias for spec in self.specs()]
+                metafunc.parametrize("slm_model", aliases, indirect=True, scope="session", ids=aliases)
+            if QUERY_FIXTURE in metafunc.fixturenames:
+                queries = self.queries()
+                metafunc.parametrize(QUERY_FIXTURE, queries, ids=[q.id for q in queries])
+        except SlmEnergyError as exc:
+            # Reported once, cleanly, when collection finishes (a raise here prints a traceback).
+            if str(exc) not in self._errors:
+                self._errors.append(str(exc))
+
+    @pytest.hookimpl
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self._errors:
+            raise pytest.UsageError(self._errors[0])
+        measured = [item for item in session.items if _uses_slm(item)]
+        self._index = {item.nodeid: i for i, item in enumerate(session.items)}
+        if measured:
+            try:
+                storage.check_writable(self.settings.results_dir)
+            except SlmEnergyError as exc:
+                raise pytest.UsageError(str(exc)) from None
+
+    # -- setup and call -----------------------------------------------------------------------
+
+    def model_fixture(self, alias: str) -> Iterator[OpenModel]:
+        try:
+            opened = self.measurer.open_model(self.spec(alias))
+        except ModelUnavailable as exc:
+            pytest.skip(f"{alias}: not available: {exc}")
+        except ModelLoadFailed as exc:
+            pytest.fail(f"{alias}: {exc}", pytrace=False)
+        yield opened
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
+        try:
+            return (yield)
+        finally:
+            # A model loaded during this setup reports its load and idle figures on this test's reports.
+            for event in self.measurer.take_pending_events():
+                item.user_properties.append((EVENT_KEY, _encode(event)))
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        slm = getattr(item, "funcargs", {}).get("slm")
+        if not isinstance(slm, SLM):
+            return (yield)
+        meter = self.measurer.meter
+        started_at = utc_now()
+        handle = meter.start()
+        error: BaseException | None = None
+        try:
+            return (yield)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            reading = meter.stop(handle)
+            self._finish(item, slm, reading, error, started_at)
+
+    def _finish(self, item: pytest.Item, slm: SLM, reading: Any, error: BaseException | None,
+                started_at: str) -> None:
+        obs = slm.observation
+        if isinstance(error, pytest.skip.Exception) or not obs.did_work:
+            return
+        if error is None:
+            outcome, message = "passed", None
+        elif obs.generation_error is not None:
+            outcome, message = "error", obs.generation_error
+        else:
+            outcome, message = "failed", f"{type(error).__name__}: {error}".splitlines()[0]
+        record = self.measurer.build_record(
+            alias=slm.alias, observation=obs, reading=reading, outcome=outcome, error=message,
+            test_id=item.nodeid, started_at=started_at, collection_index=self._index.get(item.nodeid, 0))
+        item.user_properties.append((EVENT_KEY, _encode(query_event(record))))
+        if slm.benchmark is not None:
+            slm.benchmark.extra_info.update(_benchmark_extra(record))
+
+    @pytest.hookimpl
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.measurer.close()
+
+
+def _encode(event: dict[str, Any]) -> str:
+    # Report properties cross xdist's wire and land in junit XML: primitives only, so one JSON string.
+    return json.dumps({"id": uuid.uuid4().hex, **event}, default=str)
+
+
+def _benchmark_extra(record: Any) -> dict[str, Any]:
+    energy = record.energy
+    return {
+        "model": record.model,
+        "query_id": record.query_id,
+        "energy_kwh": record.energy_kwh,
+        "energy_methods": dict(energy.methods) if energy else None,
+        "energy_provenance": energy.provenance if energy else "none",
+        "emissions_kg": record.emissions_kg,
+        "tokens_input": record.tokens_input,
+        "tokens_output": record.tokens_output,
+        "ttft_s": record.ttft_s,
+        "rounds": record.rounds,
+    }
+
+
+class CollectingRole:
+    """Rebuilds records from reports, journals them, writes the run folder and the summary."""
+
+    def __init__(self, settings: Settings, config: pytest.Config) -> None:
+        self.settings = settings
+        self.config = config
+        self.collector = RunCollector(
+            run_id=uuid.uuid4().hex[:12], started_at=utc_now(), machine={}, settings=settings.to_dict())
+        self.run_dir: Path | None = None
+        self.journal: storage.Journal | None = None
+        self.written: list[Path] = []
+        self.write_error: str | None = None
+        self._seen: set[str] = set()
+        self._started = time.perf_counter()
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for key, value in getattr(report, "user_properties", ()):
+            if key != EVENT_KEY:
+                continue
+            event = json.loads(value)
+            if event["id"] in self._seen:  # the same list rides on setup, call and teardown reports
+                continue
+            self._seen.add(event["id"])
+            self.collector.ingest(event)
+            self._journal(event)
+
+    def _journal(self, event: dict[str, Any]) -> None:
+        if self.journal is None:
+            self.run_dir = storage.new_run_dir(self.settings.results_dir)
+            self.journal = storage.Journal(self.run_dir / storage.JOURNAL)
+        self.journal.append(event)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.run_dir is None:
+            return
+        status = {0: "complete", 1: "complete", 2: "interrupted"}.get(int(exitstatus), "failed")
+        self.collector.machine = machine_info()
+        runs = self.collector.build_runs(status=status, finished_at=utc_now())
+        try:
+            self.written = storage.write_model_runs(self.run_dir, runs)
+            storage.atomic_write_json(self.run_dir / storage.RUN_MANIFEST, {
+                "run_id": self.collector.run_id,
+                "started_at": self.collector.started_at,
+                "finished_at": utc_now(),
+                "status": status,
+                "exit_status": int(exitstatus),
+                "wall_s": time.perf_counter() - self._started,
+                "models": [run.alias for run in runs],
+                "settings": self.settings.to_dict(),
+                "args": list(self.config.invocation_params.args),
+                "machine": self.collector.machine,
+            })
+            if self.journal is not None:
+                self.journal.close()
+                (self.run_dir / storage.JOURNAL).unlink()
+        except OSError as exc:
+            # The journal stays: `slm-energy recover` rebuilds the files from it.
+            self.write_error = f"could not write results to {self.run_dir} ({exc.strerror or exc})"
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR if exitstatus == 0 else exitstatus
+        self.runs = runs
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        runs = getattr(self, "runs", None)
+        if not runs and self.write_error is None:
+            return
+        try:
+            terminalreporter.section("slm-energy")
+            if runs:
+                if self.settings.report:
+                    render_model_table(runs, terminalreporter)
+                render_brief(runs, terminalreporter)
+                workers = {w for run in runs for w in run.extra.get("workers", [])}
+                if len(workers) > 1:
+                    terminalreporter.write_line(
+                        f"Warning: {len(workers)} parallel workers shared this machine; each query's energy "
+                        "includes the other workers' load (whole-machine estimates or package counters).")
+            for path in self.written:
+                terminalreporter.write_line(f"wrote {path}")
+            if self.write_error:
+                terminalreporter.write_line(f"slm-energy: {self.write_error}; run `slm-energy recover "
+                                            f"{self.run_dir}` once the problem is fixed", red=True)
+        except Exception as exc:  # noqa: BLE001 - a broken summary must not break the run's result
+            terminalreporter.write_line(f"slm-energy: summary failed: {type(exc).__name__}: {exc}", red=True)
+
+
+@pytest.fixture(scope="session")
+def slm_model(request: pytest.FixtureRequest) -> Iterator[OpenModel]:
+    """One loaded model per session and process (parametrized by slm-energy over the selected models)."""
+    alias = getattr(request, "param", None)
+    if alias is None:
+        pytest.fail("slm_model is parametrized by slm-energy; request the `slm` fixture in a test instead",
+                    pytrace=False)
+    yield from request.config.stash[MEASURING].model_fixture(alias)
+
+
+@pytest.fixture
+def slm(slm_model: OpenModel, request: pytest.FixtureRequest) -> SLM:
+    """The model, bound to this test: ``slm.ask(query)`` generates and is measured."""
+    role = request.config.stash[MEASURING]
+    spec = slm_model.loaded.spec
+    callspec = getattr(request.node, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    query = next((value for value in params if isinstance(value, Query)), None)
+    provider = None
+    if request.config.pluginmanager.hasplugin("benchmark"):
+        # Requested on first use only: pytest-benchmark warns about a fixture a test never used.
+        def provider() -> Any:
+            return request.getfixturevalue("benchmark")
+    return SLM(slm_model.loaded, max_new_tokens=spec.max_new_tokens, repeat=role.settings.repeat,
+               benchmark_provider=provider, default_query_id=query.id if query else None)

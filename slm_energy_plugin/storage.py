@@ -89,8 +89,8 @@ class Journal:
         self.path = path
         self._handle = open(path, "a", encoding="utf-8")
 
-    def append(self, kind: str, payload: dict[str, Any]) -> None:
-        self._handle.write(json.dumps({"kind": kind, **payload}, default=str) + "\n")
+    def append(self, event: dict[str, Any]) -> None:
+        self._handle.write(json.dumps(event, default=str) + "\n")
         self._handle.flush()
 
     def close(self) -> None:

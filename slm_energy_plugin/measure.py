@@ -1,0 +1,248 @@
+"""The measuring role: load models, open energy windows, turn a test into a record.
+
+Runs in every process that runs tests (a plain run, or each xdist worker). It never
+writes files: finished measurements leave as primitive dicts (events) that travel on
+test reports to the collecting role.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .energy import EnergyMeter, EnergyReading, PowerBaseline, build_meter
+from .energy.intensity import CarbonContext
+from .machine import peak_rss_mb
+from .models.availability import HubProbe, check_availability
+from .models.registry import ModelSpec
+from .models.runtime import Generation, LoadedModel, load_model
+from .models.tiny import ensure_tiny
+from .records import LoadRecord, QueryRecord
+from .settings import Settings
+from .slm import TestObservation
+
+WARMUP_PROMPT = "Warm-up: what is 1 + 1?"
+
+
+class ModelUnavailable(Exception):
+    """The model cannot be had here; its tests are skipped with this reason."""
+
+
+class ModelLoadFailed(Exception):
+    """The model was there but did not load; its tests error with this reason."""
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class OpenModel:
+    loaded: LoadedModel
+    event: dict[str, Any]        # the "model" event (info, load, idle, meter, carbon)
+
+
+class Measurer:
+    """Per-process measuring state: one meter, one hub probe, one idle baseline."""
+
+    def __init__(self, settings: Settings, carbon: CarbonContext, worker: str = "main",
+                 worker_count: int = 1) -> None:
+        self.settings = settings
+        self.carbon = carbon
+        self.worker = worker
+        self.worker_count = worker_count
+        self._threads_set = False
+        self.probe = HubProbe()
+        self._meter: EnergyMeter | None = None
+        self.baseline: PowerBaseline | None = None
+        self._pending: list[dict[str, Any]] = []
+
+    @property
+    def meter(self) -> EnergyMeter:
+        if self._meter is None:
+            meter = build_meter(self.settings.meter, self.settings.country)
+            meter.warm_up()  # hardware detection is paid here, not by a measured window
+            self._meter = meter
+        return self._meter
+
+    def close(self) -> None:
+        if self._meter is not None:
+            self._meter.close()
+
+    def take_pending_events(self) -> list[dict[str, Any]]:
+        events, self._pending = self._pending, []
+        return events
+
+    # -- models -----------------------------------------------------------------------------
+
+    def _share_cores_with_workers(self) -> None:
+        """Give each parallel worker its share of the cores: oversubscribed threads would
+        make every worker slower and charge the contention to the queries."""
+        if self.worker_count > 1 and not self._threads_set:
+            import torch
+
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.worker_count))
+        self._threads_set = True
+
+    def open_model(self, spec: ModelSpec) -> OpenModel:
+        self._share_cores_with_workers()
+        availability = check_availability(spec, self.settings.offline, self.probe)
+        if not availability.available:
+            raise ModelUnavailable(availability.reason)
+        local_path = availability.local_path
+        if spec.source == "tiny":
+            local_path = ensure_tiny(spec.alias, str(spec.tiny))
+        meter = self.meter
+        handle = meter.start()
+        started = time.perf_counter()
+        try:
+            loaded = load_model(spec, local_path)
+        except Exception as exc:  # noqa: BLE001 - any load failure is reported, others still run
+            meter.stop(handle)
+            raise ModelLoadFailed(f"failed to load {spec.model_id}: {type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")) from exc
+        load_reading = meter.stop(handle)
+        load_seconds = time.perf_counter() - started
+        warmup_seconds = self._warm_up(loaded, spec)
+        if self.baseline is None and self.settings.idle_seconds > 0:
+            self.baseline = self.measure_idle(self.settings.idle_seconds)
+        info = loaded.info(self.generation_settings(spec))
+        event = {
+            "kind": "model",
+            "alias": spec.alias,
+            "worker": self.worker,
+            "info": info.to_dict(),
+            "load": LoadRecord(
+                duration_s=load_seconds,
+                energy=load_reading,
+                emissions_kg=self.carbon.emissions_kg(load_reading.total_kwh),
+                peak_rss_mb=peak_rss_mb(),
+                worker=self.worker,
+                warmup_s=warmup_seconds,
+            ).to_dict(),
+            "idle": None if self.baseline is None else self.baseline.to_dict(),
+            "meter": meter.describe(),
+            "carbon": self.carbon.to_dict(),
+        }
+        self._pending.append(event)
+        return OpenModel(loaded=loaded, event=event)
+
+    def generation_settings(self, spec: ModelSpec) -> dict[str, Any]:
+        return {
+            "max_new_tokens": spec.max_new_tokens,
+            "do_sample": False,
+            "decoding": "greedy",
+            "warmup": self.settings.warmup,
+            "repeat": self.settings.repeat,
+            "prompt_style": spec.prompt_style,
+            "prompt_template": spec.prompt_template if spec.prompt_style == "plain" else "tokenizer chat template",
+            "inference_mode": True,
+        }
+
+    def _warm_up(self, loaded: LoadedModel, spec: ModelSpec) -> float:
+        started = time.perf_counter()
+        for _ in range(self.settings.warmup):
+            loaded.generate(WARMUP_PROMPT, spec.max_new_tokens)
+        return time.perf_counter() - started
+
+    def measure_idle(self, seconds: float) -> PowerBaseline:
+        """Idle power: the meter's view of the machine doing nothing for ``seconds``."""
+        handle = self.meter.start()
+        time.sleep(seconds)
+        return PowerBaseline.from_reading(self.meter.stop(handle))
+
+    # -- tests ------------------------------------------------------------------------------
+
+    def build_record(
+        self,
+        *,
+        alias: str,
+        observation: TestObservation,
+        reading: EnergyReading,
+        outcome: str,
+        error: str | None,
+        test_id: str,
+        started_at: str,
+        collection_index: int,
+    ) -> QueryRecord:
+        return build_query_record(
+            alias=alias, observation=observation, reading=reading, outcome=outcome, error=error,
+            test_id=test_id, started_at=started_at, collection_index=collection_index,
+            carbon=self.carbon, baseline=self.baseline, worker=self.worker)
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def build_query_record(
+    *,
+    alias: str,
+    observation: TestObservation,
+    reading: EnergyReading,
+    outcome: str,
+    error: str | None,
+    test_id: str,
+    started_at: str,
+    collection_index: int,
+    carbon: CarbonContext,
+    baseline: PowerBaseline | None,
+    worker: str = "main",
+) -> QueryRecord:
+    """One test's record, per round: the window's energy and time divided by the rounds run."""
+    generations: list[Generation] = observation.generations
+    rounds = max(1, len(generations))
+    per_round = reading.scaled(1.0 / rounds)
+    last = generations[-1] if generations else None
+    net = None
+    if baseline is not None and per_round.total_kwh is not None:
+        idle = baseline.idle_kwh(per_round.duration_s)
+        net = None if idle is None else per_round.total_kwh - idle
+    responses = [g.response for g in generations]
+    extra: dict[str, Any] = {
+        "collection_index": collection_index,
+        "worker": worker,
+        "generation_s": _median([g.seconds for g in generations]),
+        "decode_tokens_per_s": _median([g.decode_tokens_per_s for g in generations]),
+        "hit_eos": last.hit_eos if last else None,
+        "scoring_calls": observation.scoring_calls,
+    }
+    if last is not None and last.reasoning_tokens is not None:
+        extra["reasoning_tokens"] = last.reasoning_tokens
+    if len(set(responses)) > 1:
+        extra["round_responses"] = responses  # differing rounds: kept for the stability check
+    if len(generations) > 1:
+        extra["round_seconds"] = [g.seconds for g in generations]
+    return QueryRecord(
+        model=alias,
+        query_id=observation.query_id or test_id,
+        query=observation.query or "",
+        response=last.response if last else "",
+        tokens_input=last.tokens_input if last else 0,
+        tokens_output=last.tokens_output if last else 0,
+        duration_s=per_round.duration_s,
+        sequence=collection_index,
+        outcome=outcome,
+        test_id=test_id,
+        started_at=started_at,
+        rounds=rounds,
+        energy=per_round,
+        net_energy_kwh=net,
+        emissions_kg=carbon.emissions_kg(per_round.total_kwh),
+        ttft_s=_median([g.ttft_s for g in generations]),
+        decode_s=_median([g.decode_s for g in generations]),
+        error=error,
+        task=observation.task,
+        expected=observation.expected,
+        scores=dict(observation.scores),
+        extra=extra,
+    )
+
+
+def query_event(record: QueryRecord) -> dict[str, Any]:
+    return {"kind": "query", "alias": record.model, "record": record.to_dict()}

@@ -1,0 +1,168 @@
+"""The model registry (``data/models.json``) and resolution of the names users type.
+
+A name is one of: a registry alias (``phi2``), an existing local model folder, or an
+``org/name`` hub id. Anything else is a usage error raised before a test runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import ConfigError
+from ..paths import data_dir
+
+REGISTRY_FILE = "models.json"
+PROMPT_STYLES = ("plain", "chat")
+DTYPES = ("float32", "bfloat16", "float16")
+TINY_ARCHITECTURES = ("gpt2", "phi", "qwen2")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+DEFAULT_MAX_NEW_TOKENS = 32
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to get, prompt and run one model."""
+
+    alias: str
+    source: str                       # "hub", "local" or "tiny"
+    hub_id: str | None = None
+    local_path: Path | None = None
+    tiny: str | None = None           # architecture of a project-built tiny model
+    revision: str | None = None
+    dtype: str = "float32"
+    device: str = "auto"
+    prompt_style: str = "plain"
+    prompt_template: str = "{query}"
+    reasoning: bool = False
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+
+    @property
+    def model_id(self) -> str:
+        if self.source == "hub":
+            return str(self.hub_id)
+        if self.source == "local":
+            return str(self.local_path)
+        return f"slm-energy/{self.alias}"
+
+    @property
+    def weights(self) -> str:
+        return "untrained" if self.source == "tiny" else "pretrained"
+
+
+@dataclass(frozen=True)
+class Registry:
+    specs: Mapping[str, ModelSpec]
+    default_selection: tuple[str, ...]
+    source: str
+
+
+def _spec_from_entry(alias: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"{where}: entry {alias!r} must be an object")
+    known = {"hub_id", "tiny", "path", "revision", "dtype", "device", "prompt_style", "prompt_template",
+             "reasoning", "max_new_tokens", "description"}
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        raise ConfigError(f"{where}: model {alias!r} has unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    sources = [key for key in ("hub_id", "tiny", "path") if entry.get(key)]
+    if len(sources) != 1:
+        raise ConfigError(f"{where}: model {alias!r} needs exactly one of hub_id, tiny or path")
+    dtype = entry.get("dtype", "float32")
+    if dtype not in DTYPES:
+        raise ConfigError(f"{where}: model {alias!r} has dtype {dtype!r}; choose from {', '.join(DTYPES)}")
+    style = entry.get("prompt_style", "plain")
+    if style not in PROMPT_STYLES:
+        raise ConfigError(f"{where}: model {alias!r} has prompt_style {style!r}; choose plain or chat")
+    template = entry.get("prompt_template", "{query}")
+    if "{query}" not in template:
+        raise ConfigError(f"{where}: model {alias!r} prompt_template must contain {{query}}")
+    max_new = entry.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS)
+    if not isinstance(max_new, int) or isinstance(max_new, bool) or max_new < 1:
+        raise ConfigError(f"{where}: model {alias!r} max_new_tokens must be a positive whole number")
+    tiny = entry.get("tiny")
+    if tiny is not None and tiny not in TINY_ARCHITECTURES:
+        raise ConfigError(f"{where}: model {alias!r} tiny architecture {tiny!r}; choose from {', '.join(TINY_ARCHITECTURES)}")
+    source = {"hub_id": "hub", "tiny": "tiny", "path": "local"}[sources[0]]
+    return ModelSpec(
+        alias=alias,
+        source=source,
+        hub_id=entry.get("hub_id"),
+        local_path=Path(entry["path"]) if entry.get("path") else None,
+        tiny=tiny,
+        revision=entry.get("revision"),
+        dtype=dtype,
+        device=str(entry.get("device", "auto")),
+        prompt_style=style,
+        prompt_template=template,
+        reasoning=bool(entry.get("reasoning", False)),
+        max_new_tokens=max_new,
+    )
+
+
+def parse_registry(data: Any, where: str) -> Registry:
+    if not isinstance(data, Mapping) or not isinstance(data.get("models"), Mapping):
+        raise ConfigError(f"{where}: expected an object with a 'models' object")
+    specs = {alias: _spec_from_entry(alias, entry, where) for alias, entry in data["models"].items()}
+    default = tuple(data.get("default_selection") or specs)
+    missing = [alias for alias in default if alias not in specs]
+    if missing:
+        raise ConfigError(f"{where}: default_selection names unknown model {missing[0]!r}")
+    return Registry(specs=specs, default_selection=default, source=where)
+
+
+@lru_cache(maxsize=4)
+def load_registry(path: Path | None = None) -> Registry:
+    path = path or data_dir() / REGISTRY_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"model registry {str(path)!r} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"model registry {str(path)!r}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    return parse_registry(data, str(path))
+
+
+def _alias_for_path(path: Path) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", path.resolve().name).strip("-") or "local-model"
+
+
+def resolve_model(name: str, registry: Registry, cwd: Path) -> ModelSpec:
+    """Turn what a user typed into a spec, or say in one line why it is none of the accepted forms."""
+    name = name.strip()
+    if name in registry.specs:
+        return registry.specs[name]
+    candidate = Path(name).expanduser()
+    if not candidate.is_absolute():
+        candidate = cwd / candidate
+    if candidate.is_dir():
+        if not (candidate / "config.json").is_file():
+            raise ConfigError(f"model folder {name!r} has no config.json; point at a folder saved with save_pretrained")
+        return ModelSpec(alias=_alias_for_path(candidate), source="local", local_path=candidate.resolve())
+    if _HUB_ID.match(name):
+        return ModelSpec(alias=name.split("/", 1)[1], source="hub", hub_id=name)
+    aliases = ", ".join(registry.specs)
+    raise ConfigError(
+        f"unknown model {name!r}: use a registry alias ({aliases}), an existing local model folder, "
+        "or a Hugging Face hub id such as org/name"
+    )
+
+
+def select_models(names: tuple[str, ...] | None, registry: Registry, cwd: Path,
+                  max_new_tokens: int | None = None) -> list[ModelSpec]:
+    """The specs to parametrize over, in the order given; aliases must be unique."""
+    specs = [resolve_model(name, registry, cwd) for name in (names or registry.default_selection)]
+    seen: dict[str, str] = {}
+    for spec, name in zip(specs, names or registry.default_selection):
+        if spec.alias in seen and seen[spec.alias] != name:
+            raise ConfigError(f"models {seen[spec.alias]!r} and {name!r} would both be called {spec.alias!r}; "
+                              "add one to data/models.json under another alias")
+        seen[spec.alias] = name
+    unique = list({spec.alias: spec for spec in specs}.values())
+    if max_new_tokens is not None:
+        unique = [replace(spec, max_new_tokens=max_new_tokens) for spec in unique]
+    return unique

@@ -1,0 +1,243 @@
+"""A loaded model that answers prompts and accounts for every token and second.
+
+One ``generate`` call gives the response, input tokens (chat template included), output
+tokens, time to first token and decode time: the timestamps come from a streamer that
+``generate`` calls once for the prompt and once per new token, so no second run is needed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..records import ModelInfo
+from .registry import ModelSpec
+
+THINK_END = "</think>"
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generation, timed from the first forward pass to the last token."""
+
+    prompt: str                 # the query as asked
+    rendered_prompt: str        # after the prompt template or chat template
+    response: str
+    tokens_input: int
+    tokens_output: int
+    seconds: float              # whole generate() call
+    ttft_s: float | None        # prefill: until the first new token exists
+    decode_s: float | None      # from the first to the last new token
+    hit_eos: bool               # stopped by an end-of-sequence token, not by the token limit
+    reasoning_tokens: int | None = None   # tokens up to and including </think>, reasoning models only
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def decode_tokens_per_s(self) -> float | None:
+        if not self.decode_s or self.tokens_output < 2:
+            return None
+        return (self.tokens_output - 1) / self.decode_s
+
+
+class _TimingStreamer:
+    """Records when generate() hands over the prompt and each new token."""
+
+    def __init__(self) -> None:
+        self.token_times: list[float] = []
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        now = time.perf_counter()
+        if not self._prompt_seen:  # the first call carries the prompt ids
+            self._prompt_seen = True
+            return
+        self.token_times.append(now)
+
+    def end(self) -> None:
+        pass
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    if requested != "auto":
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def quiet_transformers() -> None:
+    """Progress bars and advisory warnings would interleave with pytest's output."""
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    disable_progress_bars()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+class LoadedModel:
+    """A model and tokenizer in memory, with the spec it came from."""
+
+    def __init__(self, spec: ModelSpec, model: Any, tokenizer: Any, device: str, source_path: str) -> None:
+        self.spec = spec
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.source_path = source_path
+        self.eos_ids = self._eos_ids()
+
+    @property
+    def alias(self) -> str:
+        return self.spec.alias
+
+    @property
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def info(self, generation: dict[str, Any]) -> ModelInfo:
+        notes: tuple[str, ...] = ()
+        if self.spec.weights == "untrained":
+            notes = ("untrained tiny model built by slm-energy: cost is real, answers are not",)
+        return ModelInfo(
+            alias=self.alias,
+            model_id=self.spec.model_id,
+            revision=self.spec.revision or self._resolved_revision(),
+            device=self.device,
+            dtype=str(self.model.dtype).replace("torch.", ""),
+            parameters=self.parameters,
+            weights=self.spec.weights,
+            prompt_style=self.spec.prompt_style,
+            generation=generation,
+            notes=notes,
+        )
+
+    def _resolved_revision(self) -> str | None:
+        # A hub snapshot folder is named after the commit it holds.
+        path = Path(self.source_path)
+        return path.name if path.parent.name == "snapshots" else None
+
+    def _eos_ids(self) -> set[int]:
+        ids: set[int] = set()
+        eos = getattr(self.model.generation_config, "eos_token_id", None)
+        for value in eos if isinstance(eos, (list, tuple)) else [eos]:
+            if value is not None:
+                ids.add(int(value))
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(int(self.tokenizer.eos_token_id))
+        return ids
+
+    def render_prompt(self, query: str) -> str:
+        if self.spec.prompt_style == "chat":
+            if not getattr(self.tokenizer, "chat_template", None):
+                raise ValueError(f"{self.alias}: prompt_style is chat but the tokenizer has no chat template")
+            return self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": query}], add_generation_prompt=True, tokenize=False)
+        return self.spec.prompt_template.format(query=query)
+
+    def _encode(self, text: str) -> Any:
+        # Chat templates already hold their special tokens; plain prompts get the tokenizer's own.
+        add_special = self.spec.prompt_style != "chat"
+        return self.tokenizer(text, return_tensors="pt", add_special_tokens=add_special).to(self.device)
+
+    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None) -> Generation:
+        import torch
+
+        rendered = self.render_prompt(query)
+        encoded = self._encode(rendered)
+        prompt_len = int(encoded["input_ids"].shape[1])
+        streamer = _TimingStreamer()
+        pad_id = self.tokenizer.pad_token_id
+        if pad_id is None:
+            pad_id = next(iter(self.eos_ids), None)
+        kwargs: dict[str, Any] = dict(max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer,
+                                      pad_token_id=pad_id)
+        if min_new_tokens:
+            kwargs["min_new_tokens"] = min_new_tokens
+        self._sync()
+        start = time.perf_counter()
+        with torch.inference_mode():
+            output = self.model.generate(**encoded, **kwargs)
+        self._sync()
+        end = time.perf_counter()
+        new_ids = output[0, prompt_len:].tolist()
+        times = streamer.token_times
+        ttft = times[0] - start if times else None
+        decode = (times[-1] - times[0]) if len(times) >= 2 else None
+        response = self.tokenizer.decode(new_ids, skip_special_tokens=not self.spec.reasoning)
+        reasoning_tokens = self._reasoning_tokens(new_ids) if self.spec.reasoning else None
+        return Generation(
+            prompt=query,
+            rendered_prompt=rendered,
+            response=response.strip(),
+            tokens_input=prompt_len,
+            tokens_output=len(new_ids),
+            seconds=end - start,
+            ttft_s=ttft,
+            decode_s=decode,
+            hit_eos=bool(new_ids) and new_ids[-1] in self.eos_ids,
+            reasoning_tokens=reasoning_tokens,
+        )
+
+    def _reasoning_tokens(self, new_ids: list[int]) -> int | None:
+        """Tokens spent thinking: up to and including the closing </think>, if it came."""
+        think_end = self.tokenizer.convert_tokens_to_ids(THINK_END)
+        if isinstance(think_end, int) and think_end != self.tokenizer.unk_token_id and think_end in new_ids:
+            return new_ids.index(think_end) + 1
+        text = ""
+        for i, token_id in enumerate(new_ids):
+            text += self.tokenizer.decode([token_id])
+            if THINK_END in text:
+                return i + 1
+        return None  # still thinking when the token limit hit: every token was reasoning
+
+    def loglikelihoods(self, context: str, continuations: list[str]) -> list[float]:
+        """Sum of log-probabilities of each continuation after the context (a scoring path, no generation)."""
+        import torch
+
+        rendered = self.render_prompt(context)
+        context_ids = self._encode(rendered)["input_ids"][0].tolist()
+        results = []
+        with torch.inference_mode():
+            for continuation in continuations:
+                cont_ids = self.tokenizer(continuation, add_special_tokens=False)["input_ids"]
+                if not cont_ids:
+                    results.append(-math.inf)
+                    continue
+                ids = torch.tensor([context_ids + cont_ids], device=self.device)
+                logits = self.model(ids).logits[0, len(context_ids) - 1:-1].float()
+                logprobs = torch.log_softmax(logits, dim=-1)
+                target = torch.tensor(cont_ids, device=self.device)
+                results.append(float(logprobs.gather(1, target[:, None]).sum()))
+        return results
+
+    def _sync(self) -> None:
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize()
+
+
+def load_model(spec: ModelSpec, local_path: Path | None) -> LoadedModel:
+    """Load through ``from_pretrained``; with a local path, the network is never touched."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    quiet_transformers()
+    device = resolve_device(spec.device)
+    source = str(local_path) if local_path is not None else str(spec.hub_id)
+    local_only = local_path is not None
+    revision = None if local_only else spec.revision
+    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, local_files_only=local_only)
+    model = AutoModelForCausalLM.from_pretrained(
+        source, revision=revision, local_files_only=local_only, dtype=getattr(torch, spec.dtype))
+    model.to(device)
+    model.eval()
+    return LoadedModel(spec, model, tokenizer, device, source)

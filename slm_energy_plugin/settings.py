@@ -1,0 +1,239 @@
+"""Options and ini values -> one frozen, validated settings object.
+
+The option table below is the single source for the ``--energy-*`` command-line
+options, their ini twins (``energy_*``) and their help. Precedence: command line,
+then ini file, then the default. Every bad value is one :class:`ConfigError` line
+raised before anything is measured.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import ConfigError
+
+METER_CHOICES = ("codecarbon", "rapl", "null")
+DEFAULT_METRICS = ("energy", "latency")
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_list(text: str) -> tuple[str, ...]:
+    items = [part.strip() for part in re.split(r"[,\s]+", text) if part.strip()]
+    return tuple(dict.fromkeys(items))  # keep order, drop repeats
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum}")
+        return value
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("expected a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("must be a finite number >= 0")
+    return value
+
+
+def _pue(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("expected a number such as 1.0 or 1.58") from None
+    if not 1.0 <= value <= 5.0:
+        raise ValueError("a datacenter PUE lies between 1.0 (no overhead) and 5.0")
+    return value
+
+
+def _country(text: str) -> str:
+    code = text.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ValueError("expected an ISO 3166 alpha-3 code such as USA, FRA or DEU")
+    return code
+
+
+def _meter(text: str) -> str:
+    name = text.strip().lower()
+    if name not in METER_CHOICES:
+        raise ValueError(f"choose one of {', '.join(METER_CHOICES)}")
+    return name
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One ``--energy-<name>`` option and its ``energy_<name>`` ini twin."""
+
+    name: str                  # e.g. "max-new-tokens"
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    metavar: str | None = None
+    flag: bool = False         # a store_true switch on the command line
+
+    @property
+    def dest(self) -> str:
+        return "energy_" + self.name.replace("-", "_")
+
+    @property
+    def option(self) -> str:
+        return "--energy-" + self.name
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("report", _parse_bool, False, "print the full per-model table and between-model statistics", flag=True),
+    OptionSpec("models", _parse_list, None,
+               "comma-separated models: registry aliases (see `slm-energy models`), local model folders or "
+               "org/name hub ids. Default: the registry's default selection", "A,B,C"),
+    OptionSpec("queries", str, None, "queries file, one query per line. Default: data/queries.txt", "PATH"),
+    OptionSpec("answers", str, None,
+               "expected answers (JSONL: id, answer, task). Default: answers.jsonl beside the queries file, "
+               "if present", "PATH"),
+    OptionSpec("results-dir", str, "results", "where run folders are written", "DIR"),
+    OptionSpec("meter", _meter, "codecarbon",
+               "energy meter: codecarbon (hardware counters where present, else estimates), rapl (Linux "
+               "powercap counters only), null (time and tokens only)", "NAME"),
+    OptionSpec("country", _country, "USA",
+               "ISO 3166 alpha-3 country whose grid carbon intensity turns energy into emissions", "ISO3"),
+    OptionSpec("pue", _pue, 1.0, "datacenter power usage effectiveness applied to emissions", "X"),
+    OptionSpec("max-new-tokens", _count(1), None,
+               "tokens to generate per query. Default: each model's registry value", "N"),
+    OptionSpec("warmup", _count(0), 1, "warm-up generations per model before measuring (not recorded)", "N"),
+    OptionSpec("idle-seconds", _seconds, 2.0,
+               "seconds of idle power measured once per process to report net energy; 0 disables", "S"),
+    OptionSpec("repeat", _count(1), 1,
+               "rounds of each query (through pytest-benchmark's pedantic mode)", "N"),
+    OptionSpec("offline", _parse_bool, False,
+               "never contact the Hugging Face hub; models must be cached or built locally", flag=True),
+    OptionSpec("metrics", _parse_list, DEFAULT_METRICS,
+               "metrics compared in the --energy-report summary", "A,B"),
+)
+OPTIONS_BY_DEST = {spec.dest: spec for spec in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated run settings, built once per process in pytest_configure."""
+
+    report: bool = False
+    models: tuple[str, ...] | None = None
+    queries: Path | None = None
+    answers: Path | None = None
+    results_dir: Path = Path("results")
+    meter: str = "codecarbon"
+    country: str = "USA"
+    pue: float = 1.0
+    max_new_tokens: int | None = None
+    warmup: int = 1
+    idle_seconds: float = 2.0
+    repeat: int = 1
+    offline: bool = False
+    metrics: tuple[str, ...] = DEFAULT_METRICS
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "report": self.report,
+            "models": list(self.models) if self.models else None,
+            "queries": str(self.queries) if self.queries else None,
+            "answers": str(self.answers) if self.answers else None,
+            "results_dir": str(self.results_dir),
+            "meter": self.meter,
+            "country": self.country,
+            "pue": self.pue,
+            "max_new_tokens": self.max_new_tokens,
+            "warmup": self.warmup,
+            "idle_seconds": self.idle_seconds,
+            "repeat": self.repeat,
+            "offline": self.offline,
+            "metrics": list(self.metrics),
+        }
+
+
+def hub_offline_from_env(environ: Mapping[str, str] = os.environ) -> bool:
+    """HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE, read the way huggingface_hub reads them."""
+    return any(environ.get(name, "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+               for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def build_settings(
+    cli_values: Mapping[str, Any],
+    ini_values: Mapping[str, Any],
+    rootdir: Path,
+    environ: Mapping[str, str] = os.environ,
+) -> Settings:
+    """Resolve every option (CLI > ini > default) and validate it.
+
+    ``cli_values``/``ini_values`` map option dests to raw values (None or "" = not given).
+    Relative paths are taken against ``rootdir`` so a run from a subfolder writes to the same place.
+    """
+    resolved: dict[str, Any] = {}
+    for spec in OPTIONS:
+        raw = cli_values.get(spec.dest)
+        origin = spec.option
+        if raw is None or (spec.flag and raw is False):
+            ini_raw = ini_values.get(spec.dest)
+            if ini_raw not in (None, ""):
+                raw, origin = ini_raw, f"ini option {spec.dest}"
+        if raw is None or (spec.flag and raw is False):
+            resolved[spec.dest] = spec.default
+            continue
+        if isinstance(raw, bool) or not isinstance(raw, str):
+            resolved[spec.dest] = raw
+            continue
+        try:
+            resolved[spec.dest] = spec.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{origin}={raw!r}: {exc}") from None
+
+    def path_or_none(value: Any) -> Path | None:
+        if value in (None, ""):
+            return None
+        path = Path(os.path.expanduser(str(value)))
+        return path if path.is_absolute() else rootdir / path
+
+    models = resolved["energy_models"]
+    if models is not None and not models:
+        raise ConfigError("--energy-models is empty: name at least one model, e.g. --energy-models tiny-gpt2")
+    metrics = resolved["energy_metrics"]
+    from .metrics import METRICS  # local import keeps settings importable on its own
+
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ConfigError(f"--energy-metrics: unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
+    return Settings(
+        report=bool(resolved["energy_report"]),
+        models=models,
+        queries=path_or_none(resolved["energy_queries"]),
+        answers=path_or_none(resolved["energy_answers"]),
+        results_dir=path_or_none(resolved["energy_results_dir"]) or rootdir / "results",
+        meter=resolved["energy_meter"],
+        country=resolved["energy_country"],
+        pue=float(resolved["energy_pue"]),
+        max_new_tokens=resolved["energy_max_new_tokens"],
+        warmup=int(resolved["energy_warmup"]),
+        idle_seconds=float(resolved["energy_idle_seconds"]),
+        repeat=int(resolved["energy_repeat"]),
+        offline=bool(resolved["energy_offline"]) or hub_offline_from_env(environ),
+        metrics=tuple(metrics),
+    )
