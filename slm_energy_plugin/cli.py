@@ -17,6 +17,8 @@ from .errors import SlmEnergyError
 
 # command name -> module under slm_energy_plugin.commands, in help order.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "models": ("models", "list the model registry and whether each model can be had here"),
+    "recover": ("recover", "rebuild the model files of an interrupted run from its journal"),
     "countries": ("countries", "list country codes and grid carbon intensities"),
 }
 

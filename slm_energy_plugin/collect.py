@@ -26,6 +26,20 @@ class RunCollector:
         self.records: dict[str, list[QueryRecord]] = {}
         self.order: list[str] = []   # aliases in the order they first reported
 
+    def run_event(self) -> dict[str, Any]:
+        """The journal's first line: what a recovery needs to rebuild the run's metadata."""
+        return {"kind": "run", "run_id": self.run_id, "started_at": self.started_at,
+                "machine": self.machine, "settings": self.settings}
+
+    @classmethod
+    def from_journal(cls, events: Iterable[Mapping[str, Any]]) -> "RunCollector":
+        events = list(events)
+        head = next((e for e in events if e.get("kind") == "run"), {})
+        collector = cls(run_id=str(head.get("run_id", "")), started_at=str(head.get("started_at", "")),
+                        machine=head.get("machine") or {}, settings=head.get("settings") or {})
+        collector.ingest_all(events)
+        return collector
+
     def ingest(self, event: Mapping[str, Any]) -> None:
         alias = str(event["alias"])
         if alias not in self.order:

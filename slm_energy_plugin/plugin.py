@@ -244,6 +244,8 @@ class CollectingRole:
         if self.journal is None:
             self.run_dir = storage.new_run_dir(self.settings.results_dir)
             self.journal = storage.Journal(self.run_dir / storage.JOURNAL)
+            self.collector.machine = machine_info()
+            self.journal.append(self.collector.run_event())
         self.journal.append(event)
 
     @pytest.hookimpl(trylast=True)
@@ -251,7 +253,6 @@ class CollectingRole:
         if self.run_dir is None:
             return
         status = {0: "complete", 1: "complete", 2: "interrupted"}.get(int(exitstatus), "failed")
-        self.collector.machine = machine_info()
         runs = self.collector.build_runs(status=status, finished_at=utc_now())
         try:
             self.written = storage.write_model_runs(self.run_dir, runs)

@@ -1,3 +1,59 @@
-"""Shared fixtures for the project's own tests."""
+"""Shared fixtures for the project's own tests.
+
+Plugin tests run real pytest sessions with pytester on the project's tiny models; the
+models are built once per test session into a temporary cache shared by every run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 pytest_plugins = ["pytester"]
+
+MATH_TEST = '''
+def test_math_query(slm, math_query):
+    slm.ask(math_query)
+'''
+QUERIES = "What is 7 + 5?\nWhat is 9 times 8?\nWhat is 100 minus 37?\n"
+ANSWERS = [{"id": "q001", "answer": "12"}, {"id": "q002", "answer": "72"}, {"id": "q003", "answer": "63"}]
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of built tiny models for the whole test session."""
+    path = tmp_path_factory.mktemp("slm-cache")
+    from slm_energy_plugin.models.tiny import ensure_tiny
+
+    for alias, arch in (("tiny-gpt2", "gpt2"), ("tiny-phi", "phi"), ("tiny-qwen2", "qwen2")):
+        ensure_tiny(alias, arch, root=path / "tiny")
+    return path
+
+
+@pytest.fixture
+def bench_project(pytester: pytest.Pytester, tiny_cache: Path, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester project with the math benchmark, three queries and answers, offline."""
+    monkeypatch.setenv("SLM_ENERGY_CACHE_DIR", str(tiny_cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    pytester.makepyfile(test_math=MATH_TEST)
+    pytester.makefile(".txt", queries=QUERIES)
+    (pytester.path / "answers.jsonl").write_text("".join(json.dumps(a) + "\n" for a in ANSWERS))
+    pytester.makeini("[pytest]\nenergy_queries = queries.txt\nenergy_idle_seconds = 0\n")
+    return pytester
+
+
+def run_dirs(root: Path) -> list[Path]:
+    results = root / "results"
+    return sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []
+
+
+def load_model_json(run_dir: Path, alias: str) -> dict[str, Any]:
+    return json.loads((run_dir / f"environmental_data_{alias}.json").read_text())
+
+
+def subprocess_env() -> dict[str, str]:
+    return dict(os.environ)

@@ -1,0 +1,36 @@
+"""``slm-energy models``: the registry, and whether each model can be had here and now."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tabulate import tabulate
+
+from ..models.availability import HubProbe, check_availability
+from ..models.registry import load_registry, select_models
+from ..settings import hub_offline_from_env
+
+NAME = "models"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("names", nargs="*", help="models to check (default: every registry alias)")
+    parser.add_argument("--offline", action="store_true", help="do not probe the Hugging Face hub")
+
+
+def run(args: argparse.Namespace) -> int:
+    registry = load_registry()
+    specs = select_models(tuple(args.names) or tuple(registry.specs), registry, Path.cwd())
+    probe = HubProbe()
+    offline = args.offline or hub_offline_from_env()
+    rows = []
+    for spec in specs:
+        verdict = check_availability(spec, offline, probe)
+        default = "yes" if spec.alias in registry.default_selection else ""
+        rows.append([spec.alias, spec.model_id, spec.weights, spec.dtype, spec.prompt_style, spec.max_new_tokens,
+                     default, "yes" if verdict.available else "no", verdict.reason])
+    print(tabulate(rows, headers=["alias", "model", "weights", "dtype", "prompt", "max new", "default",
+                                  "available", "how / why"], disable_numparse=True))
+    print(f"\nregistry: {registry.source}")
+    return 0

@@ -1,0 +1,41 @@
+"""``slm-energy recover RUN_DIR``: model files from the journal of an interrupted run.
+
+A run killed before it could write its files (power loss, ``kill -9``, a full disk)
+leaves ``journal.jsonl``: every finished query, one JSON line each. This rebuilds the
+model files from it with the same code the plugin uses, marked ``status: recovered``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import storage
+from ..collect import RunCollector
+from ..errors import SlmEnergyError
+from ..measure import utc_now
+
+NAME = "recover"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", type=Path, help="the run folder holding journal.jsonl")
+    parser.add_argument("--force", action="store_true", help="rewrite model files that already exist")
+
+
+def run(args: argparse.Namespace) -> int:
+    run_dir: Path = args.run_dir
+    journal = run_dir / storage.JOURNAL
+    if not journal.is_file():
+        raise SlmEnergyError(f"{run_dir}: no {storage.JOURNAL} here; only interrupted runs have one")
+    existing = storage.model_files(run_dir)
+    if existing and not args.force:
+        raise SlmEnergyError(f"{run_dir}: already holds {len(existing)} model files; pass --force to rebuild them")
+    collector = RunCollector.from_journal(storage.read_journal(journal))
+    runs = collector.build_runs(status="recovered", finished_at=utc_now())
+    if not runs:
+        raise SlmEnergyError(f"{journal}: holds no finished measurements")
+    for path in storage.write_model_runs(run_dir, runs):
+        print(f"wrote {path}")
+    print(f"recovered {collector.record_count} records of {len(runs)} models from {journal}")
+    return 0
