@@ -74,47 +74,60 @@ def _outcomes(run: ModelRun) -> str:
     return "/".join(str(counts[o]) for o in ("passed", "failed", "error"))
 
 
+WEIGHT_NOTES = {
+    "untrained": "untrained tiny model: its cost is real, its answers are not",
+    "random": "random weights: cost only (real architecture, meaningless answers)",
+}
+
+
 def render_brief(runs: Sequence[ModelRun], writer: LineWriter) -> None:
     """One line per model: what most users want after a run."""
     writer.write_line(provenance_sentence(runs))
+    rows = []
     for run in runs:
-        n = len(run.records)
-        energy = _metric_median(run, "energy")
-        latency = _metric_median(run, "latency")
-        tokens_out = _median(float(r.tokens_output) for r in run.records)
-        kind = run.energy_provenance
-        label = {"measured": "measured", "estimated": "estimated", "mixed": "mixed"}.get(kind, "no energy")
-        untrained = " [untrained: answers meaningless]" if run.info.weights == "untrained" else ""
-        untrained = " [random weights: cost only]" if run.info.weights == "random" else untrained
         errors = sum(1 for r in run.records if r.outcome == "error")
-        error_note = f", {errors} errored" if errors else ""
-        writer.write_line(
-            f"  {run.alias}: {n} queries{error_note}, median {fmt(energy)} J/query ({label}), "
-            f"{fmt(latency)} s/query, {fmt(tokens_out)} tokens out{untrained}")
+        rows.append([
+            run.alias,
+            f"{len(run.records)}" + (f" ({errors} err)" if errors else ""),
+            fmt(_metric_median(run, "energy")),
+            fmt(_metric_median(run, "latency")),
+            fmt(_median(float(r.tokens_output) for r in run.records)),
+            {"measured": "measured", "estimated": "estimated", "mixed": "mixed"}.get(run.energy_provenance, "none"),
+            run.info.weights,
+        ])
+    _write_table(writer, rows, ["model", "queries", "J/query", "s/query", "tok out", "energy", "weights"])
+    for weights in sorted({run.info.weights for run in runs} & set(WEIGHT_NOTES)):
+        writer.write_line(f"{weights}: {WEIGHT_NOTES[weights]}.")
+
+
+def _write_table(writer: LineWriter, rows: list[list[Any]], headers: list[str]) -> None:
+    for line in tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True).splitlines():
+        writer.write_line(line)
 
 
 def render_model_table(runs: Sequence[ModelRun], writer: LineWriter) -> None:
-    """The full per-model table: medians per query, plus load and idle figures."""
+    """The full per-model tables: medians per query, then what loading and idling cost."""
+    _write_table(writer, [[
+        run.alias,
+        len(run.records),
+        sum(1 for r in run.records if r.outcome == "error"),
+        fmt(_metric_median(run, "energy")),
+        fmt(_metric_median(run, "latency")),
+        fmt(_metric_median(run, "ttft")),
+        fmt(_median(float(r.tokens_input) for r in run.records)),
+        fmt(_metric_median(run, "tokens")),
+        fmt(_metric_median(run, "emissions")),
+    ] for run in runs], ["model", "n", "err", "J/query", "s/query", "TTFT s", "tok in", "tok out", "gCO2e/q"])
+    writer.write_line("")
     rows = []
     for run in runs:
         load = run.loads[0] if run.loads else None
-        rows.append([
-            run.alias,
-            len(run.records),
-            _outcomes(run),
-            fmt(_metric_median(run, "energy")),
-            fmt(_metric_median(run, "latency")),
-            fmt(_metric_median(run, "ttft")),
-            fmt(_median(float(r.tokens_input) for r in run.records)),
-            fmt(_metric_median(run, "tokens")),
-            fmt(_metric_median(run, "emissions")),
-            fmt(load.duration_s if load else None),
-            fmt(run.idle.total_w if run.idle else None),
-        ])
-    headers = ["model", "n", "ok/fail/err", "J/query", "s/query", "TTFT s", "tok in", "tok out",
-               "gCO2e/q", "load s", "idle W"]
-    for line in tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True).splitlines():
-        writer.write_line(line)
+        load_kwh = load.energy.total_kwh if load and load.energy else None
+        rows.append([run.alias, fmt(load.duration_s if load else None),
+                     fmt(None if load_kwh is None else load_kwh * 3.6e6),
+                     fmt(load.peak_rss_mb if load else None), fmt(run.idle.total_w if run.idle else None),
+                     run.info.device, run.info.dtype, fmt(run.info.parameters)])
+    _write_table(writer, rows, ["model", "load s", "load J", "peak MB", "idle W", "device", "dtype", "params"])
     carbon = next((run.carbon for run in runs if run.carbon is not None), None)
     if carbon is not None:
         writer.write_line(

@@ -39,16 +39,21 @@ class HubVerdict:
 
 
 def probe_hub(endpoint: str, timeout_s: float = PROBE_TIMEOUT_S) -> HubVerdict:
-    """One HEAD request, run in a thread so a hanging DNS lookup cannot exceed the cap."""
+    """One small API request, in a thread so a hanging DNS lookup cannot exceed the cap.
+
+    Only a successful answer counts: sandboxes and captive proxies answer requests to
+    unreachable hosts with their own 4xx pages, which must not pass for the hub.
+    """
     outcome: dict[str, object] = {}
 
     def attempt() -> None:
         try:
-            request = urllib.request.Request(endpoint.rstrip("/") + "/api/models", method="HEAD")
-            with urllib.request.urlopen(request, timeout=timeout_s):
-                outcome["ok"] = True
-        except urllib.error.HTTPError:
-            outcome["ok"] = True  # the hub answered, even if with an error status
+            request = urllib.request.Request(endpoint.rstrip("/") + "/api/models?limit=1")
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                outcome["ok"] = 200 <= response.status < 400
+                outcome["error"] = f"answered HTTP {response.status}"
+        except urllib.error.HTTPError as exc:
+            outcome["error"] = f"answered HTTP {exc.code}, not the hub's API"
         except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
             outcome["error"] = getattr(exc, "reason", exc)
 
@@ -59,7 +64,7 @@ def probe_hub(endpoint: str, timeout_s: float = PROBE_TIMEOUT_S) -> HubVerdict:
     seconds = time.perf_counter() - start
     if outcome.get("ok"):
         return HubVerdict(True, "reachable", seconds)
-    detail = str(outcome.get("error") or f"no answer within {timeout_s:.0f} s")
+    detail = str(outcome.get("error") or f"no answer within {timeout_s:g} s")
     return HubVerdict(False, detail, seconds)
 
 
@@ -83,13 +88,13 @@ class HubProbe:
             return self._verdict
 
 
-def cached_snapshot(hub_id: str, revision: str | None) -> Path | None:
+def cached_snapshot(hub_id: str, revision: str | None, cache_dir: Path | None = None) -> Path | None:
     """The cached snapshot folder of a hub model, if its config and weights are all there."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        folder = Path(snapshot_download(hub_id, revision=revision, local_files_only=True))
+        folder = Path(snapshot_download(hub_id, revision=revision, local_files_only=True, cache_dir=cache_dir))
     except (LocalEntryNotFoundError, FileNotFoundError, OSError, ValueError):
         return None
     if not (folder / "config.json").is_file():
