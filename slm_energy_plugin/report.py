@@ -95,7 +95,7 @@ def render_brief(runs: Sequence[ModelRun], writer: LineWriter) -> None:
             {"measured": "measured", "estimated": "estimated", "mixed": "mixed"}.get(run.energy_provenance, "none"),
             run.info.weights,
         ])
-    _write_table(writer, rows, ["model", "queries", "J/query", "s/query", "tok out", "energy", "weights"])
+    _write_table(writer, rows, ["model", "queries", "J/q", "s/q", "tok out", "energy", "weights"])
     for weights in sorted({run.info.weights for run in runs} & set(WEIGHT_NOTES)):
         writer.write_line(f"{weights}: {WEIGHT_NOTES[weights]}.")
 
@@ -117,7 +117,7 @@ def render_model_table(runs: Sequence[ModelRun], writer: LineWriter) -> None:
         fmt(_median(float(r.tokens_input) for r in run.records)),
         fmt(_metric_median(run, "tokens")),
         fmt(_metric_median(run, "emissions")),
-    ] for run in runs], ["model", "n", "err", "J/query", "s/query", "TTFT s", "tok in", "tok out", "gCO2e/q"])
+    ] for run in runs], ["model", "n", "err", "J/q", "s/q", "TTFT s", "tok in", "tok out", "gCO2e/q"])
     writer.write_line("")
     rows = []
     for run in runs:
@@ -131,5 +131,5 @@ def render_model_table(runs: Sequence[ModelRun], writer: LineWriter) -> None:
     carbon = next((run.carbon for run in runs if run.carbon is not None), None)
     if carbon is not None:
         writer.write_line(
-            f"Medians per query. Emissions: energy x PUE {carbon.pue:g} x {carbon.intensity_g_per_kwh:.0f} g/kWh "
+            f"Medians per query (J/q: joules, s/q: seconds). Emissions: energy x PUE {carbon.pue:g} x {carbon.intensity_g_per_kwh:.0f} g/kWh "
             f"({carbon.country_name}, {carbon.year}; {carbon.source}).")

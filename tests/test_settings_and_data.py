@@ -176,12 +176,12 @@ def test_latest_run_dir_and_load_runs(tmp_path: Path) -> None:
 
 def test_summary_says_estimates_are_estimates() -> None:
     lines: list[str] = []
-    runs = [model_run("tiny-a"), model_run("b", weights="pretrained")]
+    runs = [model_run("tiny-a"), model_run("b", weights="pretrained"), model_run("deepseek-r1-1.5b")]
     render_model_table(runs, PrintWriter(lines))
     render_brief(runs, PrintWriter(lines))
     text = "\n".join(lines)
     assert "Energy: ESTIMATED, not measured" in text
-    brief = {line.split()[0]: line.split() for line in lines[-3:-1]}
+    brief = {line.split()[0]: line.split() for line in lines[-4:-1]}
     assert brief["tiny-a"] == ["tiny-a", "3", "7.2", "0.2", "10", "estimated", "untrained"]
     assert brief["b"][-1] == "pretrained"
     assert lines[-1] == "untrained: untrained tiny model: its cost is real, its answers are not."
