@@ -126,8 +126,8 @@ def render_model_table(runs: Sequence[ModelRun], writer: LineWriter) -> None:
         rows.append([run.alias, fmt(load.duration_s if load else None),
                      fmt(None if load_kwh is None else load_kwh * 3.6e6),
                      fmt(load.peak_rss_mb if load else None), fmt(run.idle.total_w if run.idle else None),
-                     run.info.device, run.info.dtype, fmt(run.info.parameters)])
-    _write_table(writer, rows, ["model", "load s", "load J", "peak MB", "idle W", "device", "dtype", "params"])
+                     f"{run.info.device} {run.info.dtype}", fmt(run.info.parameters)])
+    _write_table(writer, rows, ["model", "load s", "load J", "RSS MB", "idle W", "runs on", "params"])
     carbon = next((run.carbon for run in runs if run.carbon is not None), None)
     if carbon is not None:
         writer.write_line(

@@ -96,7 +96,7 @@ def test_idle_baseline_gives_net_energy(bench_project: pytest.Pytester) -> None:
     result = bench_project.runpytest("--energy-models", "tiny-gpt2", "--energy-idle-seconds", "0.3",
                                      "--benchmark-disable", "--energy-report")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["model * J/q * gCO2e/q", "model * load s * idle W *"])
+    result.stdout.fnmatch_lines(["model * J/q * gCO2e/q", "model * load s * idle W * params"])
     data = load_model_json(run_dirs(bench_project.path)[0], "tiny-gpt2")
     idle = data["idle_power"]
     assert idle["window_s"] == pytest.approx(0.3, abs=0.1) and idle["total_w"] > 0
