@@ -110,14 +110,13 @@ def render_model_table(runs: Sequence[ModelRun], writer: LineWriter) -> None:
     _write_table(writer, [[
         run.alias,
         len(run.records),
-        sum(1 for r in run.records if r.outcome == "error"),
         fmt(_metric_median(run, "energy")),
         fmt(_metric_median(run, "latency")),
         fmt(_metric_median(run, "ttft")),
         fmt(_median(float(r.tokens_input) for r in run.records)),
         fmt(_metric_median(run, "tokens")),
         fmt(_metric_median(run, "emissions")),
-    ] for run in runs], ["model", "n", "err", "J/q", "s/q", "TTFT s", "tok in", "tok out", "gCO2e/q"])
+    ] for run in runs], ["model", "n", "J/q", "s/q", "TTFT s", "in tok", "out tok", "gCO2e/q"])
     writer.write_line("")
     rows = []
     for run in runs:
