@@ -10,7 +10,7 @@ import pytest
 
 from slm_energy_plugin.errors import ConfigError
 from slm_energy_plugin.quality.datasets import (
-    build_sqlite_db, builtin_choice_tasks, builtin_code_tasks, builtin_sql_tasks, format_sql_prompt,
+    build_sqlite_db, builtin_choice_tasks, compact_schema, builtin_code_tasks, builtin_sql_tasks, format_sql_prompt,
     load_humaneval_jsonl, load_mmlu_csv, load_spider, schema_sql,
 )
 from slm_energy_plugin.quality.python_tests import score_python
@@ -51,6 +51,9 @@ def test_sql_prompt_holds_the_schema(sql_tasks):
     assert "CREATE TABLE books" in schema and "CREATE TABLE order_items" in schema
     prompt = format_sql_prompt(sql_tasks[0].question, schema)
     assert sql_tasks[0].question in prompt and prompt.endswith("-- SQL:\n")
+    compact = compact_schema(sql_tasks[0].db_path)
+    assert "books(book_id, title, author_id -> authors.author_id, genre, published_year, price, pages)" in compact
+    assert len(compact) < len(schema) / 2
 
 
 def test_choice_set_is_balanced_and_valid():

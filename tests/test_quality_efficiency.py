@@ -33,12 +33,13 @@ def reading(joules: float, method: str = "cpu-load-estimate") -> EnergyReading:
 
 
 def run(alias: str, task: str, correct: list[bool], joules: float, method: str = "cpu-load-estimate",
-        outcome: str = "passed") -> ModelRun:
+        outcome: str = "passed", kind: str = "numeric") -> ModelRun:
     records = tuple(
         QueryRecord(model=alias, query_id=f"{task}{i:02d}", query="q", response="r", tokens_input=1,
                     tokens_output=1, duration_s=1.0, sequence=i, outcome=outcome, task=task,
                     energy=reading(joules, method),
-                    scores={"score": float(ok), "correct": ok, "extracted": None, "kind": "numeric"})
+                    scores={"score": float(ok), "correct": ok, "extracted": None, "kind": kind,
+                            "details": {"loglikelihoods": {"A": -1, "B": -2, "C": -3, "D": -4}}})
         for i, ok in enumerate(correct)
     )
     return ModelRun(info=ModelInfo(alias=alias, model_id=alias), records=records)
@@ -149,3 +150,19 @@ def test_empty_input_and_energy_format():
     render_efficiency([], out)
     assert out.lines == ["efficiency per quality: no scored answers in this run"]
     assert [format_energy(v) for v in (0.0123, 4.5, 12345.0, None)] == ["12.3 mJ", "4.5 J", "12.3 kJ", "n/a"]
+
+
+def test_multiple_choice_at_chance_gets_no_rating():
+    guessing = run("tiny", "mmlu", [True, False, False, False, True, False, False, False], joules=0.3,
+                   kind="multiple_choice")
+    knowing = run("real", "mmlu", [True] * 18 + [False] * 2, joules=50.0, kind="multiple_choice")
+    rows = {r.model: r for r in efficiency_rows([guessing, knowing])}
+    assert rows["tiny"].chance == pytest.approx(0.25) and rows["tiny"].at_chance
+    assert rows["tiny"].stars is None and rows["tiny"].pareto is False
+    assert rows["tiny"].energy_per_correct_j == pytest.approx(1.2)       # still computed, flagged
+    assert not rows["real"].at_chance and rows["real"].stars == 3 and rows["real"].pareto is True
+    out = Lines()
+    render_efficiency(list(rows.values()), out)
+    assert "at chance" in out.text and "not distinguishable from guessing" in out.text
+    # Numeric answers have no guessing rate.
+    assert efficiency_rows([run("a", "math", [True, False], joules=1.0)])[0].chance is None

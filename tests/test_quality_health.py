@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from slm_energy_plugin.quality.health import (
-    REPETITION_THRESHOLD, answer_stability, repeated_ngram_ratio, response_health, stability_by_model,
+    REPETITION_THRESHOLD, answer_stability, normalized_answer, repeated_ngram_ratio, response_health, stability_by_model,
 )
 from slm_energy_plugin.records import ModelInfo, ModelRun, QueryRecord
 
@@ -83,3 +83,9 @@ def test_stability_by_model_reads_rounds_or_repeated_records():
     single = ModelRun(info=info, records=(_record("q1", extracted="5"),))
     (once,) = stability_by_model([single])
     assert once.queries == 0 and "--energy-repeat" in once.note
+
+
+def test_normalized_answer_for_round_comparison():
+    assert normalized_answer("<think>a</think>\n  The answer\nis 5 ") == "The answer is 5"
+    assert normalized_answer("<think>still going") is None
+    assert normalized_answer("plain") == "plain"

@@ -80,6 +80,13 @@ def test_deepseek_template_opens_think_in_the_prompt():
     assert not result.correct and "unfinished" in result.reason
 
 
+def test_prompt_opens_think():
+    from slm_energy_plugin.quality import prompt_opens_think
+    assert prompt_opens_think("<|im_start|>assistant\n<think>\n")
+    assert not prompt_opens_think("Question: 2+2?\nAnswer:")
+    assert not prompt_opens_think("example: <think>x</think> done. Now:")
+
+
 def test_tolerance_option():
     assert not score_numeric("It is 0.333", "1/3").correct
     assert score_numeric("It is 0.333", "1/3", rel_tol=1e-2).correct

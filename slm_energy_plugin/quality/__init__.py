@@ -14,14 +14,15 @@ from typing import Any, Callable
 
 from ..errors import ConfigError
 from .choice import MMLU_CONTINUATIONS, format_mmlu_prompt, score_multiple_choice
-from .health import ResponseHealth, answer_stability, response_health, stability_by_model
+from .health import ResponseHealth, answer_stability, normalized_answer, response_health, stability_by_model
 from .numeric import score_numeric
-from .result import ScoreResult, split_reasoning
-from .text import score_contains, score_exact, score_overlap
+from .result import ScoreResult, prompt_opens_think, split_reasoning
+from .text import score_contains, score_exact, score_overlap, warm_up
 
 __all__ = [
     "KINDS", "MMLU_CONTINUATIONS", "ResponseHealth", "ScoreResult", "answer_stability", "format_mmlu_prompt",
-    "response_health", "score_answer", "split_reasoning", "stability_by_model",
+    "normalized_answer", "prompt_opens_think", "response_health", "score_answer", "split_reasoning",
+    "stability_by_model", "warm_up",
 ]
 
 

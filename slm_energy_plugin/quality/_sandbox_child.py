@@ -44,7 +44,10 @@ def set_limits(cfg):
     cpu = int(cfg["cpu_s"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))          # SIGXCPU, then SIGKILL
     mem = int(cfg["memory_mb"]) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))               # MemoryError past it
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))           # MemoryError past it
+    except (ValueError, OSError):                                    # macOS does not enforce RLIMIT_AS
+        resource.setrlimit(resource.RLIMIT_DATA, (mem, mem))
     out = int(cfg["output_bytes"])
     resource.setrlimit(resource.RLIMIT_FSIZE, (out, out))            # SIGXFSZ on a huge print
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

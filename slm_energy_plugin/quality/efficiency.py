@@ -11,7 +11,10 @@ Method (the README repeats it):
 - rating: 1-5 stars on FIXED bands of energy per correct answer, one decade per star
   (``STAR_BANDS_J``), so a model's rating never changes when other models are added;
 - Pareto: on the task's front of (mean energy per query, accuracy); a model with no
-  correct answer is never on it (answering nothing would be as accurate, for free).
+  correct answer is never on it (answering nothing would be as accurate, for free);
+- chance: for multiple choice, when the Wilson interval reaches the guessing rate
+  (1 / options) the accuracy is not distinguishable from guessing: no rating, not on the
+  front (guessing would be as accurate, for free).
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ class EfficiencyRow:
     stars: int | None
     pareto: bool | None                 # None: not comparable (no energy or nothing scored)
     provenance: str                     # measured / estimated / mixed / none
+    chance: float | None = None         # guessing accuracy (multiple choice), else None
+    at_chance: bool = False             # the 95% interval reaches the guessing accuracy
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -100,13 +105,24 @@ def _row(model: str, task: str, records: Sequence[QueryRecord]) -> EfficiencyRow
         per_correct = mean_j / accuracy
         per_kj = accuracy / (mean_j / 1000.0)
     provenance = combine_provenance(r.energy.provenance for r in with_energy if r.energy is not None)
+    chance = _chance(scored)
+    at_chance = chance is not None and low is not None and low <= chance
     return EfficiencyRow(
         model=model, task=task, scored=n, correct=k, errors=errors, accuracy=accuracy,
         ci_low=low, ci_high=high,
         mean_score=sum(score_values) / len(score_values) if score_values else None,
         energy_per_query_j=mean_j, energy_records=len(with_energy), energy_per_correct_j=per_correct,
-        correct_per_kj=per_kj, stars=star_rating(per_correct), pareto=None, provenance=provenance,
+        correct_per_kj=per_kj, stars=None if at_chance else star_rating(per_correct), pareto=None,
+        provenance=provenance, chance=chance, at_chance=at_chance,
     )
+
+
+def _chance(scored: Sequence[QueryRecord]) -> float | None:
+    """Guessing accuracy when every answer is a multiple choice (1 / number of options)."""
+    if not scored or any(r.scores.get("kind") != "multiple_choice" for r in scored):
+        return None
+    options = [len((r.scores.get("details") or {}).get("loglikelihoods") or {}) or 4 for r in scored]
+    return sum(1.0 / n for n in options) / len(options)
 
 
 def _mark_pareto(rows: list[EfficiencyRow]) -> list[EfficiencyRow]:
@@ -122,7 +138,8 @@ def _mark_pareto(rows: list[EfficiencyRow]) -> list[EfficiencyRow]:
         return False
 
     ids = {id(r) for r in comparable}
-    return [replace(r, pareto=r.correct > 0 and not dominated(r)) if id(r) in ids else r for r in rows]
+    return [replace(r, pareto=r.correct > 0 and not r.at_chance and not dominated(r)) if id(r) in ids else r
+            for r in rows]
 
 
 def efficiency_rows(runs: Iterable[ModelRun]) -> list[EfficiencyRow]:
@@ -168,7 +185,7 @@ def _per_correct_text(row: EfficiencyRow) -> str:
     if row.energy_per_correct_j is None:
         return "no energy figure"
     mark = "*" if row.correct < FEW_CORRECT else ""
-    return format_energy(row.energy_per_correct_j) + mark
+    return format_energy(row.energy_per_correct_j) + mark + (" (chance)" if row.at_chance else "")
 
 
 def render_efficiency(rows: Sequence[EfficiencyRow], writer: LineWriter, *, tablefmt: str = "simple",
@@ -179,7 +196,8 @@ def render_efficiency(rows: Sequence[EfficiencyRow], writer: LineWriter, *, tabl
         return
     table = [[r.model, r.task, _accuracy_text(r), format_energy(r.energy_per_query_j), _per_correct_text(r),
               "-" if r.correct_per_kj is None else f"{r.correct_per_kj:.3g}",
-              stars_text(r.stars, unicode), {True: "yes", False: "no", None: "-"}[r.pareto], r.provenance]
+              "at chance" if r.at_chance and r.correct else stars_text(r.stars, unicode),
+              {True: "yes", False: "no", None: "-"}[r.pareto], r.provenance]
              for r in rows]
     headers = ["model", "task", "accuracy [95% Wilson]", "energy/query", "energy/correct",
                "correct/kJ", "rating", "Pareto", "energy"]
@@ -210,6 +228,11 @@ def efficiency_legend(rows: Sequence[EfficiencyRow], *, unicode: bool = True) ->
     ]
     if any(0 < r.correct < FEW_CORRECT for r in rows):
         lines.append(f"* fewer than {FEW_CORRECT} correct answers: energy per correct answer is very uncertain.")
+    chance_rows = [r for r in rows if r.at_chance and r.correct]
+    if chance_rows:
+        rates = sorted({f"{r.chance:.0%}" for r in chance_rows if r.chance is not None})
+        lines.append(f"at chance: the 95% interval reaches the guessing accuracy ({', '.join(rates)} for multiple "
+                     "choice); such accuracy is not distinguishable from guessing, so no rating and no Pareto place.")
     if all(r.correct == 0 for r in rows):
         lines.append("No model answered any question correctly (accuracy ~0, as expected for untrained tiny "
                      "models): energy per correct answer and ratings are undefined, not infinite.")

@@ -93,6 +93,16 @@ class Stability:
                 "modal_answer": self.modal_answer, "note": self.note}
 
 
+def normalized_answer(response: str, *, think_open: bool = False) -> str | None:
+    """The answer part of a response with whitespace collapsed: what repeated rounds compare.
+
+    None when a reasoning block never closed. Store one per round in
+    ``record.extra["round_answers"]`` for :func:`stability_by_model`.
+    """
+    final = split_reasoning(response, think_open=think_open)
+    return None if final.text is None else " ".join(final.text.split())
+
+
 def answer_stability(answers: Sequence[str | None], *, greedy: bool) -> Stability:
     """How often repeated rounds agree. ``None`` (no answer extracted) counts as an answer of its own.
 

@@ -207,6 +207,9 @@ def score_python(response: str, expected: str, *, entry_point: str, prompt: str 
     """1.0 when the generated code passes the task's tests (``expected`` is the test code)."""
     if not entry_point.isidentifier():
         raise ConfigError(f"entry_point {entry_point!r} is not a Python identifier")
+    if os.name != "posix":
+        raise ConfigError("kind='python_tests' needs a POSIX system (resource limits, process groups); "
+                          "run the code tasks on Linux or macOS, or deselect them with -k 'not code'")
     program, why = build_program(response, prompt, entry_point, think_open=think_open)
     if program is None:
         return failed(KIND, why or "no code in the answer")

@@ -92,6 +92,13 @@ def split_reasoning(response: str, *, think_open: bool = False) -> FinalAnswer:
     return FinalAnswer(response, None)
 
 
+def prompt_opens_think(rendered_prompt: str) -> bool:
+    """True when the rendered prompt leaves a ``<think>`` block open (DeepSeek-R1's template
+    ends with ``<think>\n``): pass the result as ``think_open`` to the scorers."""
+    head, sep, tail = rendered_prompt.rpartition(THINK_OPEN)
+    return bool(sep) and THINK_CLOSE not in tail
+
+
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 

@@ -119,3 +119,9 @@ def score_overlap(response: str, expected: str, *, metric: str = "rougeL", thres
     return ScoreResult(score, ok, text, "overlap",
                        None if ok else f"{metric} {score:.2f} below the threshold {threshold:.2f}",
                        {**values, "metric": metric, "threshold": threshold})
+
+
+def warm_up() -> None:
+    """Import rouge-score (NLTK, ~1.5 s) and sacrebleu now, outside any energy window."""
+    rouge_l("warm up", "warm up")
+    chrf("warm up", "warm up")
