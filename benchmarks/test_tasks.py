@@ -1,0 +1,76 @@
+"""Quality tasks next to the math queries: text-to-SQL, multiple choice, code generation.
+
+Test ids are ``test_sql_task[<model>-sql01]``, ``test_choice_task[<model>-mc01]`` and
+``test_code_task[<model>-code01]``. The plugin measures each call and records the
+response; the test asks (or scores log-likelihoods) and attaches the quality score.
+A wrong answer does not fail the test: accuracy is a measurement, reported in the
+efficiency summary. The assertion checks the scorer's contract: every 0 has a reason.
+
+Scoring runs inside the call phase, so its cost lands in the query's energy window:
+~1 ms per SQL answer, ~70 ms (a child process) per code answer on the 2-core dev box
+(see BENCHMARKS.md, "Quality scorers").
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pytest
+
+from slm_energy_plugin.quality import MMLU_CONTINUATIONS, ScoreResult, format_mmlu_prompt, prompt_opens_think
+from slm_energy_plugin.quality.choice import score_choice_loglikelihoods
+from slm_energy_plugin.quality.datasets import (
+    builtin_choice_tasks, builtin_code_tasks, builtin_sql_tasks, compact_schema, format_sql_prompt,
+)
+from slm_energy_plugin.quality.python_tests import score_python
+from slm_energy_plugin.quality.sql import score_sql
+
+SQL_TASKS = builtin_sql_tasks()          # builds data/tasks/sql/bookshop.sql into the cache once
+CHOICE_TASKS = builtin_choice_tasks()
+CODE_TASKS = builtin_code_tasks()
+
+
+@lru_cache(maxsize=None)
+def _schema(db_path: str) -> str:
+    return compact_schema(db_path)   # a third of the CREATE statements' tokens
+
+
+def _think_open(slm) -> bool:
+    """A chat template that ends in ``<think>`` (DeepSeek-R1 style) leaves the block open."""
+    last = slm.last
+    return bool(last is not None and prompt_opens_think(last.rendered_prompt))
+
+
+def _check(result: ScoreResult) -> None:
+    assert 0.0 <= result.score <= 1.0
+    assert result.correct or result.reason, f"score 0 without a reason: {result}"
+
+
+@pytest.mark.parametrize("task", SQL_TASKS, ids=[t.id for t in SQL_TASKS])
+def test_sql_task(slm, task):
+    prompt = format_sql_prompt(task.question, _schema(str(task.db_path)))
+    response = slm.ask(prompt, query_id=task.id, task="sql", expected=task.query)
+    result = score_sql(response, task.query, db_path=task.db_path, think_open=_think_open(slm))
+    slm.record_score(result)
+    _check(result)
+
+
+@pytest.mark.parametrize("task", CHOICE_TASKS, ids=[t.id for t in CHOICE_TASKS])
+def test_choice_task(slm, task):
+    # Scored from log-likelihoods (lm-evaluation-harness's MMLU "acc"), not by generating.
+    prompt = format_mmlu_prompt(task.question, task.options, task.subject)
+    slm.set_query(task.id, prompt, task="mmlu", expected=task.answer)
+    loglikelihoods = slm.loglikelihoods(prompt, list(MMLU_CONTINUATIONS))
+    result = score_choice_loglikelihoods(loglikelihoods, task.answer)
+    slm.record_score(result)
+    _check(result)
+
+
+@pytest.mark.parametrize("task", CODE_TASKS, ids=[t.id for t in CODE_TASKS])
+def test_code_task(slm, task):
+    # HumanEval: the prompt is the function's signature and docstring; the model completes it.
+    response = slm.ask(task.prompt, query_id=task.id, task="code", expected=task.entry_point)
+    result = score_python(response, task.test, entry_point=task.entry_point, prompt=task.prompt,
+                          think_open=_think_open(slm))
+    slm.record_score(result)
+    _check(result)
