@@ -157,21 +157,11 @@ class Measurer:
 
     # -- tests ------------------------------------------------------------------------------
 
-    def build_record(
-        self,
-        *,
-        alias: str,
-        observation: TestObservation,
-        reading: EnergyReading,
-        outcome: str,
-        error: str | None,
-        test_id: str,
-        started_at: str,
-        collection_index: int,
-    ) -> QueryRecord:
+    def build_record(self, *, alias: str, observation: TestObservation, outcome: str, error: str | None,
+                     test_id: str, started_at: str, call_s: float, collection_index: int) -> QueryRecord:
         return build_query_record(
-            alias=alias, observation=observation, reading=reading, outcome=outcome, error=error,
-            test_id=test_id, started_at=started_at, collection_index=collection_index,
+            alias=alias, observation=observation, outcome=outcome, error=error, test_id=test_id,
+            started_at=started_at, call_s=call_s, collection_index=collection_index,
             carbon=self.carbon, baseline=self.baseline, worker=self.worker)
 
 
@@ -184,46 +174,56 @@ def build_query_record(
     *,
     alias: str,
     observation: TestObservation,
-    reading: EnergyReading,
     outcome: str,
     error: str | None,
     test_id: str,
     started_at: str,
+    call_s: float,
     collection_index: int,
     carbon: CarbonContext,
     baseline: PowerBaseline | None,
     worker: str = "main",
 ) -> QueryRecord:
-    """One test's record, per round: the window's energy and time divided by the rounds run."""
+    """One test's record, per round: the model-work windows' energy and time divided by the rounds."""
+    from .quality import normalized_answer, prompt_opens_think, response_health
+
     generations: list[Generation] = observation.generations
     rounds = max(1, len(generations))
-    per_round = reading.scaled(1.0 / rounds)
+    per_round = EnergyReading.combine(observation.readings).scaled(1.0 / rounds)
     last = generations[-1] if generations else None
     net = None
     if baseline is not None and per_round.total_kwh is not None:
         idle = baseline.idle_kwh(per_round.duration_s)
         net = None if idle is None else per_round.total_kwh - idle
-    responses = [g.response for g in generations]
     extra: dict[str, Any] = {
         "collection_index": collection_index,
         "worker": worker,
+        "call_s": call_s,          # the whole test call; duration_s counts model work only
         "generation_s": _median([g.seconds for g in generations]),
         "decode_tokens_per_s": _median([g.decode_tokens_per_s for g in generations]),
         "hit_eos": last.hit_eos if last else None,
         "scoring_calls": observation.scoring_calls,
     }
-    if last is not None and last.reasoning_tokens is not None:
-        extra["reasoning_tokens"] = last.reasoning_tokens
-    if len(set(responses)) > 1:
-        extra["round_responses"] = responses  # differing rounds: kept for the stability check
-    if len(generations) > 1:
-        extra["round_seconds"] = [g.seconds for g in generations]
+    response = last.response if last else str(observation.scores.get("extracted") or "")
+    if last is not None:
+        think_open = prompt_opens_think(last.rendered_prompt)
+        extra["health"] = response_health(last.response, tokens_output=last.tokens_output,
+                                          max_new_tokens=last.max_new_tokens, eos_generated=last.hit_eos,
+                                          think_open=think_open).to_dict()
+        if last.reasoning_tokens is not None:
+            extra["reasoning_tokens"] = last.reasoning_tokens
+        if len(generations) > 1:
+            extra["round_seconds"] = [g.seconds for g in generations]
+            extra["round_answers"] = [normalized_answer(g.response, think_open=think_open) for g in generations]
+            if len({g.response for g in generations}) > 1:
+                extra["round_responses"] = [g.response for g in generations]
+    tokens_input = last.tokens_input if last else observation.scoring_tokens_input
     return QueryRecord(
         model=alias,
         query_id=observation.query_id or test_id,
         query=observation.query or "",
-        response=last.response if last else "",
-        tokens_input=last.tokens_input if last else 0,
+        response=response,
+        tokens_input=tokens_input,
         tokens_output=last.tokens_output if last else 0,
         duration_s=per_round.duration_s,
         sequence=collection_index,

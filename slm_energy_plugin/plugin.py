@@ -156,9 +156,7 @@ class MeasuringRole:
         slm = getattr(item, "funcargs", {}).get("slm")
         if not isinstance(slm, SLM):
             return (yield)
-        meter = self.measurer.meter
-        started_at = utc_now()
-        handle = meter.start()
+        started_at, started = utc_now(), time.perf_counter()
         error: BaseException | None = None
         try:
             return (yield)
@@ -166,11 +164,10 @@ class MeasuringRole:
             error = exc
             raise
         finally:
-            reading = meter.stop(handle)
-            self._finish(item, slm, reading, error, started_at)
+            self._finish(item, slm, error, started_at, time.perf_counter() - started)
 
-    def _finish(self, item: pytest.Item, slm: SLM, reading: Any, error: BaseException | None,
-                started_at: str) -> None:
+    def _finish(self, item: pytest.Item, slm: SLM, error: BaseException | None, started_at: str,
+                call_s: float) -> None:
         obs = slm.observation
         if isinstance(error, pytest.skip.Exception) or not obs.did_work:
             return
@@ -181,8 +178,8 @@ class MeasuringRole:
         else:
             outcome, message = "failed", f"{type(error).__name__}: {error}".splitlines()[0]
         record = self.measurer.build_record(
-            alias=slm.alias, observation=obs, reading=reading, outcome=outcome, error=message,
-            test_id=item.nodeid, started_at=started_at, collection_index=self._index.get(item.nodeid, 0))
+            alias=slm.alias, observation=obs, outcome=outcome, error=message, test_id=item.nodeid,
+            started_at=started_at, call_s=call_s, collection_index=self._index.get(item.nodeid, 0))
         item.user_properties.append((EVENT_KEY, _encode(query_event(record))))
         if slm.benchmark is not None:
             slm.benchmark.extra_info.update(_benchmark_extra(record))
@@ -325,5 +322,6 @@ def slm(slm_model: OpenModel, request: pytest.FixtureRequest) -> SLM:
         # Requested on first use only: pytest-benchmark warns about a fixture a test never used.
         def provider() -> Any:
             return request.getfixturevalue("benchmark")
-    return SLM(slm_model.loaded, max_new_tokens=spec.max_new_tokens, repeat=role.settings.repeat,
-               benchmark_provider=provider, default_query_id=query.id if query else None)
+    return SLM(slm_model.loaded, role.measurer.meter, max_new_tokens=spec.max_new_tokens,
+               repeat=role.settings.repeat, benchmark_provider=provider,
+               default_query_id=query.id if query else None)

@@ -1,9 +1,10 @@
 """``slm``: the object a benchmark test talks to, bound to one test and one loaded model.
 
-It runs generations (repeated rounds through pytest-benchmark's pedantic mode when
-that is available), counts tokens and time, and keeps what the plugin needs to build
-the test's record once the energy window closes. It never measures energy itself: the
-plugin's innermost ``pytest_runtest_call`` wrapper brackets the whole call.
+Every piece of model work (``ask``: all rounds of a generation; ``loglikelihoods``: a
+scoring pass) runs inside one energy window of the session's meter. Scoring answers,
+assertions and pytest's own work fall outside the windows, so a code-execution scorer
+(~70 ms in a child process) is not charged to the query. The plugin's
+``pytest_runtest_call`` wrapper turns the windows into the test's record.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .energy import EnergyMeter, EnergyReading
 from .models.runtime import Generation, LoadedModel
 from .queries import Query
 
@@ -24,22 +26,25 @@ class TestObservation:
     task: str | None = None
     expected: str | None = None
     generations: list[Generation] = field(default_factory=list)
+    readings: list[EnergyReading] = field(default_factory=list)   # one per model-work window
     scoring_calls: int = 0          # log-likelihood passes (multiple-choice scoring)
+    scoring_tokens_input: int = 0   # prompt tokens read by those passes
     scores: dict[str, Any] = field(default_factory=dict)
     generation_error: str | None = None
 
     @property
     def did_work(self) -> bool:
-        return bool(self.generations) or self.scoring_calls > 0 or self.generation_error is not None
+        return bool(self.readings)
 
 
 class SLM:
     """The ``slm`` fixture's value."""
 
-    def __init__(self, model: LoadedModel, *, max_new_tokens: int, repeat: int,
+    def __init__(self, model: LoadedModel, meter: EnergyMeter, *, max_new_tokens: int, repeat: int,
                  benchmark_provider: Callable[[], Any] | None = None,
                  default_query_id: str | None = None) -> None:
         self.model = model
+        self.meter = meter
         self.max_new_tokens = max_new_tokens
         self.repeat = repeat
         self._benchmark_provider = benchmark_provider
@@ -53,6 +58,17 @@ class SLM:
     @property
     def spec(self) -> Any:
         return self.model.spec
+
+    def _measured(self, work: Callable[[], Any]) -> Any:
+        """Run model work inside one energy window; a failure is kept for the record and re-raised."""
+        handle = self.meter.start()
+        try:
+            return work()
+        except Exception as exc:
+            self.observation.generation_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise
+        finally:
+            self.observation.readings.append(self.meter.stop(handle))
 
     def ask(self, query: Query | str, *, query_id: str | None = None, task: str | None = None,
             expected: str | None = None, max_new_tokens: int | None = None,
@@ -69,11 +85,7 @@ class SLM:
         limit = max_new_tokens or self.max_new_tokens
 
         def one_round() -> Generation:
-            try:
-                generation = self.model.generate(obs.query or "", limit, min_new_tokens)
-            except Exception as exc:
-                obs.generation_error = f"{type(exc).__name__}: {exc}"
-                raise
+            generation = self.model.generate(obs.query or "", limit, min_new_tokens)
             obs.generations.append(generation)
             return generation
 
@@ -83,34 +95,49 @@ class SLM:
         if self.benchmark is None and self._benchmark_provider is not None:
             # pytest-benchmark times each round (pedantic mode: no calibration loops), so its
             # statistics are real. It allows one use per test; later asks run plainly.
-            self.benchmark = self._benchmark_provider()
-            if self.benchmark.disabled:  # e.g. --benchmark-disable or xdist: pedantic would run once
-                last = self.benchmark.pedantic(all_rounds, rounds=1, iterations=1)
+            bench = self.benchmark = self._benchmark_provider()
+            if bench.disabled:  # e.g. --benchmark-disable or xdist: pedantic would run only once
+                last = self._measured(lambda: bench.pedantic(all_rounds, rounds=1, iterations=1))
             else:
-                last = self.benchmark.pedantic(one_round, rounds=self.repeat, iterations=1, warmup_rounds=0)
+                last = self._measured(lambda: bench.pedantic(one_round, rounds=self.repeat, iterations=1))
         else:
-            last = all_rounds()
+            last = self._measured(all_rounds)
         return last.response
 
     def loglikelihoods(self, context: str, continuations: list[str]) -> list[float]:
-        """Log-likelihood of each continuation (multiple-choice scoring); counted as model work."""
-        self.observation.scoring_calls += 1
-        try:
-            return self.model.loglikelihoods(context, continuations)
-        except Exception as exc:
-            self.observation.generation_error = f"{type(exc).__name__}: {exc}"
-            raise
-
-    def record_score(self, result: Any) -> None:
-        """Attach a score (a quality ScoreResult or a mapping) to this test's record."""
-        data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
-        self.observation.scores.update(data)
+        """Log-likelihood of each continuation after the context: a measured scoring pass."""
+        obs = self.observation
+        obs.scoring_calls += 1
+        obs.scoring_tokens_input += self.model.prompt_tokens(context)
+        return self._measured(lambda: self.model.loglikelihoods(context, continuations))
 
     def set_query(self, query_id: str, query: str, task: str | None = None,
                   expected: str | None = None) -> None:
         """Name the query of a test that does not call :meth:`ask` (e.g. log-likelihood scoring)."""
         obs = self.observation
         obs.query_id, obs.query, obs.task, obs.expected = query_id, query, task, expected
+
+    def record_score(self, result: Any) -> None:
+        """Attach a score (a quality ScoreResult or a mapping) to this test's record."""
+        data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+        self.observation.scores.update(data)
+
+    def score(self, kind: str = "numeric", expected: str | None = None, **options: Any) -> Any:
+        """Score the last response with :func:`slm_energy_plugin.quality.score_answer` and record it.
+
+        A reasoning model's open ``<think>`` (from its chat template) is taken into account.
+        """
+        from .quality import prompt_opens_think, score_answer
+
+        last = self.last
+        key = expected if expected is not None else self.observation.expected
+        if key is None:
+            raise ValueError("nothing to score against: pass expected=... or ask a query that has an answer")
+        if last is not None:
+            options.setdefault("think_open", prompt_opens_think(last.rendered_prompt))
+        result = score_answer(last.response if last else "", str(key), kind=kind, **options)
+        self.record_score(result)
+        return result
 
     @property
     def last(self) -> Generation | None:

@@ -82,6 +82,21 @@ class EnergyReading:
             warnings=self.warnings,
         )
 
+    @classmethod
+    def combine(cls, readings: "list[EnergyReading]") -> "EnergyReading":
+        """Several windows of one meter (e.g. two asks in one test) as one reading."""
+        if len(readings) == 1:
+            return readings[0]
+
+        def total(component: str) -> float | None:
+            values = [r.component_kwh(component) for r in readings]
+            present = [v for v in values if v is not None]
+            return sum(present) if present else None
+        warnings = tuple(dict.fromkeys(w for r in readings for w in r.warnings))
+        return cls(duration_s=sum(r.duration_s for r in readings), cpu_kwh=total("cpu"), gpu_kwh=total("gpu"),
+                   ram_kwh=total("ram"), methods=dict(readings[0].methods), meter=readings[0].meter,
+                   warnings=warnings)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "total_kwh": self.total_kwh,

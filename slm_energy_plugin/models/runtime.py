@@ -32,7 +32,8 @@ class Generation:
     ttft_s: float | None        # prefill: until the first new token exists
     decode_s: float | None      # from the first to the last new token
     hit_eos: bool               # stopped by an end-of-sequence token, not by the token limit
-    reasoning_tokens: int | None = None   # tokens up to and including </think>, reasoning models only
+    max_new_tokens: int = 0     # the limit this generation ran under
+    reasoning_tokens: int | None = None   # reasoning models: tokens up to and including </think>
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -40,6 +41,10 @@ class Generation:
         if not self.decode_s or self.tokens_output < 2:
             return None
         return (self.tokens_output - 1) / self.decode_s
+
+
+class PromptTooLong(ValueError):
+    """The prompt plus the tokens to generate exceed the model's positions."""
 
 
 class _TimingStreamer:
@@ -147,12 +152,32 @@ class LoadedModel:
         add_special = self.spec.prompt_style != "chat"
         return self.tokenizer(text, return_tensors="pt", add_special_tokens=add_special).to(self.device)
 
+    @property
+    def max_positions(self) -> int | None:
+        config = self.model.config
+        value = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+        return int(value) if value else None
+
+    def prompt_tokens(self, query: str) -> int:
+        """Input tokens of a query after its template (what the model is charged for reading)."""
+        return int(self._encode(self.render_prompt(query))["input_ids"].shape[1])
+
+    def _check_length(self, prompt_len: int, new_tokens: int) -> None:
+        # Past its positions a model either crashes deep inside (learned position
+        # embeddings) or silently extrapolates (RoPE): refuse with a line that says why.
+        limit = self.max_positions
+        if limit is not None and prompt_len + new_tokens > limit:
+            raise PromptTooLong(
+                f"prompt of {prompt_len} tokens + {new_tokens} new tokens exceeds {self.alias}'s "
+                f"{limit} positions; shorten the query or lower --energy-max-new-tokens")
+
     def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None) -> Generation:
         import torch
 
         rendered = self.render_prompt(query)
         encoded = self._encode(rendered)
         prompt_len = int(encoded["input_ids"].shape[1])
+        self._check_length(prompt_len, max_new_tokens)
         streamer = _TimingStreamer()
         pad_id = self.tokenizer.pad_token_id
         if pad_id is None:
@@ -183,11 +208,12 @@ class LoadedModel:
             ttft_s=ttft,
             decode_s=decode,
             hit_eos=bool(new_ids) and new_ids[-1] in self.eos_ids,
+            max_new_tokens=max_new_tokens,
             reasoning_tokens=reasoning_tokens,
         )
 
-    def _reasoning_tokens(self, new_ids: list[int]) -> int | None:
-        """Tokens spent thinking: up to and including the closing </think>, if it came."""
+    def _reasoning_tokens(self, new_ids: list[int]) -> int:
+        """Tokens spent thinking: up to and including the closing </think>; all of them if it never came."""
         think_end = self.tokenizer.convert_tokens_to_ids(THINK_END)
         if isinstance(think_end, int) and think_end != self.tokenizer.unk_token_id and think_end in new_ids:
             return new_ids.index(think_end) + 1
@@ -196,7 +222,7 @@ class LoadedModel:
             text += self.tokenizer.decode([token_id])
             if THINK_END in text:
                 return i + 1
-        return None  # still thinking when the token limit hit: every token was reasoning
+        return len(new_ids)  # still thinking when the token limit hit: every token was reasoning
 
     def loglikelihoods(self, context: str, continuations: list[str]) -> list[float]:
         """Sum of log-probabilities of each continuation after the context (a scoring path, no generation)."""
@@ -211,6 +237,7 @@ class LoadedModel:
                 if not cont_ids:
                     results.append(-math.inf)
                     continue
+                self._check_length(len(context_ids), len(cont_ids))
                 ids = torch.tensor([context_ids + cont_ids], device=self.device)
                 logits = self.model(ids).logits[0, len(context_ids) - 1:-1].float()
                 logprobs = torch.log_softmax(logits, dim=-1)
