@@ -18,6 +18,7 @@ from .errors import SlmEnergyError
 # command name -> module under slm_energy_plugin.commands, in help order.
 COMMANDS: dict[str, tuple[str, str]] = {
     "countries": ("countries", "list country codes and grid carbon intensities"),
+    "compare": ("compare", "compare models with statistical tests; optionally gate on a baseline"),
 }
 
 

@@ -26,7 +26,7 @@ from scipy import stats as sps
 
 from . import hodges_lehmann as hl
 from .rank_tests import WILCOXON, friedman, kruskal, mann_whitney, wilcoxon
-from .stats_binary import Accuracy, accuracy, cochran_q, mcnemar
+from .stats_binary import Accuracy, accuracy, cochran_q, discordant, mcnemar
 from .stats_types import StatResult, holm
 
 __all__ = [
@@ -91,6 +91,7 @@ class PairComparison:
     wilcoxon: StatResult | None = None
     shift: Shift | None = None
     mcnemar: StatResult | None = None
+    discordant: tuple[int, int] | None = None   # right only for a, right only for b (binary)
 
     @property
     def paired(self) -> bool:
@@ -263,7 +264,7 @@ def compare_models(values: Mapping[str, Mapping[str, float]], *, binary: bool = 
                       bootstrap_resamples=bootstrap_resamples, bootstrap_seed=seed)
     if binary:
         pairs = [PairComparison(a, b, len(clean[a]), len(clean[b]), len(clean[a].keys() & clean[b].keys()),
-                                mcnemar=mcnemar(clean[a], clean[b]))
+                                mcnemar=mcnemar(clean[a], clean[b]), discordant=discordant(clean[a], clean[b]))
                  for a, b in combinations(models, 2)]
         return replace(base, accuracies=tuple(accuracy(m, list(clean[m].values()), alpha) for m in models),
                        omnibus=(cochran_q(common),), pairs=tuple(_holm_family(pairs, "mcnemar")))

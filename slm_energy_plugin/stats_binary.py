@@ -55,29 +55,34 @@ def accuracy(model: str, values: Sequence[float], alpha: float = 0.05) -> Accura
     return Accuracy(model, n, correct, correct / n, low, high)
 
 
+def discordant(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[int, int]:
+    """On shared queries: (right only for a, right only for b)."""
+    shared = a.keys() & b.keys()
+    return (sum(1 for q in shared if a[q] == 1.0 and b[q] == 0.0),
+            sum(1 for q in shared if a[q] == 0.0 and b[q] == 1.0))
+
+
 def mcnemar(a: Mapping[str, float], b: Mapping[str, float]) -> StatResult:
     """McNemar on shared queries: exact binomial below 25 discordant pairs, else
     chi-squared with continuity correction. Effect: accuracy of a minus b on them."""
     shared = sorted(a.keys() & b.keys())
-    only_a = sum(1 for q in shared if a[q] == 1.0 and b[q] == 0.0)
-    only_b = sum(1 for q in shared if a[q] == 0.0 and b[q] == 1.0)
+    only_a, only_b = discordant(a, b)
     base = StatResult(MCNEMAR, statistic_name="b/c", n=len(shared), paired=True)
     if not shared:
         return replace(base, reason="no shared query ids")
-    discordant = only_a + only_b
+    n_discordant = only_a + only_b
     effect = (only_a - only_b) / len(shared)
-    detail = f"{only_a} right only for the first model, {only_b} only for the second"
-    if discordant == 0:
-        return replace(base, effect=0.0, effect_name="accuracy difference", note=detail,
+    if n_discordant == 0:
+        return replace(base, effect=0.0, effect_name="accuracy difference",
                        reason="no discordant pairs: both models are right or wrong on the same queries")
-    if discordant < MCNEMAR_EXACT_BELOW:
-        p = float(sps.binomtest(only_a, discordant, 0.5).pvalue)
+    if n_discordant < MCNEMAR_EXACT_BELOW:
+        p = float(sps.binomtest(only_a, n_discordant, 0.5).pvalue)
         return replace(base, statistic=float(min(only_a, only_b)), statistic_name="min(b, c)", p_value=p,
-                       effect=effect, effect_name="accuracy difference", method="exact binomial", note=detail)
-    chi2 = (abs(only_a - only_b) - 1) ** 2 / discordant
+                       effect=effect, effect_name="accuracy difference", method="exact binomial")
+    chi2 = (abs(only_a - only_b) - 1) ** 2 / n_discordant
     return replace(base, statistic=float(chi2), statistic_name="chi2", df=1, p_value=float(sps.chi2.sf(chi2, 1)),
                    effect=effect, effect_name="accuracy difference",
-                   method="chi-squared, continuity-corrected", note=detail)
+                   method="chi-squared, continuity-corrected")
 
 
 def cochran_q(matrix: np.ndarray) -> StatResult:
