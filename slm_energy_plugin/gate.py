@@ -156,7 +156,9 @@ def gate_failed(results: Sequence[GateResult]) -> bool:
 def gate_lines(results: Sequence[GateResult], specs: Sequence[GateSpec]) -> list[str]:
     """A title, then one line per result (failures first); for terminals and CI logs."""
     failed = [r for r in results if r.failed]
+    skipped = sum(1 for r in results if r.status == "not compared")
     title = (f"energy gate ({', '.join(str(s) for s in specs)}): "
-             + (f"FAILED for {len(failed)} model(s)" if failed else "passed"))
+             + (f"FAILED for {len(failed)} model(s)" if failed else "passed")
+             + (f" ({skipped} of {len(results)} checks could not be made)" if skipped else ""))
     ordered = failed + [r for r in results if not r.failed]
     return [title] + [r.reason for r in ordered]

@@ -22,7 +22,6 @@ from itertools import combinations
 from typing import Mapping, Sequence
 
 import numpy as np
-from scipy import stats as sps
 
 from . import hodges_lehmann as hl
 from .rank_tests import WILCOXON, friedman, kruskal, mann_whitney, wilcoxon
@@ -208,9 +207,11 @@ def shift(x: np.ndarray, y: np.ndarray, paired: bool, alpha: float) -> Shift:
                        else "needs at least 2 shared queries")
     lx, ly = (np.log(x), np.log(y)) if positive else (x, y)
     est = hl.paired_shift(lx - ly, alpha) if paired else hl.two_sample_shift(lx, ly, alpha)
-    back = np.exp if positive else (lambda v: v)
-    return replace(base, estimate=float(back(est.estimate)), low=float(back(est.low)),
-                   high=float(back(est.high)), confidence=est.confidence,
+    with np.errstate(over="ignore"):
+        numbers = [float(np.exp(v)) if positive else float(v) for v in (est.estimate, est.low, est.high)]
+    if not all(math.isfinite(v) and (v > 0 or not positive) for v in numbers):
+        return replace(base, reason="the ratio is beyond floating-point range")
+    return replace(base, estimate=numbers[0], low=numbers[1], high=numbers[2], confidence=est.confidence,
                    method=f"{method}, {est.method}")
 
 

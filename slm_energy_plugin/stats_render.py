@@ -122,7 +122,7 @@ def omnibus_line(test: StatResult, alpha: float) -> str:
     if test.df is not None:
         parts.append(f"df {test.df}")
     p_text = pval(test.p_value, alpha, star=False)
-    parts.append(f"p < 0.001" if p_text == "<0.001" else f"p = {p_text}")
+    parts.append("p < 0.001" if p_text == "<0.001" else f"p = {p_text}")
     if test.effect is not None:
         parts.append(f"{test.effect_name} {test.effect:.2f}")
     what = f"paired, {test.n} queries" if test.paired else f"unpaired, {test.n} values"

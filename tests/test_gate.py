@@ -132,3 +132,10 @@ def test_latency_and_tokens_gates_use_their_metrics():
     assert all(r.failed and r.change == pytest.approx(0.5) for r in latency)
     # +8 tokens on every query: all differences tie, yet every one is a rise.
     assert all(r.failed and r.change == pytest.approx(0.25) for r in tokens)
+
+
+def test_title_counts_checks_that_could_not_be_made():
+    results = check_regressions([make_run("gpt2", [1.0, 2.0])], [make_run("phi2", [1.0, 2.0])],
+                                parse_gate_specs("energy:10%"))
+    assert gate_lines(results, parse_gate_specs("energy:10%"))[0] == (
+        "energy gate (energy:10%): passed (2 of 2 checks could not be made)")

@@ -206,3 +206,9 @@ def test_hl_on_many_tied_values_is_exact():
 def test_hl_degenerate(x, y, reason):
     sh = shift(np.array(x), np.array(y), paired=True, alpha=0.05)
     assert reason in sh.reason and sh.estimate is None
+
+
+def test_ratio_beyond_float_range_gives_a_reason():
+    for x, y in (([1e-300, 2e-300], [1e300, 3e300]), ([1e300, 3e300], [1e-300, 2e-300])):
+        sh = shift(np.array(x), np.array(y), paired=True, alpha=0.05)
+        assert sh.estimate is None and "floating-point range" in sh.reason

@@ -13,7 +13,7 @@ from run_factory import ESTIMATED, MEASURED, J_PER_KWH, make_run, three_models
 from slm_energy_plugin.errors import ConfigError
 from slm_energy_plugin.records import ModelRun
 from slm_energy_plugin.stats_export import CSV_COLUMNS, render_csv, render_json
-from slm_energy_plugin.stats_render import LineCollector, num, render_markdown, report_lines, write_statistics
+from slm_energy_plugin.stats_render import LineCollector, num, render_markdown, write_statistics
 from slm_energy_plugin.stats_report import (
     build_report, disambiguate, energy_header, parse_metric_names, unpair_different_texts,
 )
@@ -152,3 +152,19 @@ def test_same_id_different_text_is_not_paired():
     assert [r.query_id for r in fixed[1].records] == ["q001", "q002~2"]
     assert "1 query id(s) (q002)" in notes[0]
     assert unpair_different_texts([a, a]) == ([a, a], [])
+
+
+def test_renderers_survive_degenerate_runs():
+    rng = np.random.default_rng(21)
+    pool = [0.0, 1.0, 1.0, 2.0, 5.5, 1e-9]
+    for trial in range(40):
+        runs = []
+        for m in range(int(rng.integers(1, 4))):
+            n = int(rng.integers(0, 5))
+            ids = [f"q{i}" for i in rng.choice(6, size=n, replace=False)]
+            runs.append(make_run(f"m{m}", [float(rng.choice(pool)) for _ in ids], query_ids=ids,
+                                 correct=list(rng.random(n) < 0.5), tokens=list(rng.integers(0, 3, n))))
+        report = build_report(runs, ["energy", "tokens", "correct"])
+        lines = _text(runs, ["energy", "tokens", "correct"])
+        assert lines[0].startswith("Energy: ESTIMATED")
+        assert render_markdown(report) and json.loads(render_json(report)) and render_csv(report)
