@@ -17,6 +17,8 @@ from typing import Protocol, Sequence
 
 from tabulate import tabulate
 
+from .errors import SlmEnergyError
+from .records import ModelRun
 from .stats import Comparison, PairComparison, Shift
 from .stats_report import MetricSection, StatsReport, build_report
 from .stats_types import StatResult
@@ -282,6 +284,17 @@ def render_markdown(report: StatsReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_statistics(runs: Sequence, metric_names: Sequence[str], writer: Writer, *, alpha: float = 0.05) -> None:
-    """The terminal summary: statistics for ``runs`` on ``metric_names``, to ``writer``."""
-    render_text(build_report(runs, metric_names, alpha=alpha), writer)
+def write_statistics(runs: Sequence[ModelRun], metric_names: Sequence[str] | str, writer: Writer, *,
+                     alpha: float = 0.05) -> None:
+    """The terminal summary: statistics for ``runs`` on ``metric_names``, to ``writer``.
+
+    Never raises for bad input (a terminal summary must not break the run): an unknown
+    metric name becomes one line saying so. Validate names earlier with
+    :func:`~slm_energy_plugin.stats_report.parse_metric_names` to fail at configure time.
+    """
+    try:
+        report = build_report(runs, metric_names, alpha=alpha)
+    except SlmEnergyError as exc:
+        writer.write_line(f"slm-energy statistics not computed: {exc}")
+        return
+    render_text(report, writer)

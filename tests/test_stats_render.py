@@ -168,3 +168,10 @@ def test_renderers_survive_degenerate_runs():
         lines = _text(runs, ["energy", "tokens", "correct"])
         assert lines[0].startswith("Energy: ")
         assert render_markdown(report) and json.loads(render_json(report)) and render_csv(report)
+
+
+def test_terminal_summary_never_raises_on_a_bad_metric_name():
+    writer = LineCollector()
+    write_statistics(_scored_runs(10), "energy,power", writer)
+    assert writer.lines == ["slm-energy statistics not computed: unknown metric 'power'; choose from "
+                            "energy, energy_per_token, latency, ttft, tokens, emissions, correct, score"]
