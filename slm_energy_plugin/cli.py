@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models", "list the model registry and whether each model can be had here"),
     "recover": ("recover", "rebuild the model files of an interrupted run from its journal"),
     "countries": ("countries", "list country codes and grid carbon intensities"),
+    "compare": ("compare", "compare models with statistical tests; optionally gate on a baseline"),
 }
 
 
