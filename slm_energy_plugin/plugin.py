@@ -25,7 +25,7 @@ from .machine import machine_info
 from .measure import Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, query_event, utc_now
 from .models.registry import ModelSpec, load_registry, select_models
 from .queries import Query, load_queries
-from .report import render_brief, render_model_table
+from .report import render_summary
 from .settings import OPTIONS, Settings, build_settings
 from .slm import SLM
 
@@ -282,9 +282,7 @@ class CollectingRole:
         try:
             terminalreporter.section("slm-energy")
             if runs:
-                if self.settings.report:
-                    render_model_table(runs, terminalreporter)
-                render_brief(runs, terminalreporter)
+                render_summary(runs, terminalreporter, full=self.settings.report, metrics=self.settings.metrics)
                 workers = {w for run in runs for w in run.extra.get("workers", [])}
                 if len(workers) > 1:
                     terminalreporter.write_line(

@@ -5,29 +5,19 @@ reporter, or :class:`PrintWriter` for the command line). Pure: no pytest, no fil
 from __future__ import annotations
 
 import statistics
+import textwrap
 from typing import Any, Iterable, Protocol, Sequence
 
 from tabulate import tabulate
 
 from .metrics import METRICS, record_values
-from .records import ModelRun, summarize_provenance
+from .records import ModelRun
+from .stats_render import num as fmt
+from .stats_report import energy_header
 
 
 class LineWriter(Protocol):
     def write_line(self, line: str, **markup: Any) -> None: ...
-
-
-class PrintWriter:
-    """``write_line`` onto stdout (or a list, for tests)."""
-
-    def __init__(self, sink: list[str] | None = None) -> None:
-        self.sink = sink
-
-    def write_line(self, line: str, **markup: Any) -> None:
-        if self.sink is not None:
-            self.sink.append(line)
-        else:
-            print(line)
 
 
 def _median(values: Iterable[float]) -> float | None:
@@ -35,34 +25,9 @@ def _median(values: Iterable[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def fmt(value: float | None, digits: int = 3) -> str:
-    """Compact significant-figure formatting that keeps tiny energies readable."""
-    if value is None:
-        return "-"
-    if value == 0:
-        return "0"
-    magnitude = abs(value)
-    if magnitude >= 1000 or magnitude < 0.001:
-        return f"{value:.{digits - 1}e}"
-    return f"{value:.{digits}g}"
-
-
 def provenance_sentence(runs: Sequence[ModelRun]) -> str:
     """Says in words how the energy figures were obtained; estimates are never called measurements."""
-    kind = summarize_provenance(runs)
-    methods = sorted({f"{component}: {method}"
-                      for run in runs for record in run.records if record.energy is not None
-                      for component, method in record.energy.methods.items()
-                      if method not in {"absent"}})
-    detail = f" ({', '.join(methods)})" if methods else ""
-    if kind == "measured":
-        return f"Energy: MEASURED by hardware counters{detail}."
-    if kind == "estimated":
-        return (f"Energy: ESTIMATED, not measured: no hardware energy counters were used{detail}. "
-                "Treat energy and emissions as model-based estimates.")
-    if kind == "mixed":
-        return f"Energy: MIXED: some components measured by counters, others estimated{detail}."
-    return "Energy: not measured (null meter); time and tokens only."
+    return energy_header(runs)[1]
 
 
 def _metric_median(run: ModelRun, name: str) -> float | None:
@@ -80,9 +45,14 @@ WEIGHT_NOTES = {
 }
 
 
+def _accuracy(run: ModelRun) -> str:
+    verdicts = [bool(r.scores["correct"]) for r in run.records
+                if r.scores and r.scores.get("correct") is not None and r.outcome != "error"]
+    return f"{sum(verdicts)}/{len(verdicts)}" if verdicts else "-"
+
+
 def render_brief(runs: Sequence[ModelRun], writer: LineWriter) -> None:
     """One line per model: what most users want after a run."""
-    writer.write_line(provenance_sentence(runs))
     rows = []
     for run in runs:
         errors = sum(1 for r in run.records if r.outcome == "error")
@@ -92,10 +62,11 @@ def render_brief(runs: Sequence[ModelRun], writer: LineWriter) -> None:
             fmt(_metric_median(run, "energy")),
             fmt(_metric_median(run, "latency")),
             fmt(_median(float(r.tokens_output) for r in run.records)),
+            _accuracy(run),
             {"measured": "measured", "estimated": "estimated", "mixed": "mixed"}.get(run.energy_provenance, "none"),
             run.info.weights,
         ])
-    _write_table(writer, rows, ["model", "queries", "J/q", "s/q", "tok out", "energy", "weights"])
+    _write_table(writer, rows, ["model", "n", "J/q", "s/q", "out tok", "correct", "energy", "weights"])
     for weights in sorted({run.info.weights for run in runs} & set(WEIGHT_NOTES)):
         writer.write_line(f"{weights}: {WEIGHT_NOTES[weights]}.")
 
@@ -132,3 +103,35 @@ def render_model_table(runs: Sequence[ModelRun], writer: LineWriter) -> None:
         writer.write_line(
             f"Medians per query (J/q: joules, s/q: seconds). Emissions: energy x PUE {carbon.pue:g} x {carbon.intensity_g_per_kwh:.0f} g/kWh "
             f"({carbon.country_name}, {carbon.year}; {carbon.source}).")
+
+
+def render_stability(runs: Sequence[ModelRun], writer: LineWriter) -> None:
+    """Answer agreement across repeated rounds, said only when rounds were repeated."""
+    from .quality import stability_by_model
+
+    for item in stability_by_model(runs):
+        if item.queries == 0:
+            continue
+        share = "-" if item.mean_share_identical is None else f"{item.mean_share_identical:.0%}"
+        writer.write_line(f"stability {item.model}: {share} of rounds give the modal answer over "
+                          f"{item.queries} repeated queries" + (f"; {item.note}" if item.note else ""))
+
+
+def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, metrics: Sequence[str]) -> None:
+    """The session summary: the energy provenance first, the full tables with ``full``, then one line per model."""
+    from .quality.efficiency import efficiency_rows, render_efficiency
+    from .stats_render import write_statistics
+
+    for line in textwrap.wrap(provenance_sentence(runs), 100):
+        writer.write_line(line)
+    if full:
+        writer.write_line("")
+        render_model_table(runs, writer)
+        rows = [row for row in efficiency_rows(runs) if row.scored]
+        if rows:
+            writer.write_line("")
+            render_efficiency(rows, writer)
+        render_stability(runs, writer)
+        write_statistics(runs, metrics, writer, header=False)
+        writer.write_line("")
+    render_brief(runs, writer)

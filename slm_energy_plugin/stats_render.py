@@ -258,8 +258,8 @@ def legends(report: StatsReport) -> list[str]:
     return texts
 
 
-def report_lines(report: StatsReport) -> list[str]:
-    lines = _wrap(report.header, "  ")
+def report_lines(report: StatsReport, header: bool = True) -> list[str]:
+    lines = _wrap(report.header, "  ") if header else []
     for note in report.notes:
         lines += _wrap(note, "  ")
     for section in report.sections:
@@ -269,8 +269,8 @@ def report_lines(report: StatsReport) -> list[str]:
     return lines
 
 
-def render_text(report: StatsReport, writer: Writer) -> None:
-    for line in report_lines(report):
+def render_text(report: StatsReport, writer: Writer, header: bool = True) -> None:
+    for line in report_lines(report, header):
         writer.write_line(line)
 
 
@@ -285,7 +285,7 @@ def render_markdown(report: StatsReport) -> str:
 
 
 def write_statistics(runs: Sequence[ModelRun], metric_names: Sequence[str] | str, writer: Writer, *,
-                     alpha: float = 0.05) -> None:
+                     alpha: float = 0.05, header: bool = True) -> None:
     """The terminal summary: statistics for ``runs`` on ``metric_names``, to ``writer``.
 
     Never raises for bad input (a terminal summary must not break the run): an unknown
@@ -297,4 +297,4 @@ def write_statistics(runs: Sequence[ModelRun], metric_names: Sequence[str] | str
     except SlmEnergyError as exc:
         writer.write_line(f"slm-energy statistics not computed: {exc}")
         return
-    render_text(report, writer)
+    render_text(report, writer, header)

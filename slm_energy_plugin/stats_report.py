@@ -84,7 +84,7 @@ def energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
     if any(run.source_format == "seed" for run in runs):
         return kind, ("Energy: no energy figures - SLM Green Benchmark files hold only emissions "
                       "(kg CO2eq) and times, not how they were obtained.")
-    return kind, "Energy: not measured (no energy meter was used)."
+    return kind, "Energy: not measured (null meter: time and tokens only)."
 
 
 def _no_values_reason(name: str, runs: Sequence[ModelRun]) -> str:

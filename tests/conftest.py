@@ -7,7 +7,6 @@ models are built once per test session into a temporary cache shared by every ru
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,9 @@ def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def bench_project(pytester: pytest.Pytester, tiny_cache: Path, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A pytester project with the math benchmark, three queries and answers, offline."""
+    # The inner run is not an xdist worker, even when the outer test session is parallel.
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SLM_ENERGY_CACHE_DIR", str(tiny_cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     pytester.makepyfile(test_math=MATH_TEST)
@@ -53,7 +55,3 @@ def run_dirs(root: Path) -> list[Path]:
 
 def load_model_json(run_dir: Path, alias: str) -> dict[str, Any]:
     return json.loads((run_dir / f"environmental_data_{alias}.json").read_text())
-
-
-def subprocess_env() -> dict[str, str]:
-    return dict(os.environ)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from run_factory import MEASURED, J_PER_KWH, make_run, three_models, write_seed_file
+from .run_factory import MEASURED, J_PER_KWH, make_run, three_models, write_seed_file
 from slm_energy_plugin import cli
 from slm_energy_plugin.storage import write_model_runs
 

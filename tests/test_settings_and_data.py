@@ -14,7 +14,8 @@ from slm_energy_plugin.energy.reading import EnergyReading
 from slm_energy_plugin.errors import ConfigError, SlmEnergyError
 from slm_energy_plugin.queries import load_queries
 from slm_energy_plugin.records import ModelInfo, ModelRun, QueryRecord, validate_model_dict
-from slm_energy_plugin.report import PrintWriter, fmt, render_brief, render_model_table
+from slm_energy_plugin.report import fmt, provenance_sentence, render_brief, render_model_table
+from slm_energy_plugin.stats_render import LineCollector
 from slm_energy_plugin.settings import OPTIONS, build_settings
 
 ESTIMATED = {"cpu": "cpu-load-estimate", "gpu": "absent", "ram": "ram-constant-estimate"}
@@ -175,14 +176,14 @@ def test_latest_run_dir_and_load_runs(tmp_path: Path) -> None:
 
 
 def test_summary_says_estimates_are_estimates() -> None:
-    lines: list[str] = []
+    collector = LineCollector()
+    lines = collector.lines
     runs = [model_run("tiny-a"), model_run("b", weights="pretrained"), model_run("deepseek-r1-1.5b")]
-    render_model_table(runs, PrintWriter(lines))
-    render_brief(runs, PrintWriter(lines))
-    text = "\n".join(lines)
-    assert "Energy: ESTIMATED, not measured" in text
+    render_model_table(runs, collector)
+    render_brief(runs, collector)
+    assert provenance_sentence(runs).startswith("Energy: ESTIMATED, not measured")
     brief = {line.split()[0]: line.split() for line in lines[-4:-1]}
-    assert brief["tiny-a"] == ["tiny-a", "3", "7.2", "0.2", "10", "estimated", "untrained"]
+    assert brief["tiny-a"] == ["tiny-a", "3", "7.2", "0.2", "10", "-", "estimated", "untrained"]
     assert brief["b"][-1] == "pretrained"
     assert lines[-1] == "untrained: untrained tiny model: its cost is real, its answers are not."
     assert max(len(line) for line in lines if not line.startswith(("Energy", "Medians"))) <= 80
@@ -190,3 +191,4 @@ def test_summary_says_estimates_are_estimates() -> None:
 
 def test_fmt_keeps_small_numbers_readable() -> None:
     assert fmt(None) == "-" and fmt(0) == "0" and fmt(7.2) == "7.2" and fmt(3.05e-05) == "3.05e-05"
+    assert fmt(123456.0) == "1.23e+05"
