@@ -18,6 +18,9 @@ from .errors import SlmEnergyError
 # command name -> module under slm_energy_plugin.commands, in help order.
 COMMANDS: dict[str, tuple[str, str]] = {
     "countries": ("countries", "list country codes and grid carbon intensities"),
+    "estimate": ("estimate", "estimate the energy, carbon and water of LLM requests (optionally calibrated by a run)"),
+    "reproject": ("reproject", "re-project a measured run's emissions to another grid and PUE"),
+    "serve": ("serve", "serve the footprint estimator as a web API (needs the [api] extra)"),
 }
 
 
