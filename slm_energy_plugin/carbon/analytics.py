@@ -118,8 +118,9 @@ def _row(data: Mapping[str, Any], origin: str, where: str) -> UsageRow:
               for name in ("tokens_in", "tokens_out")}
     if requests == 0 and any(totals.values()):
         raise ConfigError(f"{origin}: {where}: token totals given for 0 requests")
-    return UsageRow(day=_day(data["date"], origin, where), profile=check_key(data["profile"], origin, f"{where}.profile"),
-                    requests=requests, tokens_in=totals["tokens_in"], tokens_out=totals["tokens_out"], where=where)
+    return UsageRow(day=_day(data["date"], origin, where),
+                    profile=check_key(data["profile"], origin, f"{where}.profile"), requests=requests,
+                    tokens_in=totals["tokens_in"], tokens_out=totals["tokens_out"], where=where)
 
 
 def _day(value: Any, origin: str, where: str) -> date:
@@ -165,8 +166,9 @@ class Totals:
                       self.carbon_g + other.carbon_g, water)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"requests": self.requests, "tokens_in": self.tokens_in.to_dict(), "tokens_out": self.tokens_out.to_dict(),
-                "energy_kwh": self.energy_kwh.to_dict(), "carbon_g": self.carbon_g.to_dict(),
+        return {"requests": self.requests, "tokens_in": self.tokens_in.to_dict(),
+                "tokens_out": self.tokens_out.to_dict(), "energy_kwh": self.energy_kwh.to_dict(),
+                "carbon_g": self.carbon_g.to_dict(),
                 "water_l": None if self.water_l is None else self.water_l.to_dict()}
 
 
@@ -204,8 +206,10 @@ def row_totals(row: UsageRow, profile: Workload, hardware: Hardware, region: Reg
     water = datacenter.wue_l_per_kwh is not None
     if row.requests == 0:
         return _zero(water)
-    tokens_in = profile.tokens_in if row.tokens_in is None else Span.point(row.tokens_in / row.requests, "usage log")
-    tokens_out = profile.tokens_out if row.tokens_out is None else Span.point(row.tokens_out / row.requests, "usage log")
+    def per_request(total: int | None, fallback: Span) -> Span:
+        return fallback if total is None else Span.point(total / row.requests, "usage log")
+    tokens_in = per_request(row.tokens_in, profile.tokens_in)
+    tokens_out = per_request(row.tokens_out, profile.tokens_out)
     workload = Workload(tokens_in, tokens_out, row.requests, profile.batch_size, profile.profile)
     result = estimate(workload, hardware, region, datacenter)
     return Totals(row.requests, tokens_in.scaled(row.requests), tokens_out.scaled(row.requests),

@@ -2,8 +2,12 @@
 
 Pure (numpy/scipy, no I/O). Least squares on per-query figures:
 
-    duration_s      ~ tokens_in / prefill_tps + tokens_out / decode_tps   (non-negative LS, no intercept)
+    duration_s      ~ tokens_in / prefill_tps + tokens_out / decode_tps   (non-negative LS, no intercept,
+                                                                           on relative residuals)
     energy_J (per component) ~ power_W x duration_s                       (LS through the origin)
+
+Timing jitter grows with the length of a query, so the duration fit minimises relative
+residuals (weights 1/duration); that keeps long answers from drowning the input-token signal.
 
 so the fitted model is exactly the estimator's (:mod:`.formulas`) with utilisation 1 and the
 measured average power per component. Fit quality is reported as R^2 (centred, so a fit through
@@ -58,7 +62,8 @@ class FitQuality:
     def describe(self) -> str:
         r2 = "n/a (no variation)" if self.r2 is None else f"{self.r2:.4f}"
         rel = "" if self.median_abs_rel_residual is None else f", median |residual| {self.median_abs_rel_residual:.1%}"
-        return f"R^2 {r2}, RMSE {self.rmse:.4g} {self.unit}, max |residual| {self.max_abs_residual:.4g} {self.unit}{rel} (n={self.n})"
+        return (f"R^2 {r2}, RMSE {self.rmse:.4g} {self.unit}, "
+                f"max |residual| {self.max_abs_residual:.4g} {self.unit}{rel} (n={self.n})")
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class Calibration:
     skipped: dict[str, int]             # reason -> count
     provenance: str
     methods: dict[str, list[str]]       # component -> method labels seen
+    prefill_rel_se: float | None = None   # relative standard error of the fitted throughput
+    decode_rel_se: float | None = None
     ttft_prefill_tokens_per_s: float | None = None   # cross-check from time to first token
     ttft_decode_tokens_per_s: float | None = None    # cross-check from decode time
 
@@ -121,6 +128,7 @@ class Calibration:
         return {
             "model": self.model, "run_id": self.run_id,
             "prefill_tokens_per_s": self.prefill_tokens_per_s, "decode_tokens_per_s": self.decode_tokens_per_s,
+            "prefill_rel_se": self.prefill_rel_se, "decode_rel_se": self.decode_rel_se,
             "power_w": dict(self.power_w), "total_power_w": self.total_power_w,
             "time_fit": self.time_fit.to_dict(), "power_fit": self.power_fit.to_dict(),
             "energy_fit": self.energy_fit.to_dict(),
@@ -129,7 +137,8 @@ class Calibration:
             "provenance_note": self.provenance_sentence(),
             "crosscheck": {"prefill_tokens_per_s_from_ttft": self.ttft_prefill_tokens_per_s,
                            "decode_tokens_per_s_from_decode_time": self.ttft_decode_tokens_per_s},
-            "method": ("non-negative least squares of duration_s on (tokens_in, tokens_out) without intercept; "
+            "method": ("non-negative least squares of duration_s on (tokens_in, tokens_out) without intercept, "
+                       "weighted by 1/duration_s (relative residuals); "
                        "per-component energy_J = power_W x duration_s by least squares through the origin; "
                        "R^2 is centred"),
         }
@@ -200,9 +209,11 @@ def calibrate(samples: Sequence[Sample], model: str, run_id: str = "",
         raise SlmEnergyError(
             f"model {model!r}: input and output token counts are proportional across all {n} queries, so "
             "prefill and decode time cannot be told apart; run queries of varied prompt and answer lengths")
-    # Scale columns so the solver sees comparable magnitudes, then undo the scaling.
-    scale = tokens.max(axis=0)
-    coef, _ = nnls(tokens / scale, duration)
+    # Relative residuals: divide each row by its duration. Scale columns so the solver sees
+    # comparable magnitudes, then undo the scaling.
+    weighted = tokens / duration[:, None]
+    scale = weighted.max(axis=0)
+    coef, _ = nnls(weighted / scale, np.ones(n))
     seconds_per_token = coef / scale
     if np.any(seconds_per_token <= 0):
         which = "input" if seconds_per_token[0] <= 0 else "output"
@@ -210,6 +221,7 @@ def calibrate(samples: Sequence[Sample], model: str, run_id: str = "",
             f"model {model!r}: the fit gives no time to {which} tokens (their counts barely vary or do not "
             "explain the durations); run queries of varied prompt and answer lengths")
     predicted_time = tokens @ seconds_per_token
+    rel_se = _relative_standard_errors(weighted, seconds_per_token)
     power = {c: max(0.0, _origin_slope(duration, np.array([s.energy_j.get(c, 0.0) for s in samples])))
              for c in COMPONENTS if any(c in s.energy_j for s in samples)}
     energy = np.array([sum(s.energy_j.values()) for s in samples])
@@ -229,8 +241,24 @@ def calibrate(samples: Sequence[Sample], model: str, run_id: str = "",
         n_used=n, skipped=dict(skipped or {}),
         provenance=combine_provenance(s.provenance for s in samples),
         methods={c: sorted(m) for c, m in methods.items()},
+        prefill_rel_se=rel_se[0], decode_rel_se=rel_se[1],
         ttft_prefill_tokens_per_s=prefill_x, ttft_decode_tokens_per_s=decode_x,
     )
+
+
+def _relative_standard_errors(weighted: np.ndarray, coef: np.ndarray) -> tuple[float | None, float | None]:
+    """Standard error of each coefficient over its value (the same for the throughput 1/coef)."""
+    n = weighted.shape[0]
+    if n <= 2:
+        return None, None
+    residuals = 1.0 - weighted @ coef
+    sigma2 = float(residuals @ residuals) / (n - 2)
+    try:
+        cov = sigma2 * np.linalg.inv(weighted.T @ weighted)
+    except np.linalg.LinAlgError:
+        return None, None
+    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return float(se[0] / coef[0]), float(se[1] / coef[1])
 
 
 def _phase_crosscheck(samples: Iterable[Sample]) -> tuple[float | None, float | None]:

@@ -198,7 +198,8 @@ def build_config(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Estimato
                 key = schema.check_key(raw_key, origin, f"{section}.{raw_key}")
                 if section == "defaults":
                     if key not in DEFAULT_KEYS:
-                        raise schema.fail(origin, f"defaults.{key}", f"unknown key (expected one of {', '.join(DEFAULT_KEYS)})")
+                        raise schema.fail(origin, f"defaults.{key}",
+                                          f"unknown key (expected one of {', '.join(DEFAULT_KEYS)})")
                     defaults[key] = (schema.check_key(entry, origin, f"defaults.{key}"), origin)
                     continue
                 merged[section][key] = (_entry_fields(merged[section], section, key, entry, origin), origin)
@@ -225,7 +226,8 @@ def _entry_fields(existing: Mapping[str, tuple[dict[str, tuple[Any, str]], str]]
     if "base" in entry:
         base = schema.check_key(entry["base"], origin, f"{section}.{key}.base")
         if base not in existing:
-            raise schema.fail(origin, f"{section}.{key}.base", f"no earlier {section} entry of that name", entry["base"])
+            raise schema.fail(origin, f"{section}.{key}.base", f"no earlier {section} entry of that name",
+                              entry["base"])
         fields.update(existing[base][0])
     for name, value in entry.items():
         if name != "base":

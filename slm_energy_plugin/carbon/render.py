@@ -98,10 +98,12 @@ def render_estimate(est: Estimate) -> list[str]:
 def render_calibration(cal: Calibration) -> list[str]:
     lines = [f"Calibration of {cal.model} from run {cal.run_id or '?'}: {cal.n_used} queries used"
              + (f", skipped {', '.join(f'{n} {r}' for r, n in sorted(cal.skipped.items()))}" if cal.skipped else "")]
-    rows = [("prefill throughput", f"{cal.prefill_tokens_per_s:,.4g} tokens/s"),
-            ("decode throughput", f"{cal.decode_tokens_per_s:,.4g} tokens/s")]
-    rows += [(f"{component} power", f"{watts:.4g} W") for component, watts in sorted(cal.power_w.items())]
-    rows += [("total power", f"{cal.total_power_w:.4g} W")]
+    def se(value: float | None) -> str:
+        return "" if value is None else f"(standard error {value:.1%})"
+    rows = [("prefill throughput", f"{cal.prefill_tokens_per_s:,.4g} tokens/s", se(cal.prefill_rel_se)),
+            ("decode throughput", f"{cal.decode_tokens_per_s:,.4g} tokens/s", se(cal.decode_rel_se))]
+    rows += [(f"{component} power", f"{watts:.4g} W", "") for component, watts in sorted(cal.power_w.items())]
+    rows += [("total power", f"{cal.total_power_w:.4g} W", "")]
     lines += ["  " + line for line in tabulate(rows, tablefmt="plain").splitlines()]
     lines += [f"  time fit   (duration ~ tokens):      {cal.time_fit.describe()}",
               f"  power fit  (energy ~ duration):      {cal.power_fit.describe()}",

@@ -46,23 +46,23 @@ def reproject(runs: Sequence[ModelRun], carbon_context: CarbonContext) -> list[M
     Each returned run carries the new context in ``carbon`` and the one it replaced in
     ``extra['reprojected_from']`` (None when the original did not record one).
     """
-    projected = []
-    for run in runs:
-        old = run.carbon
+    return [_reproject_run(run, carbon_context) for run in runs]
 
-        def record(r: QueryRecord) -> QueryRecord:
-            what = f"model {run.alias!r}, query {r.query_id}"
-            return replace(r, emissions_kg=_emissions(r.energy_kwh, r.emissions_kg, old, carbon_context, what))
 
-        def load(item: LoadRecord) -> LoadRecord:
-            energy = None if item.energy is None else item.energy.total_kwh
-            return replace(item, emissions_kg=_emissions(energy, item.emissions_kg, old, carbon_context,
-                                                         f"model {run.alias!r}, model load"))
+def _reproject_run(run: ModelRun, new: CarbonContext) -> ModelRun:
+    old = run.carbon
 
-        extra = dict(run.extra)
-        # Keep the first original when re-projecting a re-projection.
-        extra.setdefault(REPROJECTED_KEY, None if old is None else old.to_dict())
-        projected.append(replace(run, records=tuple(record(r) for r in run.records),
-                                 loads=tuple(load(item) for item in run.loads),
-                                 carbon=carbon_context, extra=extra))
-    return projected
+    def record(r: QueryRecord) -> QueryRecord:
+        what = f"model {run.alias!r}, query {r.query_id}"
+        return replace(r, emissions_kg=_emissions(r.energy_kwh, r.emissions_kg, old, new, what))
+
+    def load(item: LoadRecord) -> LoadRecord:
+        energy = None if item.energy is None else item.energy.total_kwh
+        return replace(item, emissions_kg=_emissions(energy, item.emissions_kg, old, new,
+                                                     f"model {run.alias!r}, model load"))
+
+    extra = dict(run.extra)
+    # Keep the first original when re-projecting a re-projection.
+    extra.setdefault(REPROJECTED_KEY, None if old is None else old.to_dict())
+    return replace(run, records=tuple(record(r) for r in run.records), loads=tuple(load(i) for i in run.loads),
+                   carbon=new, extra=extra)

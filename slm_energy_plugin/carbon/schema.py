@@ -120,7 +120,8 @@ def span(value: Any, origin: str, where: str, name: str, default_source: str) ->
 
 def check_key(key: Any, origin: str, where: str) -> str:
     if not isinstance(key, str) or not KEY_PATTERN.match(key):
-        raise fail(origin, where, "names must be 1-64 letters, digits or . _ : + - (starting with a letter or digit)", key)
+        raise fail(origin, where, "names must be 1-64 letters, digits or . _ : + - "
+                   "(starting with a letter or digit)", key)
     return key.lower()
 
 

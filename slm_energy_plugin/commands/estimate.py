@@ -60,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     usage.add_argument("--period", choices=("daily", "monthly"), default="monthly",
                        help="table granularity for --usage-log. Default: %(default)r")
     parser.add_argument("--list", choices=LISTS, help="list configured entries and exit")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format. Default: %(default)r")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="output format. Default: %(default)r")
 
 
 def run(args: argparse.Namespace) -> int:

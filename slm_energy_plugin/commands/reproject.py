@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="grid to re-project to: a named region, ISO 3166 alpha-3 code (FRA) or gcp:REGION")
     parser.add_argument("--pue", type=float, help="PUE to apply (>= 1.0). Default: the --datacenter's, else the "
                                                   "runs' own PUE when they agree, else 1.0")
-    parser.add_argument("--datacenter", help="take the PUE of this facility profile (see slm-energy estimate --list datacenters)")
+    parser.add_argument("--datacenter",
+                        help="take the PUE of this facility profile (see slm-energy estimate --list datacenters)")
     parser.add_argument("--config", action="append", type=Path, default=[], metavar="FILE",
                         help="extra estimator YAML file (for user-defined regions). Repeatable")
     parser.add_argument("--output", type=Path, metavar="DIR",
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                            "after": new.carbon.to_dict() if new.carbon else None,
                            "energy_provenance": old.energy_provenance,
                            "emissions_kg_before": _total(old), "emissions_kg_after": _total(new)}
-                          for old, new in zip(runs, projected)], indent=2, allow_nan=False))
+                          for old, new in zip(runs, projected, strict=True)], indent=2, allow_nan=False))
     else:
         print("\n".join(render.render_reprojection(runs, projected)))
         for path in written:
