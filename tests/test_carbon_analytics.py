@@ -82,7 +82,8 @@ def test_profile_ranges_carry_into_totals(toy):
 
 
 @pytest.mark.parametrize(("text", "name", "expected"), [
-    ("date,profile,requests\n2024-13-01,flat,1\n", "u.csv", r"u\.csv: line 2: date must be YYYY-MM-DD, got '2024-13-01'"),
+    ("date,profile,requests\n2024-13-01,flat,1\n", "u.csv",
+     r"u\.csv: line 2: date must be YYYY-MM-DD, got '2024-13-01'"),
     ("date,profile,requests\n2024-01-01,ghost,1\n", "u.csv", r"u\.csv: line 2: unknown profile 'ghost'"),
     ("date,profile,requests\n2024-01-01,flat,-3\n", "u.csv", r"line 2: requests must be a whole number.*got '-3'"),
     ("date,profile,requests\n2024-01-01,flat,1.5\n", "u.csv", r"line 2: requests must be a whole number"),

@@ -148,3 +148,10 @@ def test_console_command_in_a_real_process():
     bad = subprocess.run([sys.executable, "-m", "slm_energy_plugin.cli", "estimate", "--region", "xx"],
                          capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_serve_without_the_api_extra_says_how_to_install(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)      # makes `import uvicorn` raise ImportError
+    assert cli.main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'slm-energy-plugin[api]'" in err and err.count("\n") == 1

@@ -7,10 +7,13 @@ names (422), and bodies over the size limit are refused before parsing (413).
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Literal
 
 from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from .. import __version__
@@ -45,6 +48,12 @@ def create_app(config: EstimatorConfig | None = None, *, max_upload_bytes: int =
     @app.exception_handler(SlmEnergyError)
     async def user_error(request: Request, exc: SlmEnergyError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input, and an echoed NaN or Infinity (accepted by
+        # Python's JSON parser) cannot be serialised: that would turn a 422 into a 500.
+        return JSONResponse(status_code=422, content={"detail": _json_safe(jsonable_encoder(exc.errors()))})
 
     @app.get("/health", summary="Readiness probe")
     def health() -> dict[str, str]:
@@ -125,6 +134,16 @@ def create_app(config: EstimatorConfig | None = None, *, max_upload_bytes: int =
         return dict(config.defaults)
 
     return app
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _fields(data: dict[str, Any]) -> dict[str, tuple[Any, str]]:
