@@ -15,6 +15,7 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..carbon.analytics import analyse, parse_usage
@@ -101,9 +102,13 @@ def create_app(config: EstimatorConfig | None = None, *, max_upload_bytes: int =
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise SlmEnergyError(f"{origin}: not UTF-8 text; upload a CSV or YAML file") from None
-        rows = parse_usage(text, origin, format)
         hw, grid, facility = resolve(config, region=region, hardware=hardware, datacenter=datacenter, pue=pue)
-        return analyse(rows, config.profiles, hw, grid, facility, origin=origin).to_dict()
+
+        def report() -> dict[str, Any]:
+            rows = parse_usage(text, origin, format)
+            return analyse(rows, config.profiles, hw, grid, facility, origin=origin).to_dict()
+        # A large log takes a second or two: keep the event loop free for other requests.
+        return await run_in_threadpool(report)
 
     @app.get("/regions", summary="Named regions, CodeCarbon's cloud regions and countries")
     def get_regions() -> dict[str, Any]:
