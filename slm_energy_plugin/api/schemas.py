@@ -16,6 +16,7 @@ from ..carbon.schema import MAX_BATCH, MAX_COUNT, MAX_TOKENS
 Number = Annotated[float, Field(allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=64, description="a configured name (see the GET listings)")]
 Text = Annotated[str, Field(max_length=500)]
+Int = Annotated[int, Field(strict=True)]   # a JSON integer: true, 2.5 or "5" are refused, not coerced
 
 
 class Quantity(BaseModel):
@@ -41,11 +42,11 @@ class EstimateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"tokens_in": 2000, "tokens_out": 500, "region": "usa", "hardware": "a100", "count": 1000000}]})
-    tokens_in: int | None = Field(None, ge=0, le=MAX_TOKENS, description="input tokens per request")
-    tokens_out: int | None = Field(None, ge=0, le=MAX_TOKENS, description="output tokens per request")
+    tokens_in: Int | None = Field(None, ge=0, le=MAX_TOKENS, description="input tokens per request")
+    tokens_out: Int | None = Field(None, ge=0, le=MAX_TOKENS, description="output tokens per request")
     profile: Name | None = Field(None, description="usage profile (GET /profiles)")
-    count: int | None = Field(None, ge=1, le=MAX_COUNT, description="number of requests")
-    batch_size: int | None = Field(None, ge=1, le=MAX_BATCH)
+    count: Int | None = Field(None, ge=1, le=MAX_COUNT, description="number of requests")
+    batch_size: Int | None = Field(None, ge=1, le=MAX_BATCH)
     region: Name | None = Field(None, description="named region, ISO 3166 alpha-3 code or gcp:REGION (GET /regions)")
     hardware: Name | None = Field(None, description="hardware profile (GET /hardware)")
     datacenter: Name | None = Field(None, description="facility profile (GET /datacenters)")
@@ -57,13 +58,13 @@ class RegionIn(BaseModel):
     name: Annotated[str, Field(max_length=200)] = "inline region"
     intensity_g_per_kwh: QuantityIn = Field(description="grid carbon intensity, g CO2e per kWh (0-2000)")
     source: Annotated[str, Field(min_length=1, max_length=500)]
-    year: int | None = Field(None, ge=1900, le=2100)
+    year: Int | None = Field(None, ge=1900, le=2100)
 
 
 class HardwareIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=200)] = "inline hardware"
-    gpu_count: int = Field(1, ge=0, le=1024)
+    gpu_count: Int = Field(1, ge=0, le=1024)
     gpu_power_w: QuantityIn = Field(description="W per GPU (0-5000)")
     gpu_util: QuantityIn = Field(description="0-1")
     cpu_power_w: QuantityIn = Field(description="W (0-5000)")
@@ -93,8 +94,8 @@ class RawEstimateRequest(BaseModel):
         "datacenter": {"pue": 1.2, "wue_l_per_kwh": 0.5}}]})
     tokens_in: QuantityIn = Field(description="input tokens per request (0-10,000,000)")
     tokens_out: QuantityIn = Field(description="output tokens per request (0-10,000,000)")
-    count: int = Field(1, ge=1, le=MAX_COUNT)
-    batch_size: int = Field(1, ge=1, le=MAX_BATCH)
+    count: Int = Field(1, ge=1, le=MAX_COUNT)
+    batch_size: Int = Field(1, ge=1, le=MAX_BATCH)
     region: RegionIn
     hardware: HardwareIn
     datacenter: DatacenterIn | None = Field(None, description="default: PUE 1.0 and no water figure")
