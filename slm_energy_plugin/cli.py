@@ -21,6 +21,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recover": ("recover", "rebuild the model files of an interrupted run from its journal"),
     "countries": ("countries", "list country codes and grid carbon intensities"),
     "compare": ("compare", "compare models with statistical tests; optionally gate on a baseline"),
+    "estimate": ("estimate", "estimate the energy, carbon and water of LLM requests (optionally calibrated by a run)"),
+    "reproject": ("reproject", "re-project a measured run's emissions to another grid and PUE"),
+    "serve": ("serve", "serve the footprint estimator as a web API (needs the [api] extra)"),
 }
 
 

@@ -1,0 +1,118 @@
+"""The web API served by a real uvicorn process on 127.0.0.1, started the documented way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("uvicorn")
+pytest.importorskip("fastapi")
+
+ROOT = Path(__file__).resolve().parent.parent
+LIMIT = 50_000
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(tmp_dir: Path) -> tuple[str, subprocess.Popen, Path]:
+    """``slm-energy serve`` in a subprocess on a free port; returns once /health answers."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp_dir / "xdg")}
+    log = tmp_dir / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "slm_energy_plugin.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--max-upload-bytes", str(LIMIT), "--log-level", "info"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"server exited early with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return base, process, log
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            stop(process)
+            pytest.fail(f"server not ready after 60 s:\n{log.read_text()}")
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen) -> int:
+    """Ctrl-C (uvicorn's graceful shutdown); kill only if it does not exit."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            return process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    return process.returncode
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base, process, log = start_server(tmp_path_factory.mktemp("server"))
+    try:
+        yield base
+    finally:
+        stop(process)
+
+
+def test_estimate_over_http(server):
+    base = server
+    response = httpx.post(f"{base}/estimate", json={"tokens_in": 2000, "tokens_out": 500, "region": "usa",
+                                                    "hardware": "a100", "count": 1_000_000}, timeout=10)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["total"]["count"] == 1_000_000 and data["region"]["iso_code"] == "USA"
+    assert data["per_request"]["carbon_g"]["low"] <= data["per_request"]["carbon_g"]["value"]
+    assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
+
+
+def test_bad_input_over_http_is_4xx(server):
+    base = server
+    assert httpx.post(f"{base}/estimate", json={"tokens_in": -3}, timeout=10).status_code == 422
+    response = httpx.post(f"{base}/estimate", json={"region": "atlantis"}, timeout=10)
+    assert response.status_code == 422 and "unknown region" in response.json()["detail"]
+    upload = httpx.post(f"{base}/analytics", files={"file": ("u.yaml", b"- {date: [\n")}, timeout=10)
+    assert upload.status_code == 422 and "not valid YAML" in upload.json()["detail"]
+
+
+def test_oversized_uploads_are_refused_with_and_without_content_length(server):
+    base = server
+    big = httpx.post(f"{base}/analytics", files={"file": ("u.csv", b"x" * (LIMIT * 3))}, timeout=10)
+    assert big.status_code == 413
+
+    def chunks():
+        for _ in range(40):
+            yield b"y" * 4096
+    chunked = httpx.post(f"{base}/estimate", content=chunks(), headers={"content-type": "application/json"},
+                         timeout=10)
+    assert chunked.status_code == 413
+    ok = httpx.post(f"{base}/analytics", files={"file": ("u.csv", b"date,profile,requests\n2024-01-01,chatbot,5\n")},
+                    timeout=10)
+    assert ok.status_code == 200 and ok.json()["total"]["requests"] == 5
+
+
+def test_shuts_down_cleanly_on_sigint(tmp_path):
+    base, process, log = start_server(tmp_path)
+    assert httpx.get(f"{base}/hardware", timeout=10).status_code == 200
+    assert stop(process) == 0
+    text = log.read_text()
+    assert "Application startup complete" in text and "Finished server process" in text
+    assert "Traceback" not in text
