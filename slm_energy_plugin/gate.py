@@ -88,6 +88,14 @@ def parse_gate_specs(text: str | Sequence[str]) -> list[GateSpec]:
     return specs
 
 
+def session_specs(fail_specs: str | None, metrics: Sequence[str]) -> list[GateSpec]:
+    """The gate of a pytest session: the ``--energy-compare-fail`` specs, or report-only specs
+    (never failing) for the summary's cost metrics when only ``--energy-compare`` is given."""
+    if fail_specs:
+        return parse_gate_specs(fail_specs)
+    return [GateSpec(name, None) for name in metrics if name in METRICS and METRICS[name].lower_is_better]
+
+
 def _compare(model: str, spec: GateSpec, current: dict[str, float], baseline: dict[str, float],
              alpha: float) -> GateResult:
     metric = get_metric(spec.metric)

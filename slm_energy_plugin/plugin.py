@@ -25,6 +25,7 @@ from .machine import machine_info
 from .measure import Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, query_event, utc_now
 from .models.registry import ModelSpec, load_registry, select_models
 from .queries import Query, load_queries
+from .records import ModelRun
 from .report import render_summary
 from .settings import OPTIONS, Settings, build_settings
 from .slm import SLM
@@ -45,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             group.addoption(spec.option, dest=spec.dest, default=None, metavar=spec.metavar,
                             help=f"{spec.help}. {default_text}")
-        parser.addini(spec.dest, f"{spec.help} (ini twin of {spec.option})", type="string")
+        parser.addini(spec.dest, f"{spec.help.replace('%%', '%')} (ini twin of {spec.option})", type="string")
 
 
 def _settings_from_config(config: pytest.Config) -> Settings:
@@ -69,7 +70,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[MEASURING] = measuring
     config.pluginmanager.register(measuring, "slm-energy-measuring")
     if worker is None:
-        collecting = CollectingRole(settings, config)
+        try:
+            baseline = storage.load_runs([settings.compare]) if settings.compare else None
+        except SlmEnergyError as exc:
+            raise pytest.UsageError(f"--energy-compare: {exc}") from None
+        collecting = CollectingRole(settings, config, baseline)
         config.stash[COLLECTING] = collecting
         config.pluginmanager.register(collecting, "slm-energy-collecting")
 
@@ -213,15 +218,18 @@ def _benchmark_extra(record: Any) -> dict[str, Any]:
 class CollectingRole:
     """Rebuilds records from reports, journals them, writes the run folder and the summary."""
 
-    def __init__(self, settings: Settings, config: pytest.Config) -> None:
+    def __init__(self, settings: Settings, config: pytest.Config, baseline: list[ModelRun] | None) -> None:
         self.settings = settings
         self.config = config
+        self.baseline = baseline
+        self.gate_lines: list[str] = []
         self.collector = RunCollector(
             run_id=uuid.uuid4().hex[:12], started_at=utc_now(), machine={}, settings=settings.to_dict())
         self.run_dir: Path | None = None
         self.journal: storage.Journal | None = None
         self.written: list[Path] = []
         self.write_error: str | None = None
+        self.runs: list[ModelRun] = []
         self._seen: set[str] = set()
         self._started = time.perf_counter()
 
@@ -250,7 +258,9 @@ class CollectingRole:
         if self.run_dir is None:
             return
         status = {0: "complete", 1: "complete", 2: "interrupted"}.get(int(exitstatus), "failed")
-        runs = self.collector.build_runs(status=status, finished_at=utc_now())
+        runs = self.runs = self.collector.build_runs(status=status, finished_at=utc_now())
+        if self.baseline is not None:
+            self._apply_gate(session, runs)
         try:
             self.written = storage.write_model_runs(self.run_dir, runs)
             storage.atomic_write_json(self.run_dir / storage.RUN_MANIFEST, {
@@ -264,6 +274,7 @@ class CollectingRole:
                 "settings": self.settings.to_dict(),
                 "args": list(self.config.invocation_params.args),
                 "machine": self.collector.machine,
+                "gate": self.gate_lines,
             })
             if self.journal is not None:
                 self.journal.close()
@@ -272,11 +283,20 @@ class CollectingRole:
             # The journal stays: `slm-energy recover` rebuilds the files from it.
             self.write_error = f"could not write results to {self.run_dir} ({exc.strerror or exc})"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR if exitstatus == 0 else exitstatus
-        self.runs = runs
+
+    def _apply_gate(self, session: pytest.Session, runs: list[ModelRun]) -> None:
+        from .gate import check_regressions, gate_failed, gate_lines, session_specs
+
+        specs = session_specs(self.settings.compare_fail, self.settings.metrics)
+        results = check_regressions(runs, self.baseline or [], specs)
+        self.gate_lines = [f"compared with {self.settings.compare}"] + gate_lines(results, specs)
+        if gate_failed(results) and session.exitstatus == pytest.ExitCode.OK:
+            # Failing through the session status: raising in a hook would break the run instead.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        runs = getattr(self, "runs", None)
+        runs = self.runs
         if not runs and self.write_error is None:
             return
         try:
@@ -288,6 +308,8 @@ class CollectingRole:
                     terminalreporter.write_line(
                         f"Warning: {len(workers)} parallel workers shared this machine; each query's energy "
                         "includes the other workers' load (whole-machine estimates or package counters).")
+            for line in self.gate_lines:
+                terminalreporter.write_line(line, red="REGRESSION" in line or "FAILED" in line)
             for path in self.written:
                 terminalreporter.write_line(f"wrote {path}")
             if self.write_error:

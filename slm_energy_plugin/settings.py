@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -127,6 +127,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "never contact the Hugging Face hub; models must be cached or built locally", flag=True),
     OptionSpec("metrics", _parse_list, DEFAULT_METRICS,
                "metrics compared in the --energy-report summary", "A,B"),
+    OptionSpec("compare", str, None,
+               "a saved run (run folder or model JSON) to compare this session's models with, by alias", "PATH"),
+    OptionSpec("compare-fail", str, None,
+               "with --energy-compare: fail the session when a model's median rose by more than the threshold "
+               "and a one-sided paired Wilcoxon test on shared queries says so at 0.05, "
+               "e.g. energy:10%%,latency:5%%", "SPECS"),
 )
 OPTIONS_BY_DEST = {spec.dest: spec for spec in OPTIONS}
 
@@ -149,7 +155,8 @@ class Settings:
     repeat: int = 1
     offline: bool = False
     metrics: tuple[str, ...] = DEFAULT_METRICS
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    compare: Path | None = None
+    compare_fail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -167,6 +174,8 @@ class Settings:
             "repeat": self.repeat,
             "offline": self.offline,
             "metrics": list(self.metrics),
+            "compare": str(self.compare) if self.compare else None,
+            "compare_fail": self.compare_fail,
         }
 
 
@@ -221,6 +230,13 @@ def build_settings(
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise ConfigError(f"--energy-metrics: unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)}")
+    compare_fail = resolved["energy_compare_fail"]
+    if compare_fail:
+        if not resolved["energy_compare"]:
+            raise ConfigError("--energy-compare-fail needs --energy-compare PATH: the saved run to compare with")
+        from .gate import parse_gate_specs  # numpy/scipy only when a gate is asked for
+
+        parse_gate_specs(compare_fail)
     return Settings(
         report=bool(resolved["energy_report"]),
         models=models,
@@ -236,4 +252,6 @@ def build_settings(
         repeat=int(resolved["energy_repeat"]),
         offline=bool(resolved["energy_offline"]) or hub_offline_from_env(environ),
         metrics=tuple(metrics),
+        compare=path_or_none(resolved["energy_compare"]),
+        compare_fail=compare_fail or None,
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from carbon_synthetic import synthetic_run, write_run
+from .carbon_synthetic import synthetic_run, write_run
 from slm_energy_plugin import cli
 from slm_energy_plugin.carbon.config import CONFIG_ENV, load_config
 

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +169,30 @@ def test_missing_results_say_what_to_do(capsys, tmp_path):
     bad.write_text("{not json")
     code, _, err = _run_cli(capsys, bad)
     assert code == 2 and "not valid JSON" in err
+
+
+def test_region_reprojects_emissions_before_comparing(capsys, tmp_path):
+    """Emissions scale with the new grid's intensity; energy stays as measured."""
+    from slm_energy_plugin.energy.intensity import carbon_context
+
+    usa, fra = carbon_context("USA"), carbon_context("FRA")
+    runs = [replace(run, carbon=usa) for run in three_models(12, intensity_g_per_kwh=usa.intensity_g_per_kwh)]
+    folder = tmp_path / "run"
+    write_model_runs(folder, runs)
+    code, before, _ = _run_cli(capsys, folder, "--metrics", "emissions,energy", "--format", "json")
+    assert code == 0
+    code, after, _ = _run_cli(capsys, folder, "--metrics", "emissions,energy", "--format", "json",
+                              "--region", "FRA", "--pue", "1.2")
+    assert code == 0
+
+    def medians(text: str, metric: str) -> dict[str, float]:
+        section = next(m for m in json.loads(text)["metrics"] if m["metric"] == metric)
+        return {m["model"]: m["median"] for m in section["summaries"]}
+
+    ratio = 1.2 * fra.intensity_g_per_kwh / usa.intensity_g_per_kwh
+    for model, value in medians(before, "emissions").items():
+        assert medians(after, "emissions")[model] == pytest.approx(value * ratio)
+    assert medians(after, "energy") == medians(before, "energy")
+    assert "Emissions re-projected to France" in " ".join(json.dumps(json.loads(after)).split())
+    code, _, err = _run_cli(capsys, folder, "--pue", "1.2")
+    assert code == 2 and "--pue needs --region" in err

@@ -27,6 +27,12 @@ def carbon_context_for(region: Region, pue: float) -> CarbonContext:
     )
 
 
+def default_pue(runs: Sequence[ModelRun]) -> float:
+    """The runs' own PUE when they all agree, else 1.0 (no datacenter overhead)."""
+    originals = {run.carbon.pue for run in runs if run.carbon is not None}
+    return originals.pop() if len(originals) == 1 else 1.0
+
+
 def _emissions(energy_kwh: float | None, old_kg: float | None, old: CarbonContext | None,
                new: CarbonContext, what: str) -> float | None:
     if energy_kwh is not None:

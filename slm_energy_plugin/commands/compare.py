@@ -45,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --baseline: exit 1 when a model's median rose by more than PERCENT and a "
                              "one-sided paired Wilcoxon test says the rise is significant, e.g. energy:10%% "
                              "(repeat or comma-separate for several)")
+    parser.add_argument("--region", default=None,
+                        help="re-project emissions to this grid first: a named region, ISO 3166 alpha-3 code "
+                             "(FRA) or gcp:REGION (energy is unchanged; see `slm-energy reproject`)")
+    parser.add_argument("--pue", type=float, default=None,
+                        help="with --region: the PUE to apply. Default: the runs' own when they agree, else 1.0")
     parser.add_argument("--alpha", type=float, default=0.05,
                         help="significance level for tests and the gate. Default: %(default)r")
 
@@ -90,6 +95,18 @@ def choose_metrics(requested: str | None, runs: list[ModelRun]) -> tuple[list[st
     return names, notes
 
 
+def _reprojected(runs: list[ModelRun], region_name: str, pue: float | None) -> tuple[list[ModelRun], list[str]]:
+    from ..carbon.config import load_config
+    from ..carbon.reproject import carbon_context_for, default_pue, reproject
+    from ..carbon.service import check_pue
+
+    region = load_config().region(region_name)
+    context = carbon_context_for(region, check_pue(default_pue(runs) if pue is None else pue))
+    note = (f"Emissions re-projected to {context.country_name} ({context.intensity_g_per_kwh:.0f} g/kWh, "
+            f"PUE {context.pue:g}; {context.source}); energy figures are as measured.")
+    return reproject(runs, context), [note]
+
+
 def _emit(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
@@ -102,13 +119,18 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--fail needs --baseline RUN_DIR_OR_FILE to compare with")
     paths = [Path(p) for p in args.paths] or [latest_run_dir(Path(args.results_dir))]
     runs, sources = load_sources(paths)
+    region_notes = []
+    if args.region:
+        runs, region_notes = _reprojected(runs, args.region, args.pue)
+    elif args.pue is not None:
+        raise ConfigError("--pue needs --region: the grid to re-project the emissions to")
     runs, alias_notes = disambiguate(runs, sources)
     runs, text_notes = unpair_different_texts(runs)
     names, metric_notes = choose_metrics(args.metrics, runs)
     notes = [f"Comparing {len(runs)} model(s) from {', '.join(str(p) for p in paths)}."]
     if len({r.run_id or str(Path(s).parent) for r, s in zip(runs, sources)}) > 1:
         notes.append("The models come from more than one run: differences mix model and machine/run effects.")
-    notes += alias_notes + text_notes + metric_notes
+    notes += region_notes + alias_notes + text_notes + metric_notes
     report = build_report(runs, names, alpha=args.alpha, notes=notes)
 
     gate = None

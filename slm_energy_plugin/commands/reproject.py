@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..carbon import render
 from ..carbon.config import load_config
-from ..carbon.reproject import carbon_context_for, reproject
+from ..carbon.reproject import carbon_context_for, default_pue, reproject
 from ..carbon.service import check_pue
 from ..errors import ConfigError
 from ..storage import load_runs, model_files, write_model_runs
@@ -44,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if pue is None and args.datacenter:
         pue = config.datacenter(args.datacenter).pue.value
     if pue is None:
-        originals = {run.carbon.pue for run in runs if run.carbon is not None}
-        pue = originals.pop() if len(originals) == 1 else 1.0
+        pue = default_pue(runs)
     projected = reproject(runs, carbon_context_for(region, check_pue(pue)))
     if args.output:
         if args.output.exists() and (not args.output.is_dir() or model_files(args.output)):
