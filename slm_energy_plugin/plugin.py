@@ -39,14 +39,11 @@ QUERY_FIXTURE = "math_query"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("slm-energy", "energy, carbon, time and tokens of small language models")
     for spec in OPTIONS:
-        default_text = f"Default: {spec.default!r}"
         if spec.flag:
-            group.addoption(spec.option, action="store_true", default=None, dest=spec.dest,
-                            help=f"{spec.help}. {default_text}")
+            group.addoption(spec.option, action="store_true", default=None, dest=spec.dest, help=spec.help_text)
         else:
-            group.addoption(spec.option, dest=spec.dest, default=None, metavar=spec.metavar,
-                            help=f"{spec.help}. {default_text}")
-        parser.addini(spec.dest, f"{spec.help.replace('%%', '%')} (ini twin of {spec.option})", type="string")
+            group.addoption(spec.option, dest=spec.dest, default=None, metavar=spec.metavar, help=spec.help_text)
+        parser.addini(spec.dest, f"{spec.help_text.replace('%%', '%')} (ini twin of {spec.option})", type="string")
 
 
 def _settings_from_config(config: pytest.Config) -> Settings:

@@ -99,6 +99,14 @@ class OptionSpec:
     def option(self) -> str:
         return "--energy-" + self.name
 
+    @property
+    def help_text(self) -> str:
+        """The help with its default stated once (pytest-benchmark's ``Default:`` convention)."""
+        if "Default:" in self.help:
+            return self.help
+        default = ",".join(self.default) if isinstance(self.default, tuple) else self.default
+        return f"{self.help}. Default: {'none' if default is None else repr(default)}"
+
 
 OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("report", _parse_bool, False, "print the full per-model table and between-model statistics", flag=True),
