@@ -291,7 +291,7 @@ class CollectingRole:
             # Failing through the session status: raising in a hook would break the run instead.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    @pytest.hookimpl
+    @pytest.hookimpl(trylast=True)  # last: the summary ends with our figures and file paths
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         runs = self.runs
         if not runs and self.write_error is None:
