@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,38 @@ def test_an_earlier_run_is_never_overwritten(bench_project: pytest.Pytester) -> 
     assert first != second
     assert ModelRun.from_dict(load_model_json(first, "tiny-gpt2")).run_id != \
         ModelRun.from_dict(load_model_json(second, "tiny-gpt2")).run_id
+
+
+def test_tasks_record_scores_and_health_and_the_report_rates_efficiency(
+        bench_project: pytest.Pytester) -> None:
+    """The project's own benchmark files, end to end: every record is scored and health-checked."""
+    benchmarks = Path(__file__).resolve().parent.parent / "benchmarks"
+    for name in ("test_math.py", "test_tasks.py"):
+        (bench_project.path / name).write_text((benchmarks / name).read_text())
+    result = bench_project.runpytest(
+        "--energy-models", "tiny-gpt2,tiny-qwen2", "--energy-report", "--energy-repeat", "2",
+        "--benchmark-disable", "-k", "q001 or q002 or sql01 or mc01 or code01", "-p", "no:randomly")
+    result.assert_outcomes(passed=10)
+    result.stdout.fnmatch_lines([
+        "model * task * accuracy ?95% Wilson? * energy/correct * rating * Pareto * energy",
+        "tiny-gpt2 * code * 0% * no correct answers *",
+        "stability tiny-gpt2: 100% of rounds give the modal answer over * repeated queries",
+    ])
+    run_dir = run_dirs(bench_project.path)[0]
+    for alias in ("tiny-gpt2", "tiny-qwen2"):
+        history = load_model_json(run_dir, alias)["query_history"]
+        assert sorted(q["task"] for q in history) == ["code", "math", "math", "mmlu", "sql"]
+        for record in history:
+            assert record["scores"]["kind"] in {"numeric", "sql_execution", "multiple_choice", "python_tests"}
+            assert record["scores"]["correct"] or record["scores"]["reason"]
+            assert record["energy_kwh"] > 0
+            if record["task"] == "mmlu":   # scored by log-likelihood: no generation, but a chosen option
+                assert record["tokens_output"] == 0 and record["tokens_input"] > 0
+                assert record["response"] in {"A", "B", "C", "D", ""}
+            else:
+                assert set(record["extra"]["health"]["flags"]) <= {"empty", "truncated", "unfinished-reasoning",
+                                                                   "degenerate"}
+                assert record["rounds"] == 2 and len(record["extra"]["round_answers"]) == 2
+        qwen_math = next(q for q in history if q["task"] == "math")
+        # The untrained chat model never closes the <think> its template opened: no answer.
+        assert alias != "tiny-qwen2" or "unfinished-reasoning" in qwen_math["extra"]["health"]["flags"]
