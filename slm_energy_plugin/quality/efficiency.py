@@ -25,6 +25,7 @@ from typing import Any, Iterable, Protocol, Sequence
 
 from tabulate import tabulate
 
+from ..stats_binary import wilson_interval as stats_wilson_interval
 from ..records import ModelRun, QueryRecord, combine_provenance
 
 J_PER_KWH = 3.6e6
@@ -39,15 +40,9 @@ class LineWriter(Protocol):
     def write_line(self, line: str) -> None: ...
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (95% by default); (0, 1) when n is 0."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+def wilson_interval(successes: int, n: int) -> tuple[float, float]:
+    """95% Wilson score interval (the statistics module's); (0, 1) when nothing was scored."""
+    return (0.0, 1.0) if n <= 0 else stats_wilson_interval(successes, n, 0.95)
 
 
 def star_rating(energy_per_correct_j: float | None) -> int | None:
