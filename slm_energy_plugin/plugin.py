@@ -57,8 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = _settings_from_config(config)
         carbon = carbon_context(settings.country, settings.pue)
-        if settings.models:  # named explicitly: a bad name is a usage error before anything runs
-            select_models(settings.models, load_registry(), Path.cwd())
+        _check_explicit_inputs(config, settings)
     except SlmEnergyError as exc:
         raise pytest.UsageError(str(exc)) from None
     worker = getattr(config, "workerinput", {}).get("workerid")
@@ -74,6 +73,18 @@ def pytest_configure(config: pytest.Config) -> None:
         collecting = CollectingRole(settings, config, baseline)
         config.stash[COLLECTING] = collecting
         config.pluginmanager.register(collecting, "slm-energy-collecting")
+
+
+def _check_explicit_inputs(config: pytest.Config, settings: Settings) -> None:
+    """Inputs the user named are checked before anything runs, in every process: under xdist a
+    worker cannot report a usage error cleanly. Defaults are checked lazily, when a benchmark
+    collects, so projects that merely have the plugin installed never pay for them."""
+    if settings.models:
+        select_models(settings.models, load_registry(), Path.cwd())
+    if settings.queries or settings.answers:
+        load_queries(settings.queries, settings.answers)
+    if config.getoption("energy_results_dir") or config.getini("energy_results_dir"):
+        storage.check_writable(settings.results_dir)
 
 
 def _uses_slm(item: pytest.Item) -> bool:
