@@ -40,6 +40,16 @@ class RunCollector:
         collector.ingest_all(events)
         return collector
 
+    def manifest(self, runs: list[ModelRun], *, status: str, exit_status: int, wall_s: float,
+                 args: list[str], gate: list[str]) -> dict[str, Any]:
+        """``run.json``: what ran, how it ended, where, and the gate's verdict."""
+        return {
+            "run_id": self.run_id, "started_at": self.started_at, "finished_at": runs[0].finished_at if runs else "",
+            "status": status, "exit_status": exit_status, "wall_s": wall_s,
+            "models": [run.alias for run in runs], "settings": self.settings, "args": args,
+            "machine": self.machine, "gate": gate,
+        }
+
     def ingest(self, event: Mapping[str, Any]) -> None:
         alias = str(event["alias"])
         if alias not in self.order:

@@ -246,3 +246,20 @@ def build_query_record(
 
 def query_event(record: QueryRecord) -> dict[str, Any]:
     return {"kind": "query", "alias": record.model, "record": record.to_dict()}
+
+
+def benchmark_extra_info(record: QueryRecord) -> dict[str, Any]:
+    """What pytest-benchmark stores with each entry, so its compare tools work on energy runs."""
+    energy = record.energy
+    return {
+        "model": record.model,
+        "query_id": record.query_id,
+        "energy_kwh": record.energy_kwh,
+        "energy_methods": dict(energy.methods) if energy else None,
+        "energy_provenance": energy.provenance if energy else "none",
+        "emissions_kg": record.emissions_kg,
+        "tokens_input": record.tokens_input,
+        "tokens_output": record.tokens_output,
+        "ttft_s": record.ttft_s,
+        "rounds": record.rounds,
+    }

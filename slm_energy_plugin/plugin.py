@@ -22,7 +22,8 @@ from .collect import RunCollector
 from .energy.intensity import carbon_context
 from .errors import SlmEnergyError
 from .machine import machine_info
-from .measure import Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, query_event, utc_now
+from .measure import (Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, benchmark_extra_info, query_event,
+                      utc_now)
 from .models.registry import ModelSpec, load_registry, select_models
 from .queries import Query, load_queries
 from .records import ModelRun
@@ -195,7 +196,7 @@ class MeasuringRole:
             started_at=started_at, call_s=call_s, collection_index=self._index.get(item.nodeid, 0))
         item.user_properties.append((EVENT_KEY, _encode(query_event(record))))
         if slm.benchmark is not None:
-            slm.benchmark.extra_info.update(_benchmark_extra(record))
+            slm.benchmark.extra_info.update(benchmark_extra_info(record))
 
     @pytest.hookimpl
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -205,22 +206,6 @@ class MeasuringRole:
 def _encode(event: dict[str, Any]) -> str:
     # Report properties cross xdist's wire and land in junit XML: primitives only, so one JSON string.
     return json.dumps({"id": uuid.uuid4().hex, **event}, default=str)
-
-
-def _benchmark_extra(record: Any) -> dict[str, Any]:
-    energy = record.energy
-    return {
-        "model": record.model,
-        "query_id": record.query_id,
-        "energy_kwh": record.energy_kwh,
-        "energy_methods": dict(energy.methods) if energy else None,
-        "energy_provenance": energy.provenance if energy else "none",
-        "emissions_kg": record.emissions_kg,
-        "tokens_input": record.tokens_input,
-        "tokens_output": record.tokens_output,
-        "ttft_s": record.ttft_s,
-        "rounds": record.rounds,
-    }
 
 
 class CollectingRole:
@@ -271,19 +256,9 @@ class CollectingRole:
             self._apply_gate(session, runs)
         try:
             self.written = storage.write_model_runs(self.run_dir, runs)
-            storage.atomic_write_json(self.run_dir / storage.RUN_MANIFEST, {
-                "run_id": self.collector.run_id,
-                "started_at": self.collector.started_at,
-                "finished_at": utc_now(),
-                "status": status,
-                "exit_status": int(exitstatus),
-                "wall_s": time.perf_counter() - self._started,
-                "models": [run.alias for run in runs],
-                "settings": self.settings.to_dict(),
-                "args": list(self.config.invocation_params.args),
-                "machine": self.collector.machine,
-                "gate": self.gate_lines,
-            })
+            storage.atomic_write_json(self.run_dir / storage.RUN_MANIFEST, self.collector.manifest(
+                runs, status=status, exit_status=int(exitstatus), wall_s=time.perf_counter() - self._started,
+                args=list(self.config.invocation_params.args), gate=self.gate_lines))
             if self.journal is not None:
                 self.journal.close()
                 (self.run_dir / storage.JOURNAL).unlink()
