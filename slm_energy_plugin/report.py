@@ -117,12 +117,26 @@ def render_stability(runs: Sequence[ModelRun], writer: LineWriter) -> None:
                           f"{item.queries} repeated queries" + (f"; {item.note}" if item.note else ""))
 
 
+def meter_warnings(runs: Sequence[ModelRun]) -> list[str]:
+    """Problems meters reported (zero or missing energy, windows shorter than a counter's
+    resolution), counted per message: such records are kept, and flagged, never silently used."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        for record in run.records:
+            for message in record.energy.warnings if record.energy is not None else ():
+                counts[message] = counts.get(message, 0) + 1
+    return [f"Meter warning ({count} quer{'y' if count == 1 else 'ies'}): {message}"
+            for message, count in sorted(counts.items(), key=lambda item: -item[1])]
+
+
 def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, metrics: Sequence[str]) -> None:
     """The session summary: the energy provenance first, the full tables with ``full``, then one line per model."""
     from .quality.efficiency import efficiency_rows, render_efficiency
     from .stats_render import write_statistics
 
     for line in textwrap.wrap(provenance_sentence(runs), 100):
+        writer.write_line(line)
+    for line in meter_warnings(runs):
         writer.write_line(line)
     if full:
         writer.write_line("")

@@ -192,3 +192,16 @@ def test_summary_says_estimates_are_estimates() -> None:
 def test_fmt_keeps_small_numbers_readable() -> None:
     assert fmt(None) == "-" and fmt(0) == "0" and fmt(7.2) == "7.2" and fmt(3.05e-05) == "3.05e-05"
     assert fmt(123456.0) == "1.23e+05"
+
+
+def test_meter_warnings_are_counted_in_the_summary() -> None:
+    from dataclasses import replace
+
+    run = model_run("m")
+    flagged = replace(run.records[0].energy, warnings=("CodeCarbon reported zero energy for this window",))
+    run = replace(run, records=(replace(run.records[0], energy=flagged),) + run.records[1:])
+    collector = LineCollector()
+    from slm_energy_plugin.report import render_summary
+
+    render_summary([run], collector, full=False, metrics=("energy",))
+    assert "Meter warning (1 query): CodeCarbon reported zero energy for this window" in collector.lines
