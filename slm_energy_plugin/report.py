@@ -119,6 +119,7 @@ def render_stability(runs: Sequence[ModelRun], writer: LineWriter) -> None:
 
 def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, metrics: Sequence[str]) -> None:
     """The session summary: the energy provenance first, the full tables with ``full``, then one line per model."""
+    from .performance_report import render_performance
     from .quality.efficiency import efficiency_rows, render_efficiency
     from .stats_render import write_statistics
 
@@ -127,6 +128,8 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
     if full:
         writer.write_line("")
         render_model_table(runs, writer)
+        writer.write_line("")
+        render_performance(runs, writer)
         rows = [row for row in efficiency_rows(runs) if row.scored]
         if rows:
             writer.write_line("")
