@@ -22,8 +22,9 @@ from .collect import RunCollector
 from .energy.intensity import carbon_context
 from .errors import SlmEnergyError
 from .machine import machine_info
-from .measure import Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, query_event, utc_now
-from .models.registry import ModelSpec, load_registry, select_models
+from .measure import (Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, check_devices, query_event,
+                      selected_specs, utc_now)
+from .models.registry import ModelSpec
 from .queries import Query, load_queries
 from .report import render_summary
 from .settings import OPTIONS, Settings, build_settings
@@ -59,8 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = _settings_from_config(config)
         carbon = carbon_context(settings.country, settings.pue)
-        if settings.models:  # named explicitly: a bad name is a usage error before anything runs
-            select_models(settings.models, load_registry(), Path.cwd())
+        if settings.models or settings.dtype or settings.device:
+            # Named explicitly: a bad name, dtype or device is a usage error before anything runs.
+            check_devices(selected_specs(settings))
     except SlmEnergyError as exc:
         raise pytest.UsageError(str(exc)) from None
     worker = getattr(config, "workerinput", {}).get("workerid")
@@ -93,8 +95,7 @@ class MeasuringRole:
 
     def specs(self) -> list[ModelSpec]:
         if self._specs is None:
-            self._specs = select_models(self.settings.models, load_registry(), Path.cwd(),
-                                        self.settings.max_new_tokens)
+            self._specs = selected_specs(self.settings)
         return self._specs
 
     def spec(self, alias: str) -> ModelSpec:
