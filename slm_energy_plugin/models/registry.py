@@ -170,7 +170,7 @@ def resolve_model(name: str, registry: Registry, cwd: Path) -> ModelSpec:
     aliases = ", ".join(registry.specs)
     raise ConfigError(
         f"unknown model {name!r}: use a registry alias ({aliases}), an existing local model folder, "
-        "or a Hugging Face hub id such as org/name (any of them, or a config.json path, may end in @random)"
+        "or a Hugging Face hub id such as org/name"
     )
 
 

@@ -170,6 +170,8 @@ def find_tokenizer(spec: ModelSpec) -> tuple[Any, str]:
             continue
         if spec.prompt_style == "chat" and not getattr(tokenizer, "chat_template", None):
             continue
+        if len(tokenizer) < 256 or not tokenizer("Hello world")["input_ids"]:
+            continue   # transformers builds an empty tokenizer from a folder without tokenizer files
         return tokenizer, f"real tokenizer ({source})"
     return stand_in_tokenizer(spec.prompt_style == "chat"), (
         "stand-in tokenizer: the project's 1,024-token BPE (the real one is not cached); token counts are "
@@ -194,6 +196,10 @@ def build_random(spec: ModelSpec, device: str) -> "LoadedModel":
         torch.random.set_rng_state(state)
     model.eval()
     tokenizer, tokenizer_note = find_tokenizer(spec)
+    vocab = model.get_input_embeddings().weight.shape[0]
+    if len(tokenizer) > vocab:
+        raise ValueError(f"{spec.alias}: the tokenizer has {len(tokenizer)} tokens but the shape's vocabulary only "
+                         f"{vocab}; put a matching tokenizer beside the config.json")
     eos = model.generation_config.eos_token_id
     if model.generation_config.pad_token_id is None and eos is not None:
         model.generation_config.pad_token_id = eos[0] if isinstance(eos, list) else eos
