@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 from tabulate import tabulate
 
 from .records import ModelRun
-from .stats_render import num as fmt
+from .report import fmt
 
 
 def _percent(value: float | None) -> str:

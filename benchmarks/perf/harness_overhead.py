@@ -11,7 +11,9 @@ The same math tests (every query of data/queries.txt) on the same model (tiny-gp
   peer         bare + pytest-codecarbon 1.0.0 (--carbon): one EmissionsTracker start/stop per test
 
 Per test: wall time from logstart to logfinish (setup + call + teardown + report hooks), from the
-harness_timing plugin; per-test overhead = median over tests of (config - bare), tests paired by query.
+harness_timing plugin, minus the time inside model.generate (slm-energy's generation_s; the bare
+conftest times the same call), so the model's own run-to-run noise drops out; per-test overhead =
+median over tests of (config - bare), tests paired by query, each test's median over the rounds.
 The meter's own cost is timed apart (median of CodeCarbonMeter start/stop windows). Peak RSS per
 session (VmHWM) gives the memory overhead. Finally the per-test energies pytest-codecarbon wrote are
 compared with what slm-energy measured for the same tests with the same library.
@@ -45,6 +47,10 @@ def test_math_query(slm, math_query):
 '''
 BARE_CONFTEST = '''
 """No slm-energy: the same model, prompts and generation settings, nothing measured."""
+import json
+import os
+import time
+
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -53,6 +59,7 @@ MODEL_DIR = {model_dir!r}
 TOKENS = {tokens}
 TEMPLATE = {template!r}
 QUERIES = [line.strip() for line in open({queries!r}, encoding="utf-8") if line.strip()]
+GENERATE_S = {{}}   # query -> seconds inside model.generate, written for the harness at the end
 
 
 class Bare:
@@ -65,9 +72,11 @@ class Bare:
 
     def ask(self, query):
         encoded = self.tokenizer(TEMPLATE.format(query=query), return_tensors="pt")
+        start = time.perf_counter()
         with torch.inference_mode():
             out = self.model.generate(**encoded, max_new_tokens=TOKENS, min_new_tokens=TOKENS, do_sample=False,
                                       pad_token_id=self.tokenizer.eos_token_id)
+        GENERATE_S[query] = time.perf_counter() - start
         return self.tokenizer.decode(out[0, encoded["input_ids"].shape[1]:], skip_special_tokens=True)
 
 
@@ -79,6 +88,12 @@ def slm():
 @pytest.fixture(params=QUERIES, ids=[f"q{{i:03d}}" for i in range(1, len(QUERIES) + 1)])
 def math_query(request):
     return request.param
+
+
+def pytest_sessionfinish(session):
+    ids = {{query: f"q{{i:03d}}" for i, query in enumerate(QUERIES, start=1)}}
+    with open(os.environ["HARNESS_GENERATE_OUT"], "w", encoding="utf-8") as handle:
+        json.dump({{ids[q]: s for q, s in GENERATE_S.items()}}, handle)
 '''
 
 
@@ -92,8 +107,11 @@ def peer_site(cache: Path) -> Path:
 
 
 def run_session(name: str, project: Path, args: list[str], env: dict[str, str], out: Path) -> dict:
-    timing = out / f"{name}-{time.monotonic_ns()}.json"
-    env = dict(env, HARNESS_TIMING_OUT=str(timing))
+    stamp = time.monotonic_ns()
+    timing, generate = out / f"{name}-{stamp}.json", out / f"{name}-{stamp}-generate.json"
+    results = out / f"results-{name}-{stamp}"
+    env = dict(env, HARNESS_TIMING_OUT=str(timing), HARNESS_GENERATE_OUT=str(generate))
+    args = [a if a != "RESULTS_DIR" else str(results) for a in args]
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "harness_timing", *args]
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
@@ -103,6 +121,14 @@ def run_session(name: str, project: Path, args: list[str], env: dict[str, str], 
     data = json.loads(timing.read_text())
     data["wall_s"] = wall
     data["tests"] = {key.rsplit("-", 1)[-1].rstrip("]").split("[")[-1]: value for key, value in data["tests"].items()}
+    if generate.is_file():   # no plugin: the bare conftest timed model.generate itself
+        data["generate"] = json.loads(generate.read_text())
+    else:                    # slm-energy: generation_s is the time inside model.generate
+        [path] = results.glob("*/environmental_data_tiny-gpt2.json")
+        data["model_json"] = json.loads(path.read_text())
+        data["generate"] = {q["query_id"]: q["extra"]["generation_s"] for q in data["model_json"]["query_history"]}
+    # What a test costs beyond the model's own work: the harness (and pytest).
+    data["outside"] = {k: data["tests"][k] - data["generate"][k] for k in data["tests"] if k in data["generate"]}
     return data
 
 
@@ -128,11 +154,11 @@ def meter_cost(windows: int = 200) -> dict[str, float]:
             "null_window_ms": statistics.median(null_costs) * 1e3}
 
 
-def paired_overhead_ms(config: list[dict], bare: list[dict]) -> float:
-    """Median over tests of (median time in config - median time in bare), in ms."""
+def paired_overhead_ms(config: list[dict], bare: list[dict], field: str = "outside") -> float:
+    """Median over tests of (median ``field`` time in config - the same in bare), in ms."""
     def per_test(runs: list[dict]) -> dict[str, float]:
-        keys = set.intersection(*(set(r["tests"]) for r in runs))
-        return {k: statistics.median(r["tests"][k] for r in runs) for k in keys}
+        keys = set.intersection(*(set(r[field]) for r in runs))
+        return {k: statistics.median(r[field][k] for r in runs) for k in keys}
 
     a, b = per_test(config), per_test(bare)
     shared = sorted(set(a) & set(b) - {"q001"})   # q001's setup loads the model: not a per-test cost
@@ -172,7 +198,7 @@ def main() -> int:
     peer_env = dict(base_env, PYTHONPATH=os.pathsep.join([str(ROOT), str(PERF), str(site)]))
     plugin_args = ["--energy-models", "tiny-gpt2", "--energy-max-new-tokens", str(args.tokens),
                    "--energy-queries", str(queries), "--energy-idle-seconds", "0", "--energy-offline",
-                   "--energy-results-dir", str(work / "results")]
+                   "--energy-results-dir", "RESULTS_DIR"]
     configs = {
         "codecarbon": (plugin_project, plugin_args + ["--energy-meter", "codecarbon"], base_env),
         "null": (plugin_project, plugin_args + ["--energy-meter", "null"], base_env),
@@ -193,13 +219,17 @@ def main() -> int:
 
     costs = meter_cost()
     figures: dict = {"rounds": args.rounds, "tokens": args.tokens, "tests": len(runs["bare"][0]["tests"]),
-                     "meter": costs, "per_test_ms": {}, "overhead_ms": {}, "peak_rss_mb": {}}
+                     "meter": costs, "per_test_ms": {}, "outside_generate_ms": {}, "overhead_ms": {},
+                     "wall_overhead_ms": {}, "peak_rss_mb": {}}
     for name, config_runs in runs.items():
         figures["per_test_ms"][name] = statistics.median(
             statistics.median(list(r["tests"].values())) for r in config_runs) * 1e3
+        figures["outside_generate_ms"][name] = statistics.median(
+            statistics.median(list(r["outside"].values())) for r in config_runs) * 1e3
         figures["peak_rss_mb"][name] = statistics.median(r["peak_rss_mb"] for r in config_runs)
         if name != "bare":
             figures["overhead_ms"][name] = paired_overhead_ms(config_runs, runs["bare"])
+            figures["wall_overhead_ms"][name] = paired_overhead_ms(config_runs, runs["bare"], "tests")
     figures["beyond_meter_ms"] = {
         "codecarbon": figures["overhead_ms"]["codecarbon"] - costs["codecarbon_window_ms"],
         "null": figures["overhead_ms"]["null"] - costs["null_window_ms"],
@@ -207,7 +237,7 @@ def main() -> int:
     }
     figures["rss_overhead_mb"] = {name: figures["peak_rss_mb"][name] - figures["peak_rss_mb"]["bare"]
                                   for name in runs if name != "bare"}
-    figures["peer_check"] = check_peer(peer_dirs[-1], work / "results", runs["peer"][-1])
+    figures["peer_check"] = check_peer(peer_dirs[-1], runs["codecarbon"][-1]["model_json"], runs["peer"][-1])
     shutil.rmtree(work, ignore_errors=True)
     text = json.dumps(figures, indent=2)
     print(text)
@@ -216,14 +246,10 @@ def main() -> int:
     return 0
 
 
-def check_peer(peer_dir: Path, results: Path, peer_run: dict) -> dict:
+def check_peer(peer_dir: Path, ours: dict, peer_run: dict) -> dict:
     """pytest-codecarbon's per-test rows against slm-energy's per-query windows on the same tests."""
     rows = peer_energies(peer_dir)
-    ours_file = sorted(results.glob("*/environmental_data_tiny-gpt2.json"))[-1]   # last codecarbon run
-    ours_runs = [json.loads(p.read_text()) for p in sorted(results.glob("*/environmental_data_tiny-gpt2.json"))]
-    ours = next((d for d in reversed(ours_runs) if d["energy_provenance"] != "none"), None)
-    del ours_file
-    our_kwh = {q["query_id"]: q["energy_kwh"] for q in ours["query_history"]} if ours else {}
+    our_kwh = {q["query_id"]: q["energy_kwh"] for q in ours["query_history"]}
     peer_kwh = {row["project_name"].split("[")[-1].rstrip("]"): float(row["energy_consumed"]) for row in rows}
     durations = [float(row["duration"]) for row in rows]
     cpu_energy = [float(row["cpu_energy"]) for row in rows]
