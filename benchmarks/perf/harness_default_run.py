@@ -7,8 +7,11 @@ checkout) as a subprocess, times it from outside, and splits the time with the r
   warm-up         loads[].warmup_s
   idle baseline   --energy-idle-seconds once per process (idle_power.window_s)
   generation      the measured model-work windows: sum of duration_s x rounds over every query
-  rest            the wall time minus all of the above: interpreter start, imports, collection,
-                  the hub probe, skipped models, scoring, pytest and plugin bookkeeping, summary
+  scoring         the tests' call phases outside those windows (scoring answers, pytest-benchmark):
+                  sum of extra.call_s - duration_s x rounds
+  start-up        interpreter start, imports and collection: a separate `--collect-only` run
+  rest            the wall time minus all of the above: the hub probe and skipped models, setup
+                  and teardown, report hooks and journal, writing files, the summary
 
     PYTHONPATH=$PWD /work/main/.venv/bin/python benchmarks/perf/harness_default_run.py [-- extra args]
 """
@@ -40,7 +43,7 @@ def main() -> int:
     tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-500:]
     [run_dir] = [p for p in results.iterdir() if p.is_dir()]
     manifest = json.loads((run_dir / "run.json").read_text())
-    split = {"model_load_s": 0.0, "warmup_s": 0.0, "idle_baseline_s": 0.0, "generation_s": 0.0}
+    split = {"model_load_s": 0.0, "warmup_s": 0.0, "idle_baseline_s": 0.0, "generation_s": 0.0, "scoring_s": 0.0}
     per_model = {}
     idle_seen = set()
     for path in sorted(run_dir.glob("environmental_data_*.json")):
@@ -55,8 +58,13 @@ def main() -> int:
         split["model_load_s"] += load
         split["warmup_s"] += warmup
         split["generation_s"] += generation
+        split["scoring_s"] += sum(q["extra"]["call_s"] - q["duration_s"] * q.get("rounds", 1)
+                                  for q in data["query_history"])
         per_model[data["alias"]] = {"queries": data["total_queries"], "load_s": load, "warmup_s": warmup,
                                     "generation_s": generation}
+    begin = time.perf_counter()
+    subprocess.run([*cmd, "--collect-only", "-q"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    split["startup_collection_s"] = time.perf_counter() - begin
     split["rest_s"] = wall - sum(split.values())
     figures = {"command": "pytest benchmarks", "exit_code": proc.returncode, "outcome": tail, "wall_s": wall,
                "plugin_wall_s": manifest.get("wall_s"), "split": split,
