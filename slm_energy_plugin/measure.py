@@ -105,7 +105,9 @@ class Measurer:
         if spec.source == "tiny":
             local_path = ensure_tiny(spec.alias, str(spec.tiny))
         meter = self.meter
-        memory = MemoryWindow.open(self._device_of(spec))
+        device = self._device_of(spec)
+        self.bandwidth(device)   # a first measurement's buffers must not count as this model's memory
+        memory = MemoryWindow.open(device)
         handle = meter.start()
         started = time.perf_counter()
         try:
