@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from .energy.intensity import CarbonContext
 from .energy.reading import PowerBaseline
+from .performance import model_performance
 from .records import LoadRecord, ModelInfo, ModelRun, QueryRecord
 
 
@@ -102,4 +103,5 @@ class RunCollector:
             finished_at=finished_at,
             status=status,
             extra={"settings": self.settings, "workers": workers},
+            performance=model_performance(first.get("performance"), numbered),
         )

@@ -11,15 +11,21 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import Any
 
 from .energy import EnergyMeter, EnergyReading, PowerBaseline, build_meter
 from .energy.intensity import CarbonContext
+from .bandwidth import Bandwidth, bandwidth_for
+from .decode_protocol import ProtocolSettings, run_protocol
+from .errors import SlmEnergyError
 from .machine import peak_rss_mb
+from .memory import MemoryWindow, cuda_peak_mb
+from .memory import peak_rss_mb as window_peak_rss_mb
 from .models.availability import HubProbe, check_availability
-from .models.registry import ModelSpec
-from .models.runtime import Generation, LoadedModel, load_model
+from .models.registry import ModelSpec, load_registry, select_models
+from .models.runtime import Generation, LoadedModel, check_device, load_model, resolve_device
 from .models.tiny import ensure_tiny
 from .records import LoadRecord, QueryRecord
 from .settings import Settings
@@ -60,6 +66,8 @@ class Measurer:
         self._meter: EnergyMeter | None = None
         self.baseline: PowerBaseline | None = None
         self._pending: list[dict[str, Any]] = []
+        self._bandwidth: dict[str, Bandwidth | None] = {}
+        self._devices: dict[str, str] = {}   # alias -> device it runs on
 
     @property
     def meter(self) -> EnergyMeter:
@@ -97,6 +105,9 @@ class Measurer:
         if spec.source == "tiny":
             local_path = ensure_tiny(spec.alias, str(spec.tiny))
         meter = self.meter
+        device = self._device_of(spec)
+        self.bandwidth(device)   # a first measurement's buffers must not count as this model's memory
+        memory = MemoryWindow.open(device)
         handle = meter.start()
         started = time.perf_counter()
         try:
@@ -107,7 +118,10 @@ class Measurer:
                                   f"{str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")) from exc
         load_reading = meter.stop(handle)
         load_seconds = time.perf_counter() - started
+        memory.loaded()
+        self._devices[spec.alias] = loaded.device
         warmup_seconds = self._warm_up(loaded, spec)
+        performance = self._performance(loaded, memory)
         if self.baseline is None and self.settings.idle_seconds > 0:
             self.baseline = self.measure_idle(self.settings.idle_seconds)
         info = loaded.info(self.generation_settings(spec))
@@ -127,9 +141,59 @@ class Measurer:
             "idle": None if self.baseline is None else self.baseline.to_dict(),
             "meter": meter.describe(),
             "carbon": self.carbon.to_dict(),
+            "performance": performance,
         }
         self._pending.append(event)
         return OpenModel(loaded=loaded, event=event)
+
+    @staticmethod
+    def _device_of(spec: ModelSpec) -> str:
+        try:
+            return resolve_device(spec.device)
+        except Exception:  # noqa: BLE001 - the load reports a bad device; memory figures just go without CUDA
+            return "cpu"
+
+    def bandwidth(self, device: str) -> Bandwidth | None:
+        """The machine's bandwidth for ``device``, once per process (cached per machine on disk)."""
+        kind = "cuda" if device.startswith("cuda") else device
+        if kind not in self._bandwidth:
+            try:
+                self._bandwidth[kind] = bandwidth_for(self.settings.bandwidth, device)
+            except Exception:  # noqa: BLE001 - no MBU rather than no run
+                self._bandwidth[kind] = None
+        return self._bandwidth[kind]
+
+    def protocol_settings(self) -> ProtocolSettings:
+        return ProtocolSettings(warmup=self.settings.protocol_warmup,
+                                min_seconds=self.settings.protocol_min_seconds,
+                                min_iterations=self.settings.protocol_min_iterations)
+
+    def _performance(self, loaded: LoadedModel, memory: MemoryWindow) -> dict[str, Any]:
+        """What the model costs beyond one query: threads, weight bytes, memory, bandwidth, protocol."""
+        import torch
+
+        bandwidth = self.bandwidth(loaded.device)
+        protocol = None
+        if self.settings.decode_protocol:
+            protocol = run_protocol(loaded, self.meter, self.protocol_settings())
+        return {
+            "torch_threads": torch.get_num_threads(),
+            "device": loaded.device,
+            "dtype": str(loaded.model.dtype).replace("torch.", ""),
+            "weight_bytes": loaded.weight_bytes,
+            "decode_bytes_per_token": loaded.decode_bytes_per_token,
+            "memory": memory.to_dict(),
+            "bandwidth": None if bandwidth is None else bandwidth.to_dict(),
+            "decode_protocol": protocol,
+        }
+
+    def resources(self, alias: str) -> dict[str, Any]:
+        """Peak memory so far for the model's window (read after a test, outside its energy window)."""
+        device = self._devices.get(alias, "cpu")
+        found = {"peak_rss_mb": window_peak_rss_mb()}
+        if device.startswith("cuda"):
+            found["cuda_max_allocated_mb"] = cuda_peak_mb(device)
+        return found
 
     def generation_settings(self, spec: ModelSpec) -> dict[str, Any]:
         return {
@@ -141,6 +205,7 @@ class Measurer:
             "prompt_style": spec.prompt_style,
             "prompt_template": spec.prompt_template if spec.prompt_style == "plain" else "tokenizer chat template",
             "inference_mode": True,
+            "min_new_tokens": spec.max_new_tokens if spec.source == "random" else None,
         }
 
     def _warm_up(self, loaded: LoadedModel, spec: ModelSpec) -> float:
@@ -162,7 +227,7 @@ class Measurer:
         return build_query_record(
             alias=alias, observation=observation, outcome=outcome, error=error, test_id=test_id,
             started_at=started_at, call_s=call_s, collection_index=collection_index,
-            carbon=self.carbon, baseline=self.baseline, worker=self.worker)
+            carbon=self.carbon, baseline=self.baseline, worker=self.worker, resources=self.resources(alias))
 
 
 def _median(values: list[float | None]) -> float | None:
@@ -183,6 +248,7 @@ def build_query_record(
     carbon: CarbonContext,
     baseline: PowerBaseline | None,
     worker: str = "main",
+    resources: dict[str, Any] | None = None,
 ) -> QueryRecord:
     """One test's record, per round: the model-work windows' energy and time divided by the rounds."""
     from .quality import normalized_answer, prompt_opens_think, response_health
@@ -203,6 +269,7 @@ def build_query_record(
         "decode_tokens_per_s": _median([g.decode_tokens_per_s for g in generations]),
         "hit_eos": last.hit_eos if last else None,
         "scoring_calls": observation.scoring_calls,
+        **(resources or {}),
     }
     response = last.response if last else str(observation.scores.get("extracted") or "")
     if last is not None:
@@ -263,3 +330,23 @@ def benchmark_extra_info(record: QueryRecord) -> dict[str, Any]:
         "ttft_s": record.ttft_s,
         "rounds": record.rounds,
     }
+
+
+def selected_specs(settings: Settings) -> list[ModelSpec]:
+    """The models this run measures, with the per-model dtype/device options applied."""
+    return select_models(settings.models, load_registry(), Path.cwd(), settings.max_new_tokens,
+                         dtypes=settings.dtype, devices=settings.device)
+
+
+def check_devices(specs: list[ModelSpec]) -> None:
+    """One line for a device or dtype this machine cannot run, before anything is measured.
+
+    Only models placed explicitly on an accelerator are probed: auto/cpu are checked at load.
+    """
+    for spec in specs:
+        if spec.device in ("auto", "cpu"):
+            continue
+        try:
+            check_device(spec.device, spec.dtype)
+        except ValueError as exc:
+            raise SlmEnergyError(f"{spec.alias}: {exc}") from None

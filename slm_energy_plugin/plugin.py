@@ -22,9 +22,9 @@ from .collect import RunCollector
 from .energy.intensity import carbon_context
 from .errors import SlmEnergyError
 from .machine import machine_info
-from .measure import (Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, benchmark_extra_info, query_event,
-                      utc_now)
-from .models.registry import ModelSpec, load_registry, select_models
+from .measure import (Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, benchmark_extra_info, check_devices,
+                      query_event, selected_specs, utc_now)
+from .models.registry import ModelSpec
 from .queries import Query, load_queries
 from .records import ModelRun
 from .report import render_summary
@@ -80,8 +80,8 @@ def _check_explicit_inputs(config: pytest.Config, settings: Settings) -> None:
     """Inputs the user named are checked before anything runs, in every process: under xdist a
     worker cannot report a usage error cleanly. Defaults are checked lazily, when a benchmark
     collects, so projects that merely have the plugin installed never pay for them."""
-    if settings.models:
-        select_models(settings.models, load_registry(), Path.cwd())
+    if settings.models or settings.dtype or settings.device:
+        check_devices(selected_specs(settings))   # a bad name, dtype or device
     if settings.queries or settings.answers:
         load_queries(settings.queries, settings.answers)
     if config.getoption("energy_results_dir") or config.getini("energy_results_dir"):
@@ -107,8 +107,7 @@ class MeasuringRole:
 
     def specs(self) -> list[ModelSpec]:
         if self._specs is None:
-            self._specs = select_models(self.settings.models, load_registry(), Path.cwd(),
-                                        self.settings.max_new_tokens)
+            self._specs = selected_specs(self.settings)
         return self._specs
 
     def spec(self, alias: str) -> ModelSpec:

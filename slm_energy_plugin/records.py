@@ -213,6 +213,9 @@ class ModelRun:
     status: str = "complete"        # complete / interrupted / failed
     source_format: str = "slm-energy"  # or "seed" when read from an original SLM Green Benchmark file
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Cost figures of the model itself (see slm_energy_plugin.performance): torch threads, weight
+    # bytes, memory, machine bandwidth, decode rates and MBU, the decode protocol when run.
+    performance: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def alias(self) -> str:
@@ -255,6 +258,7 @@ class ModelRun:
             "finished_at": self.finished_at,
             "status": self.status,
             "extra": dict(self.extra),
+            "performance": dict(self.performance),
         }
 
     @classmethod
@@ -288,6 +292,7 @@ class ModelRun:
             status=str(data.get("status", "complete")),
             source_format="seed" if seed else "slm-energy",
             extra=dict(data.get("extra") or {}),
+            performance=dict(data.get("performance") or {}),
         )
 
     def with_alias(self, alias: str) -> "ModelRun":

@@ -12,8 +12,21 @@ from tabulate import tabulate
 
 from .metrics import METRICS, record_values
 from .records import ModelRun
-from .stats_render import num as fmt
-from .stats_report import energy_header
+
+# The statistics modules import scipy.stats (~60 MB resident, ~0.7 s): imported when a summary is
+# rendered, not when pytest loads the plugin, so a run's peak memory and start-up do not pay for them.
+
+
+def fmt(value: float | None) -> str:
+    from .stats_render import num
+
+    return num(value)
+
+
+def energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
+    from .stats_report import energy_header as header
+
+    return header(runs)
 
 
 class LineWriter(Protocol):
@@ -131,6 +144,7 @@ def meter_warnings(runs: Sequence[ModelRun]) -> list[str]:
 
 def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, metrics: Sequence[str]) -> None:
     """The session summary: the energy provenance first, the full tables with ``full``, then one line per model."""
+    from .performance_report import render_performance
     from .quality.efficiency import efficiency_rows, render_efficiency
     from .stats_render import write_statistics
 
@@ -141,6 +155,8 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
     if full:
         writer.write_line("")
         render_model_table(runs, writer)
+        writer.write_line("")
+        render_performance(runs, writer)
         rows = [row for row in efficiency_rows(runs) if row.scored]
         if rows:
             writer.write_line("")

@@ -80,6 +80,39 @@ def _meter(text: str) -> str:
     return name
 
 
+def _per_model(choices: tuple[str, ...], extra: str = "") -> Callable[[str], tuple[tuple[str | None, str], ...]]:
+    """``VALUE`` for every model, or ``MODEL=VALUE,...`` per model (both may be mixed)."""
+    def parse(text: str) -> tuple[tuple[str | None, str], ...]:
+        pairs: list[tuple[str | None, str]] = []
+        for item in _parse_list(text):
+            target, _, value = item.rpartition("=")
+            value = value.strip().lower()
+            if value not in choices and not (extra and re.fullmatch(extra, value)):
+                raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+            pairs.append((target.strip() or None, value))
+        if not pairs:
+            raise ValueError("name a value, e.g. " + choices[0])
+        return tuple(pairs)
+    return parse
+
+
+def _bandwidth(text: str) -> str | float:
+    value = text.strip().lower()
+    if value in ("auto", "off"):
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("expected auto, off or a bandwidth in GB/s such as 25.6") from None
+    if not 0 < number < 1e6:
+        raise ValueError("a memory bandwidth in GB/s is a positive number")
+    return number
+
+
+DTYPE_CHOICES = ("float32", "bfloat16", "float16")
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
 @dataclass(frozen=True)
 class OptionSpec:
     """One ``--energy-<name>`` option and its ``energy_<name>`` ini twin."""
@@ -141,6 +174,22 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "with --energy-compare: fail the session when a model's median rose by more than the threshold "
                "and a one-sided paired Wilcoxon test on shared queries says so at 0.05, "
                "e.g. energy:10%%,latency:5%%", "SPECS"),
+    OptionSpec("dtype", _per_model(DTYPE_CHOICES), None,
+               "weights' dtype: float32, bfloat16 or float16 for every model, or MODEL=DTYPE,... per model. "
+               "Default: each model's registry value", "DTYPE"),
+    OptionSpec("device", _per_model(DEVICE_CHOICES, r"cuda:\d+"), None,
+               "where models run: auto, cpu, cuda[:N] or mps for every model, or MODEL=DEVICE,... per model. "
+               "Default: each model's registry value (auto: cuda, else mps, else cpu)", "DEVICE"),
+    OptionSpec("decode-protocol", _parse_bool, False,
+               "per model, also measure the LLM-Perf protocol (batch 1, 256 input tokens, exactly 64 new "
+               "tokens): prefill and decode energy, decode tokens/kWh", flag=True),
+    OptionSpec("protocol-warmup", _count(0), 10, "warm-up generations of the decode protocol", "N"),
+    OptionSpec("protocol-min-seconds", _seconds, 10.0,
+               "the decode protocol repeats each target until this many seconds ...", "S"),
+    OptionSpec("protocol-min-iterations", _count(1), 10, "... and this many iterations have passed", "N"),
+    OptionSpec("bandwidth", _bandwidth, "auto",
+               "memory bandwidth for bandwidth utilisation (MBU): auto (a copy benchmark, run once per "
+               "machine and cached), off, or a figure in GB/s", "GBPS"),
 )
 OPTIONS_BY_DEST = {spec.dest: spec for spec in OPTIONS}
 
@@ -165,6 +214,13 @@ class Settings:
     metrics: tuple[str, ...] = DEFAULT_METRICS
     compare: Path | None = None
     compare_fail: str | None = None
+    dtype: tuple[tuple[str | None, str], ...] = ()
+    device: tuple[tuple[str | None, str], ...] = ()
+    decode_protocol: bool = False
+    protocol_warmup: int = 10
+    protocol_min_seconds: float = 10.0
+    protocol_min_iterations: int = 10
+    bandwidth: str | float = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,7 +240,18 @@ class Settings:
             "metrics": list(self.metrics),
             "compare": str(self.compare) if self.compare else None,
             "compare_fail": self.compare_fail,
+            "dtype": _pairs_text(self.dtype),
+            "device": _pairs_text(self.device),
+            "decode_protocol": self.decode_protocol,
+            "protocol_warmup": self.protocol_warmup,
+            "protocol_min_seconds": self.protocol_min_seconds,
+            "protocol_min_iterations": self.protocol_min_iterations,
+            "bandwidth": self.bandwidth,
         }
+
+
+def _pairs_text(pairs: tuple[tuple[str | None, str], ...]) -> str | None:
+    return ",".join(value if target is None else f"{target}={value}" for target, value in pairs) or None
 
 
 def hub_offline_from_env(environ: Mapping[str, str] = os.environ) -> bool:
@@ -262,4 +329,11 @@ def build_settings(
         metrics=tuple(metrics),
         compare=path_or_none(resolved["energy_compare"]),
         compare_fail=compare_fail or None,
+        dtype=tuple(resolved["energy_dtype"] or ()),
+        device=tuple(resolved["energy_device"] or ()),
+        decode_protocol=bool(resolved["energy_decode_protocol"]),
+        protocol_warmup=int(resolved["energy_protocol_warmup"]),
+        protocol_min_seconds=float(resolved["energy_protocol_min_seconds"]),
+        protocol_min_iterations=int(resolved["energy_protocol_min_iterations"]),
+        bandwidth=resolved["energy_bandwidth"],
     )

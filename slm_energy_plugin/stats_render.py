@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 from tabulate import tabulate
 
 from .errors import SlmEnergyError
 from .records import ModelRun
-from .stats import Comparison, PairComparison, Shift
+if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed or rendered
+    from .stats import Comparison, PairComparison, Shift
 from .stats_report import MetricSection, StatsReport, build_report
 from .stats_types import StatResult
 
@@ -89,6 +90,8 @@ def _interval(low: float | None, high: float | None, factor: float = 1.0) -> str
 
 def oriented(pair: PairComparison) -> tuple[str, str, Shift | None, float]:
     """(first, second, shift, sign) with the larger model first; sign flips effects."""
+    from .stats import Shift
+
     sh = pair.shift
     if sh is None or sh.estimate is None:
         return pair.a, pair.b, sh, 1.0

@@ -10,13 +10,14 @@ id but not a text.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .energy.reading import NO_FIGURE_METHODS, is_measured
 from .errors import ConfigError
 from .metrics import METRICS, get_metric, values_by_model
 from .records import ModelRun, summarize_provenance
-from .stats import Comparison, compare_models
+if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed
+    from .stats import Comparison
 
 BINARY_METRICS = frozenset({"correct"})
 DEFAULT_METRICS = ("energy", "latency")
@@ -110,6 +111,8 @@ def build_report(runs: Sequence[ModelRun], metric_names: Sequence[str], *, alpha
         if not any(values.values()):
             sections.append(replace(section, reason=_no_values_reason(name, runs)))
             continue
+        from .stats import compare_models
+
         sections.append(replace(section, comparison=compare_models(values, binary=binary, alpha=alpha)))
     return StatsReport(kind, header, tuple(sections), tuple(notes), alpha)
 

@@ -55,3 +55,21 @@ def run_dirs(root: Path) -> list[Path]:
 
 def load_model_json(run_dir: Path, alias: str) -> dict[str, Any]:
     return json.loads((run_dir / f"environmental_data_{alias}.json").read_text())
+
+
+SLOW_ENV = "SLM_ENERGY_SLOW"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"slow: minutes and GBs of memory; runs only with {SLOW_ENV}=1")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import os
+
+    if os.environ.get(SLOW_ENV) == "1":
+        return
+    skip = pytest.mark.skip(reason=f"slow: set {SLOW_ENV}=1 to run it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

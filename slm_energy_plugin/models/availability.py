@@ -112,6 +112,8 @@ def how_to_get(spec: ModelSpec) -> str:
 def check_availability(spec: ModelSpec, offline: bool, probe: HubProbe) -> Availability:
     if spec.source == "tiny":
         return Availability(True, reason="built locally by slm-energy")
+    if spec.source == "random":
+        return Availability(True, reason=f"random weights built in memory; shape: {spec.shape_origin}")
     if spec.source == "local":
         path = spec.local_path
         if path is not None and (path / "config.json").is_file():

@@ -1,7 +1,9 @@
 """The model registry (``data/models.json``) and resolution of the names users type.
 
 A name is one of: a registry alias (``phi2``), an existing local model folder, or an
-``org/name`` hub id. Anything else is a usage error raised before a test runs.
+``org/name`` hub id, each optionally followed by ``@random`` (the same architecture with
+random weights, built in memory: see :mod:`.shapes`); or a ``config.json`` path followed by
+``@random``. Anything else is a usage error raised before a test runs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ PROMPT_STYLES = ("plain", "chat")
 DTYPES = ("float32", "bfloat16", "float16")
 TINY_ARCHITECTURES = ("gpt2", "phi", "qwen2")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+DEVICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_MAX_NEW_TOKENS = 32
+RANDOM_SUFFIX = "@random"
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class ModelSpec:
     """How to get, prompt and run one model."""
 
     alias: str
-    source: str                       # "hub", "local" or "tiny"
+    source: str                       # "hub", "local", "tiny" or "random" (shape-faithful, random weights)
     hub_id: str | None = None
     local_path: Path | None = None
     tiny: str | None = None           # architecture of a project-built tiny model
@@ -40,9 +44,16 @@ class ModelSpec:
     prompt_template: str = "{query}"
     reasoning: bool = False
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    # Random-weight models: the config.json giving the shape (None: the tiny build's own), where it
+    # came from in words, and the id of the model whose shape it is.
+    shape_config: Path | None = None
+    shape_origin: str = ""
+    shape_of: str | None = None
 
     @property
     def model_id(self) -> str:
+        if self.source == "random":
+            return f"{self.shape_of}{RANDOM_SUFFIX}"
         if self.source == "hub":
             return str(self.hub_id)
         if self.source == "local":
@@ -51,7 +62,11 @@ class ModelSpec:
 
     @property
     def weights(self) -> str:
-        return "untrained" if self.source == "tiny" else "pretrained"
+        return {"tiny": "untrained", "random": "random"}.get(self.source, "pretrained")
+
+
+def valid_device(device: str) -> bool:
+    return device in DEVICES or re.fullmatch(r"cuda:\d+", device) is not None
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,9 @@ def _spec_from_entry(alias: str, entry: Mapping[str, Any], where: str) -> ModelS
     dtype = entry.get("dtype", "float32")
     if dtype not in DTYPES:
         raise ConfigError(f"{where}: model {alias!r} has dtype {dtype!r}; choose from {', '.join(DTYPES)}")
+    device = str(entry.get("device", "auto"))
+    if not valid_device(device):
+        raise ConfigError(f"{where}: model {alias!r} has device {device!r}; choose from {', '.join(DEVICES)} or cuda:N")
     style = entry.get("prompt_style", "plain")
     if style not in PROMPT_STYLES:
         raise ConfigError(f"{where}: model {alias!r} has prompt_style {style!r}; choose plain or chat")
@@ -96,7 +114,7 @@ def _spec_from_entry(alias: str, entry: Mapping[str, Any], where: str) -> ModelS
         tiny=tiny,
         revision=entry.get("revision"),
         dtype=dtype,
-        device=str(entry.get("device", "auto")),
+        device=device,
         prompt_style=style,
         prompt_template=template,
         reasoning=bool(entry.get("reasoning", False)),
@@ -134,6 +152,10 @@ def _alias_for_path(path: Path) -> str:
 def resolve_model(name: str, registry: Registry, cwd: Path) -> ModelSpec:
     """Turn what a user typed into a spec, or say in one line why it is none of the accepted forms."""
     name = name.strip()
+    if name.endswith(RANDOM_SUFFIX):
+        from .shapes import resolve_random
+
+        return resolve_random(name, registry, cwd)
     if name in registry.specs:
         return registry.specs[name]
     candidate = Path(name).expanduser()
@@ -152,9 +174,22 @@ def resolve_model(name: str, registry: Registry, cwd: Path) -> ModelSpec:
     )
 
 
+def per_model_value(overrides: tuple[tuple[str | None, str], ...], alias: str) -> str | None:
+    """The value ``--energy-dtype``/``--energy-device`` give this model: its own entry, else the bare one."""
+    for target, value in overrides:
+        if target == alias:
+            return value
+    return next((value for target, value in overrides if target is None), None)
+
+
 def select_models(names: tuple[str, ...] | None, registry: Registry, cwd: Path,
-                  max_new_tokens: int | None = None) -> list[ModelSpec]:
-    """The specs to parametrize over, in the order given; aliases must be unique."""
+                  max_new_tokens: int | None = None, *,
+                  dtypes: tuple[tuple[str | None, str], ...] = (),
+                  devices: tuple[tuple[str | None, str], ...] = ()) -> list[ModelSpec]:
+    """The specs to parametrize over, in the order given; aliases must be unique.
+
+    ``dtypes``/``devices`` are (alias or None for every model, value) pairs from the options.
+    """
     specs = [resolve_model(name, registry, cwd) for name in (names or registry.default_selection)]
     seen: dict[str, str] = {}
     for spec, name in zip(specs, names or registry.default_selection):
@@ -165,4 +200,11 @@ def select_models(names: tuple[str, ...] | None, registry: Registry, cwd: Path,
     unique = list({spec.alias: spec for spec in specs}.values())
     if max_new_tokens is not None:
         unique = [replace(spec, max_new_tokens=max_new_tokens) for spec in unique]
+    aliases = {spec.alias for spec in unique}
+    for option, pairs in (("--energy-dtype", dtypes), ("--energy-device", devices)):
+        for target, _ in pairs:
+            if target is not None and target not in aliases:
+                raise ConfigError(f"{option}: {target!r} is not one of the selected models ({', '.join(sorted(aliases))})")
+    unique = [replace(spec, dtype=per_model_value(dtypes, spec.alias) or spec.dtype,
+                      device=per_model_value(devices, spec.alias) or spec.device) for spec in unique]
     return unique

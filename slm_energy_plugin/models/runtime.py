@@ -98,6 +98,10 @@ class LoadedModel:
         self.device = device
         self.source_path = source_path
         self.eos_ids = self._eos_ids()
+        # Random-weight models generate exactly max_new_tokens (min = max): the work equals the
+        # real model's for the same token counts, whatever token the random weights favour.
+        self.forced_length = spec.source == "random"
+        self.notes: tuple[str, ...] = ()
 
     @property
     def alias(self) -> str:
@@ -107,8 +111,27 @@ class LoadedModel:
     def parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
+    @property
+    def weight_bytes(self) -> int:
+        """Bytes of all parameters (a tied embedding counted once)."""
+        return sum(p.numel() * p.element_size() for p in self.model.parameters())
+
+    @property
+    def decode_bytes_per_token(self) -> int:
+        """Weight bytes one decode step reads: all of them except input-embedding tables that are
+        only indexed (one row per token), unless a table doubles as the output head (GPT-2)."""
+        import torch
+
+        output = self.model.get_output_embeddings()
+        head = output.weight if output is not None else None
+        skipped = 0
+        for module in self.model.modules():
+            if isinstance(module, torch.nn.Embedding) and module.weight is not head:
+                skipped += module.weight.numel() * module.weight.element_size()
+        return self.weight_bytes - skipped
+
     def info(self, generation: dict[str, Any]) -> ModelInfo:
-        notes: tuple[str, ...] = ()
+        notes: tuple[str, ...] = self.notes
         if self.spec.weights == "untrained":
             notes = ("untrained tiny model built by slm-energy: cost is real, answers are not",)
         return ModelInfo(
@@ -184,6 +207,8 @@ class LoadedModel:
             pad_id = next(iter(self.eos_ids), None)
         kwargs: dict[str, Any] = dict(max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer,
                                       pad_token_id=pad_id)
+        if self.forced_length:
+            min_new_tokens = max_new_tokens
         if min_new_tokens:
             kwargs["min_new_tokens"] = min_new_tokens
         self._sync()
@@ -196,7 +221,7 @@ class LoadedModel:
         times = streamer.token_times
         ttft = times[0] - start if times else None
         decode = (times[-1] - times[0]) if len(times) >= 2 else None
-        response = self.tokenizer.decode(new_ids, skip_special_tokens=not self.spec.reasoning)
+        response = self.decode(new_ids)
         reasoning_tokens = self._reasoning_tokens(new_ids) if self.spec.reasoning else None
         return Generation(
             prompt=query,
@@ -207,10 +232,28 @@ class LoadedModel:
             seconds=end - start,
             ttft_s=ttft,
             decode_s=decode,
-            hit_eos=bool(new_ids) and new_ids[-1] in self.eos_ids,
+            hit_eos=not self.forced_length and bool(new_ids) and new_ids[-1] in self.eos_ids,
             max_new_tokens=max_new_tokens,
             reasoning_tokens=reasoning_tokens,
         )
+
+    def decode(self, ids: list[int]) -> str:
+        if self.forced_length:  # a stand-in tokenizer knows only the low ids of a random model's vocabulary
+            ids = [i for i in ids if i < len(self.tokenizer)]
+        return self.tokenizer.decode(ids, skip_special_tokens=not self.spec.reasoning)
+
+    def generate_ids(self, input_ids: Any, new_tokens: int) -> float:
+        """Generate exactly ``new_tokens`` after ``input_ids`` (no tokenizer, no streamer); seconds taken."""
+        import torch
+
+        kwargs = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False,
+                      pad_token_id=next(iter(self.eos_ids), 0), attention_mask=torch.ones_like(input_ids))
+        self._sync()
+        start = time.perf_counter()
+        with torch.inference_mode():
+            self.model.generate(input_ids, **kwargs)
+        self._sync()
+        return time.perf_counter() - start
 
     def _reasoning_tokens(self, new_ids: list[int]) -> int:
         """Tokens spent thinking: up to and including the closing </think>; all of them if it never came."""
@@ -252,13 +295,41 @@ class LoadedModel:
             torch.cuda.synchronize()
 
 
+def check_device(device: str, dtype: str) -> None:
+    """Raise ValueError (one line) unless ``dtype`` tensors can be multiplied on ``device`` here."""
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device} requested but this torch ({torch.__version__}) sees no CUDA GPU; "
+                         "use --energy-device cpu (or auto)")
+    mps = getattr(torch.backends, "mps", None)
+    if device == "mps" and not (mps is not None and mps.is_available()):
+        raise ValueError("device mps requested but Apple's Metal backend is not available here; "
+                         "use --energy-device cpu (or auto)")
+    try:
+        probe = torch.ones(4, 4, dtype=getattr(torch, dtype), device=device)
+        (probe @ probe).sum().item()
+    except (RuntimeError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"dtype {dtype} is not supported on {device} here ({first}); "
+                         "choose another with --energy-dtype") from None
+
+
 def load_model(spec: ModelSpec, local_path: Path | None) -> LoadedModel:
-    """Load through ``from_pretrained``; with a local path, the network is never touched."""
+    """Load through ``from_pretrained``; with a local path, the network is never touched.
+
+    A ``random`` spec is built in memory instead (see :mod:`.shapes`).
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     quiet_transformers()
     device = resolve_device(spec.device)
+    check_device(device, spec.dtype)
+    if spec.source == "random":
+        from .shapes import build_random
+
+        return build_random(spec, device)
     source = str(local_path) if local_path is not None else str(spec.hub_id)
     local_only = local_path is not None
     revision = None if local_only else spec.revision
