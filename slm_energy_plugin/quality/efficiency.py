@@ -189,13 +189,15 @@ def render_efficiency(rows: Sequence[EfficiencyRow], writer: LineWriter, *, tabl
     if not rows:
         writer.write_line("efficiency per quality: no scored answers in this run")
         return
+    # The energy column appears only when rows differ in provenance: the legend says it otherwise.
+    mixed = len({r.provenance for r in rows}) > 1
     table = [[r.model, r.task, _accuracy_text(r), format_energy(r.energy_per_query_j), _per_correct_text(r),
               "-" if r.correct_per_kj is None else f"{r.correct_per_kj:.3g}",
               "at chance" if r.at_chance and r.correct else stars_text(r.stars, unicode),
-              {True: "yes", False: "no", None: "-"}[r.pareto], r.provenance]
+              {True: "yes", False: "no", None: "-"}[r.pareto]] + ([r.provenance] if mixed else [])
              for r in rows]
-    headers = ["model", "task", "accuracy [95% Wilson]", "energy/query", "energy/correct",
-               "correct/kJ", "rating", "Pareto", "energy"]
+    headers = ["model", "task", "accuracy [95% Wilson]", "per query", "per correct",
+               "correct/kJ", "rating", "Pareto"] + (["energy"] if mixed else [])
     for line in tabulate(table, headers=headers, tablefmt=tablefmt, disable_numparse=True).splitlines():
         writer.write_line(line)
     for line in efficiency_legend(rows, unicode=unicode):
@@ -215,7 +217,8 @@ def efficiency_legend(rows: Sequence[EfficiencyRow], *, unicode: bool = True) ->
         lower = upper
     lines = [
         "accuracy: share of correct answers with its 95% Wilson score interval; errored tests are not counted.",
-        "energy/correct = mean energy per query / accuracy; correct/kJ = correct answers per kilojoule.",
+        "per query: mean energy per answer; per correct = mean energy per query / accuracy; "
+        "correct/kJ = correct answers per kilojoule.",
         f"rating: fixed bands of energy per correct answer, one decade per star: {', '.join(bands)}; "
         "a rating does not change when models are added.",
         "Pareto: no other model on the same task is both cheaper per query and more accurate "
