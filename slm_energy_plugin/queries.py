@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .paths import data_dir
+from .textfile import read_text
 
 DEFAULT_QUERIES = "queries.txt"
 DEFAULT_ANSWERS = "answers.jsonl"
@@ -30,21 +31,6 @@ class Query:
 
     def __str__(self) -> str:  # shows as the prompt wherever a string is expected
         return self.prompt
-
-
-def _read_text(path: Path, what: str, option: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{what} {str(path)!r} does not exist; pass {option} PATH") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{what} {str(path)!r} is a directory, not a file; pass {option} PATH") from None
-    except PermissionError:
-        raise ConfigError(f"{what} {str(path)!r} cannot be read (permission denied)") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{what} {str(path)!r} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"{what} {str(path)!r} cannot be read ({exc.strerror})") from None
 
 
 def parse_queries(text: str, source: str) -> list[Query]:
@@ -88,13 +74,14 @@ def parse_answers(text: str, source: str, query_ids: set[str]) -> dict[str, dict
 def load_queries(queries_path: Path | None = None, answers_path: Path | None = None) -> list[Query]:
     """Queries with their expected answers; ``None`` paths mean the project's defaults."""
     queries_path = queries_path or data_dir() / DEFAULT_QUERIES
-    queries = parse_queries(_read_text(queries_path, "queries file", "--energy-queries"), str(queries_path))
+    text = read_text(queries_path, f"queries file {str(queries_path)!r}", "pass --energy-queries PATH")
+    queries = parse_queries(text, str(queries_path))
     if answers_path is None:
         beside = queries_path.parent / DEFAULT_ANSWERS
         if not beside.is_file():
             return queries
         answers_path = beside
-    text = _read_text(answers_path, "answers file", "--energy-answers")
+    text = read_text(answers_path, f"answers file {str(answers_path)!r}", "pass --energy-answers PATH")
     answers = parse_answers(text, str(answers_path), {q.id for q in queries})
     merged = []
     for query in queries:

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Iterator
 
 from .errors import SlmEnergyError
 from .records import ModelRun, validate_model_dict
+from .textfile import read_text
 
 MODEL_FILE_PREFIX = "environmental_data_"
 RUN_MANIFEST = "run.json"
@@ -121,12 +122,9 @@ def write_model_runs(run_dir: Path, runs: Iterable[ModelRun]) -> list[Path]:
 
 
 def load_model_file(path: Path) -> ModelRun:
+    text = read_text(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SlmEnergyError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SlmEnergyError(f"{path}: cannot be read ({exc})") from None
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SlmEnergyError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
     problems = validate_model_dict(data)

@@ -52,7 +52,7 @@ def test_bad_ini_value_names_the_ini_option(bench_project: pytest.Pytester) -> N
 
 def test_missing_queries_file(bench_project: pytest.Pytester) -> None:
     result = bench_project.runpytest_subprocess("--energy-queries", "nope.txt")
-    _usage_error(result, "ERROR: queries file '*nope.txt' does not exist; pass --energy-queries PATH")
+    _usage_error(result, "ERROR: queries file '*nope.txt': no such file; pass --energy-queries PATH")
 
 
 def test_empty_queries_file(bench_project: pytest.Pytester) -> None:
@@ -64,7 +64,7 @@ def test_empty_queries_file(bench_project: pytest.Pytester) -> None:
 def test_unreadable_queries_file(bench_project: pytest.Pytester) -> None:
     (bench_project.path / "binary.txt").write_bytes(b"What is \xff\xfe?\n")
     result = bench_project.runpytest_subprocess("--energy-queries", "binary.txt")
-    _usage_error(result, "ERROR: queries file '*binary.txt' is not UTF-8 text (byte 8); save it as UTF-8")
+    _usage_error(result, "ERROR: queries file '*binary.txt': not UTF-8 text (byte 8); save it as UTF-8")
 
 
 def test_malformed_answer_line_is_named(bench_project: pytest.Pytester) -> None:

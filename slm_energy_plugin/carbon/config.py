@@ -26,6 +26,7 @@ import yaml
 from ..energy.intensity import SOURCE as COUNTRY_SOURCE
 from ..energy.intensity import carbon_context, country_table
 from ..errors import ConfigError
+from ..textfile import read_text
 from ..paths import data_dir
 from . import schema
 from .formulas import Datacenter, Hardware, Region, Span, Workload
@@ -166,13 +167,7 @@ def parse_yaml(text: str, origin: str) -> Any:
 
 def read_document(path: Path) -> tuple[str, Mapping[str, Any]]:
     origin = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{origin}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{origin}: cannot be read ({exc})") from None
-    return origin, check_document(parse_yaml(text, origin), origin)
+    return origin, check_document(parse_yaml(read_text(path), origin), origin)
 
 
 def check_document(data: Any, origin: str) -> Mapping[str, Any]:

@@ -26,6 +26,7 @@ from ..carbon.service import build_workload, resolve, run_estimate
 from ..energy.intensity import SOURCE as COUNTRY_SOURCE
 from ..energy.intensity import country_table
 from ..errors import ConfigError, SlmEnergyError
+from ..textfile import read_text
 from ..storage import load_runs
 
 NAME = "estimate"
@@ -144,12 +145,7 @@ def _save_hardware(path: Path, calibration: Calibration) -> None:
 def _usage(args: argparse.Namespace, config: EstimatorConfig, hardware: str | Hardware | None,
            region: str | None, datacenter: str | None, calibration: Calibration | None) -> int:
     path: Path = args.usage_log
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    text = read_text(path)
     rows = parse_usage(text, str(path), args.usage_format)
     hw, grid, facility = resolve(config, region=region, hardware=hardware, datacenter=datacenter, pue=args.pue)
     report = analyse(rows, config.profiles, hw, grid, facility, origin=str(path))
