@@ -17,6 +17,7 @@ from .errors import ConfigError
 from .metrics import METRICS, get_metric, values_by_model
 from .records import ModelRun, summarize_provenance
 from .settings import DEFAULT_METRICS  # one default for the pytest summary and the CLI
+
 if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed
     from .stats import Comparison
 
