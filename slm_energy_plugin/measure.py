@@ -11,18 +11,17 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-from .energy import EnergyMeter, EnergyReading, PowerBaseline, build_meter
-from .energy.intensity import CarbonContext
 from .bandwidth import Bandwidth, bandwidth_for
 from .decode_protocol import ProtocolSettings, run_protocol
+from .energy import EnergyMeter, EnergyReading, PowerBaseline, build_meter
+from .energy.intensity import CarbonContext
 from .errors import SlmEnergyError
-from .machine import peak_rss_mb
 from .memory import MemoryWindow, cuda_peak_mb
-from .memory import peak_rss_mb as window_peak_rss_mb
+from .memory import peak_rss_mb
 from .models.availability import HubProbe, check_availability
 from .models.registry import ModelSpec, load_registry, select_models
 from .models.runtime import Generation, LoadedModel, check_device, load_model, resolve_device
@@ -190,7 +189,7 @@ class Measurer:
     def resources(self, alias: str) -> dict[str, Any]:
         """Peak memory so far for the model's window (read after a test, outside its energy window)."""
         device = self._devices.get(alias, "cpu")
-        found = {"peak_rss_mb": window_peak_rss_mb()}
+        found = {"peak_rss_mb": peak_rss_mb()}
         if device.startswith("cuda"):
             found["cuda_max_allocated_mb"] = cuda_peak_mb(device)
         return found
