@@ -17,19 +17,19 @@ from typing import Any, Iterator
 
 import pytest
 
-from . import storage
-from .collect import RunCollector
+from .results import storage
+from .roles.collecting import RunCollector
 from .energy.intensity import carbon_context
 from .errors import SlmEnergyError
-from .machine import machine_info
-from .measure import (Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, benchmark_extra_info, check_devices,
+from .perf.machine import machine_info
+from .roles.measuring import (Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, benchmark_extra_info, check_devices,
                       query_event, selected_specs, utc_now)
-from .models.registry import ModelSpec
-from .queries import Query, load_queries
-from .records import ModelRun
-from .report import render_summary
+from .backends.registry import ModelSpec
+from .workload.queries import Query, load_queries
+from .results.records import ModelRun
+from .render.summary import render_summary
 from .settings import OPTIONS, Settings, build_settings
-from .slm import SLM
+from .roles.slm import SLM
 
 EVENT_KEY = "slm_energy.event"
 MEASURING = pytest.StashKey["MeasuringRole"]()
@@ -267,7 +267,7 @@ class CollectingRole:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR if exitstatus == 0 else exitstatus
 
     def _apply_gate(self, session: pytest.Session, runs: list[ModelRun]) -> None:
-        from .gate import check_regressions, gate_failed, gate_lines, session_specs
+        from .stats.gate import check_regressions, gate_failed, gate_lines, session_specs
 
         specs = session_specs(self.settings.compare_fail, self.settings.metrics)
         results = check_regressions(runs, self.baseline or [], specs)

@@ -300,7 +300,7 @@ def build_settings(
     if models is not None and not models:
         raise ConfigError("--energy-models is empty: name at least one model, e.g. --energy-models tiny-gpt2")
     metrics = resolved["energy_metrics"]
-    from .metrics import METRICS  # local import keeps settings importable on its own
+    from .stats.metrics import METRICS  # local import keeps settings importable on its own
 
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
@@ -309,7 +309,7 @@ def build_settings(
     if compare_fail:
         if not resolved["energy_compare"]:
             raise ConfigError("--energy-compare-fail needs --energy-compare PATH: the saved run to compare with")
-        from .gate import parse_gate_specs  # numpy/scipy only when a gate is asked for
+        from .stats.gate import parse_gate_specs  # numpy/scipy only when a gate is asked for
 
         parse_gate_specs(compare_fail)
     return Settings(

@@ -9,8 +9,8 @@ import numpy as np
 
 from slm_energy_plugin.energy.intensity import CarbonContext, carbon_context
 from slm_energy_plugin.energy.reading import EnergyReading
-from slm_energy_plugin.records import ModelInfo, ModelRun, QueryRecord
-from slm_energy_plugin.storage import new_run_dir, write_model_runs
+from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord
+from slm_energy_plugin.results.storage import new_run_dir, write_model_runs
 
 ESTIMATED = {"cpu": "cpu-load-estimate", "gpu": "absent", "ram": "ram-constant-estimate"}
 MEASURED = {"cpu": "rapl", "gpu": "nvml", "ram": "rapl"}

@@ -26,7 +26,7 @@ ANSWERS = [{"id": "q001", "answer": "12"}, {"id": "q002", "answer": "72"}, {"id"
 def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One cache of built tiny models for the whole test session."""
     path = tmp_path_factory.mktemp("slm-cache")
-    from slm_energy_plugin.models.tiny import ensure_tiny
+    from slm_energy_plugin.backends.tiny import ensure_tiny
 
     for alias, arch in (("tiny-gpt2", "gpt2"), ("tiny-phi", "phi"), ("tiny-qwen2", "qwen2")):
         ensure_tiny(alias, arch, root=path / "tiny")

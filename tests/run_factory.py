@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from slm_energy_plugin.energy.reading import EnergyReading
-from slm_energy_plugin.records import ModelInfo, ModelRun, QueryRecord
+from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord
 
 J_PER_KWH = 3.6e6
 ESTIMATED = {"cpu": "cpu-load-estimate", "ram": "ram-constant-estimate", "gpu": "absent"}

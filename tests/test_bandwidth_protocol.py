@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from slm_energy_plugin.bandwidth import Bandwidth, bandwidth_for, machine_bandwidth, mbu, measure_copy_bandwidth
-from slm_energy_plugin.decode_protocol import (ProtocolSettings, TargetResult, protocol_figures, random_prompt,
+from slm_energy_plugin.perf.bandwidth import Bandwidth, bandwidth_for, machine_bandwidth, mbu, measure_copy_bandwidth
+from slm_energy_plugin.perf.decode_protocol import (ProtocolSettings, TargetResult, protocol_figures, random_prompt,
                                                run_protocol, run_target)
 from slm_energy_plugin.energy.null_meter import NullMeter
 from slm_energy_plugin.energy.reading import EnergyReading
-from slm_energy_plugin.memory import MemoryWindow, current_rss_mb, peak_rss_mb, reset_peak_rss
-from slm_energy_plugin.performance import model_performance
-from slm_energy_plugin.records import QueryRecord
+from slm_energy_plugin.perf.memory import MemoryWindow, current_rss_mb, peak_rss_mb, reset_peak_rss
+from slm_energy_plugin.perf.performance import model_performance
+from slm_energy_plugin.results.records import QueryRecord
 
 
 def _reading(kwh: float, seconds: float) -> EnergyReading:
@@ -85,8 +85,8 @@ def test_random_prompt_is_fixed() -> None:
 
 
 def test_protocol_on_a_model(tiny_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from slm_energy_plugin.models.registry import load_registry, select_models
-    from slm_energy_plugin.models.runtime import load_model
+    from slm_energy_plugin.backends.registry import load_registry, select_models
+    from slm_energy_plugin.backends.transformers_runtime import load_model
 
     monkeypatch.setenv("SLM_ENERGY_CACHE_DIR", str(tiny_cache))
     [spec] = select_models(("tiny-gpt2@random",), load_registry(), Path.cwd())

@@ -10,7 +10,7 @@ from .carbon_synthetic import MEASURED, synthetic_run, write_run
 from slm_energy_plugin.carbon.calibration import calibrate_run, samples_from_run
 from slm_energy_plugin.carbon.formulas import Datacenter, Region, Span, Workload, estimate
 from slm_energy_plugin.errors import SlmEnergyError
-from slm_energy_plugin.storage import load_runs
+from slm_energy_plugin.results.storage import load_runs
 
 
 def within(value: float, expected: float, tolerance: float = 0.02) -> bool:

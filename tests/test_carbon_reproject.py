@@ -13,7 +13,7 @@ from slm_energy_plugin.carbon.config import load_config
 from slm_energy_plugin.carbon.reproject import REPROJECTED_KEY, carbon_context_for, reproject
 from slm_energy_plugin.energy.intensity import carbon_context
 from slm_energy_plugin.errors import SlmEnergyError
-from slm_energy_plugin.storage import load_runs
+from slm_energy_plugin.results.storage import load_runs
 
 
 def test_emissions_follow_energy_times_new_pue_and_intensity():

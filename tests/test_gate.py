@@ -10,7 +10,7 @@ from scipy import stats as sps
 
 from .run_factory import J_PER_KWH, make_run, three_models
 from slm_energy_plugin.errors import ConfigError
-from slm_energy_plugin.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
+from slm_energy_plugin.stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
 
 
 def _energies(run):

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from slm_energy_plugin.errors import ConfigError
-from slm_energy_plugin.models.availability import HubProbe, cached_snapshot, check_availability, probe_hub
-from slm_energy_plugin.models.registry import ModelSpec, load_registry, parse_registry, resolve_model, select_models
-from slm_energy_plugin.models.runtime import load_model
-from slm_energy_plugin.models.tiny import build_tiny, ensure_tiny
+from slm_energy_plugin.backends.availability import HubProbe, cached_snapshot, check_availability, probe_hub
+from slm_energy_plugin.backends.registry import ModelSpec, load_registry, parse_registry, resolve_model, select_models
+from slm_energy_plugin.backends.transformers_runtime import load_model
+from slm_energy_plugin.backends.tiny import build_tiny, ensure_tiny
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from slm_energy_plugin.records import validate_model_dict
+from slm_energy_plugin.results.records import validate_model_dict
 
 from .conftest import load_model_json, run_dirs
 

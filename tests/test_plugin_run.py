@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from slm_energy_plugin.records import ModelRun, validate_model_dict
+from slm_energy_plugin.results.records import ModelRun, validate_model_dict
 
 from .conftest import load_model_json, run_dirs
 

@@ -10,7 +10,7 @@ from slm_energy_plugin.energy.reading import EnergyReading
 from slm_energy_plugin.quality.efficiency import (
     STAR_BANDS_J, efficiency_rows, format_energy, render_efficiency, star_rating, wilson_interval,
 )
-from slm_energy_plugin.records import ModelInfo, ModelRun, QueryRecord
+from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord
 
 J_PER_KWH = 3.6e6
 

@@ -9,7 +9,7 @@ import pytest
 from slm_energy_plugin.quality.health import (
     REPETITION_THRESHOLD, answer_stability, normalized_answer, repeated_ngram_ratio, response_health, stability_by_model,
 )
-from slm_energy_plugin.records import ModelInfo, ModelRun, QueryRecord
+from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord
 
 PROSE = (
     "Energy per query means little without knowing whether the answer was right: a model that burns "

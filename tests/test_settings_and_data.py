@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from slm_energy_plugin import storage
+from slm_energy_plugin.results import storage
 from slm_energy_plugin.energy.intensity import carbon_context
 from slm_energy_plugin.energy.reading import EnergyReading
 from slm_energy_plugin.errors import ConfigError, SlmEnergyError
-from slm_energy_plugin.queries import load_queries
-from slm_energy_plugin.records import ModelInfo, ModelRun, QueryRecord, validate_model_dict
-from slm_energy_plugin.report import fmt, provenance_sentence, render_brief, render_model_table
-from slm_energy_plugin.stats_render import LineCollector
+from slm_energy_plugin.workload.queries import load_queries
+from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord, validate_model_dict
+from slm_energy_plugin.render.summary import fmt, provenance_sentence, render_brief, render_model_table
+from slm_energy_plugin.render.stats_tables import LineCollector
 from slm_energy_plugin.settings import OPTIONS, build_settings
 
 ESTIMATED = {"cpu": "cpu-load-estimate", "gpu": "absent", "ram": "ram-constant-estimate"}
@@ -201,7 +201,7 @@ def test_meter_warnings_are_counted_in_the_summary() -> None:
     flagged = replace(run.records[0].energy, warnings=("CodeCarbon reported zero energy for this window",))
     run = replace(run, records=(replace(run.records[0], energy=flagged),) + run.records[1:])
     collector = LineCollector()
-    from slm_energy_plugin.report import render_summary
+    from slm_energy_plugin.render.summary import render_summary
 
     render_summary([run], collector, full=False, metrics=("energy",))
     assert "Meter warning (1 query): CodeCarbon reported zero energy for this window" in collector.lines

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from slm_energy_plugin.models.registry import load_registry, select_models
-from slm_energy_plugin.models.runtime import load_model
+from slm_energy_plugin.backends.registry import load_registry, select_models
+from slm_energy_plugin.backends.transformers_runtime import load_model
 
 from .test_shapes import REAL_SHAPES
 

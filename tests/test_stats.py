@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from slm_energy_plugin.rank_tests import average_ranks, friedman, kruskal
-from slm_energy_plugin.stats import (
+from slm_energy_plugin.stats.rank_tests import average_ranks, friedman, kruskal
+from slm_energy_plugin.stats.core import (
     BOOTSTRAP_RESAMPLES, Comparison, bootstrap_median_ci, bootstrap_medians, compare_models, summarize,
 )
-from slm_energy_plugin.stats_types import holm
+from slm_energy_plugin.stats.types import holm
 
 
 def _walk_numbers(obj):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from slm_energy_plugin.stats import compare_models
-from slm_energy_plugin.stats_binary import accuracy, cochran_q, mcnemar, wilson_interval
+from slm_energy_plugin.stats.core import compare_models
+from slm_energy_plugin.stats.binary import accuracy, cochran_q, mcnemar, wilson_interval
 
 
 def _answers(*rows):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from slm_energy_plugin import hodges_lehmann as hl
-from slm_energy_plugin.rank_tests import mann_whitney, wilcoxon
-from slm_energy_plugin.stats import shift
+from slm_energy_plugin.stats import hodges_lehmann as hl
+from slm_energy_plugin.stats.rank_tests import mann_whitney, wilcoxon
+from slm_energy_plugin.stats.core import shift
 
 RNG = np.random.default_rng(12)
 

@@ -11,10 +11,10 @@ import pytest
 
 from .run_factory import ESTIMATED, MEASURED, J_PER_KWH, make_run, three_models
 from slm_energy_plugin.errors import ConfigError
-from slm_energy_plugin.records import ModelRun
-from slm_energy_plugin.stats_export import CSV_COLUMNS, render_csv, render_json
-from slm_energy_plugin.stats_render import LineCollector, num, render_markdown, write_statistics
-from slm_energy_plugin.stats_report import (
+from slm_energy_plugin.results.records import ModelRun
+from slm_energy_plugin.render.stats_export import CSV_COLUMNS, render_csv, render_json
+from slm_energy_plugin.render.stats_tables import LineCollector, num, render_markdown, write_statistics
+from slm_energy_plugin.stats.build import (
     build_report, disambiguate, energy_header, parse_metric_names, unpair_different_texts,
 )
 

@@ -1,6 +1,6 @@
 """How long the statistics take for many models and queries (default 10 x 10,000).
 
-Runs :func:`slm_energy_plugin.stats.compare_models` on synthetic per-query energies
+Runs :func:`slm_energy_plugin.stats.core.compare_models` on synthetic per-query energies
 (log-normal, a per-query difficulty shared by all models, as in a real paired run) and
 prints the median, min and max wall time of several repeats, plus where the time goes.
 Exit status 1 when the median exceeds --budget seconds.
@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from slm_energy_plugin import hodges_lehmann, rank_tests
-from slm_energy_plugin.stats import BOOTSTRAP_RESAMPLES, compare_models
+from slm_energy_plugin.stats import hodges_lehmann, rank_tests
+from slm_energy_plugin.stats.core import BOOTSTRAP_RESAMPLES, compare_models
 
 
 def synthetic(models: int, queries: int, seed: int = 0) -> dict[str, dict[str, float]]:

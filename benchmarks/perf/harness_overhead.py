@@ -179,8 +179,8 @@ def main() -> int:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from slm_energy_plugin.models.registry import load_registry
-    from slm_energy_plugin.models.tiny import ensure_tiny
+    from slm_energy_plugin.backends.registry import load_registry
+    from slm_energy_plugin.backends.tiny import ensure_tiny
     from slm_energy_plugin.paths import cache_dir
 
     model_dir = ensure_tiny("tiny-gpt2", "gpt2")

@@ -37,9 +37,9 @@ class BareLoop:
         import torch
         from transformers import AutoModelForCausalLM
 
-        from slm_energy_plugin.models.registry import load_registry, select_models
-        from slm_energy_plugin.models.shapes import SEED, build_config, stand_in_tokenizer
-        from slm_energy_plugin.queries import load_queries
+        from slm_energy_plugin.backends.registry import load_registry, select_models
+        from slm_energy_plugin.backends.shapes import SEED, build_config, stand_in_tokenizer
+        from slm_energy_plugin.workload.queries import load_queries
 
         [spec] = select_models(("gpt2@random",), load_registry(), ROOT)
         torch.manual_seed(SEED)

@@ -26,7 +26,7 @@ from scipy.optimize import nnls
 
 from ..energy.reading import COMPONENTS
 from ..errors import SlmEnergyError
-from ..records import ModelRun, QueryRecord, combine_provenance
+from ..results.records import ModelRun, QueryRecord, combine_provenance
 from .formulas import J_PER_KWH, Hardware, Span
 
 MIN_RECORDS = 3

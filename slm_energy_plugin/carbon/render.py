@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from tabulate import tabulate
 
-from ..records import ModelRun
+from ..results.records import ModelRun
 from .analytics import Totals, UsageReport
 from .calibration import Calibration
 from .formulas import METHOD, RANGE_NOTE, Estimate, Span

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from ..energy.intensity import CarbonContext
 from ..errors import SlmEnergyError
-from ..records import LoadRecord, ModelRun, QueryRecord
+from ..results.records import LoadRecord, ModelRun, QueryRecord
 from .formulas import Region
 
 REPROJECTED_KEY = "reprojected_from"

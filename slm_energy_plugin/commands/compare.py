@@ -14,13 +14,13 @@ import textwrap
 from pathlib import Path
 
 from ..errors import ConfigError, SlmEnergyError
-from ..gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
-from ..metrics import get_metric, record_values
-from ..records import ModelRun
-from ..stats_export import render_csv, render_json
-from ..stats_render import WIDTH, render_markdown, report_lines
-from ..stats_report import DEFAULT_METRICS, build_report, disambiguate, parse_metric_names, unpair_different_texts
-from ..storage import latest_run_dir, load_model_file, load_run_dir, model_files
+from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
+from ..stats.metrics import get_metric, record_values
+from ..results.records import ModelRun
+from ..render.stats_export import render_csv, render_json
+from ..render.stats_tables import WIDTH, render_markdown, report_lines
+from ..stats.build import DEFAULT_METRICS, build_report, disambiguate, parse_metric_names, unpair_different_texts
+from ..results.storage import latest_run_dir, load_model_file, load_run_dir, model_files
 
 NAME = "compare"
 FORMATS = ("text", "markdown", "json", "csv")

@@ -27,7 +27,7 @@ from ..energy.intensity import SOURCE as COUNTRY_SOURCE
 from ..energy.intensity import country_table
 from ..errors import ConfigError, SlmEnergyError
 from ..textfile import read_text
-from ..storage import load_runs
+from ..results.storage import load_runs
 
 NAME = "estimate"
 LISTS = ("regions", "countries", "datacenters", "hardware", "profiles")

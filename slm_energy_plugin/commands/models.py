@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from ..models.availability import HubProbe, check_availability
-from ..models.registry import load_registry, select_models
+from ..backends.availability import HubProbe, check_availability
+from ..backends.registry import load_registry, select_models
 from ..settings import hub_offline_from_env
 
 NAME = "models"

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import storage
-from ..collect import RunCollector
+from ..results import storage
+from ..roles.collecting import RunCollector
 from ..errors import SlmEnergyError
-from ..measure import utc_now
+from ..roles.measuring import utc_now
 
 NAME = "recover"
 

@@ -15,7 +15,7 @@ from ..carbon.config import load_config
 from ..carbon.reproject import carbon_context_for, default_pue, reproject
 from ..carbon.service import check_pue
 from ..errors import ConfigError
-from ..storage import load_runs, model_files, write_model_runs
+from ..results.storage import load_runs, model_files, write_model_runs
 
 NAME = "reproject"
 

@@ -1,6 +1,6 @@
 """Efficiency per quality: accuracy, energy per correct answer, a fixed-band star rating.
 
-Pure (no I/O): builds rows from :class:`~slm_energy_plugin.records.ModelRun` objects and
+Pure (no I/O): builds rows from :class:`~slm_energy_plugin.results.records.ModelRun` objects and
 renders them to any object with ``write_line(str)``.
 
 Method (the README repeats it):
@@ -25,8 +25,8 @@ from typing import Any, Iterable, Protocol, Sequence
 
 from tabulate import tabulate
 
-from ..stats_binary import wilson_interval as stats_wilson_interval
-from ..records import ModelRun, QueryRecord, combine_provenance
+from ..stats.binary import wilson_interval as stats_wilson_interval
+from ..results.records import ModelRun, QueryRecord, combine_provenance
 
 J_PER_KWH = 3.6e6
 COUNTED_OUTCOMES = frozenset({"passed", "failed"})   # as in metrics.py: errors have no answer

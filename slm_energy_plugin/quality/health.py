@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from ..records import ModelRun
+from ..results.records import ModelRun
 from .result import split_reasoning
 
 # Degenerate repetition: share of word n-grams that repeat an earlier n-gram.

@@ -1,7 +1,7 @@
 """From model runs to what the statistics renderers show (pure: no I/O, no pytest).
 
 Builds one :class:`StatsReport`: a header that says in words how energy was obtained,
-and one section per chosen metric holding a :class:`~slm_energy_plugin.stats.Comparison`
+and one section per chosen metric holding a :class:`~slm_energy_plugin.stats.core.Comparison`
 (or the reason there is none). Also the two helpers needed when runs come from
 different places: telling apart equal aliases, and not pairing queries that share an
 id but not a text.
@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from .energy.reading import NO_FIGURE_METHODS, is_measured
-from .errors import ConfigError
+from ..energy.reading import NO_FIGURE_METHODS, is_measured
+from ..errors import ConfigError
 from .metrics import METRICS, get_metric, values_by_model
-from .records import ModelRun, summarize_provenance
-from .settings import DEFAULT_METRICS  # one default for the pytest summary and the CLI
+from ..results.records import ModelRun, summarize_provenance
+from ..settings import DEFAULT_METRICS  # one default for the pytest summary and the CLI
 
 if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed
-    from .stats import Comparison
+    from .core import Comparison
 
 BINARY_METRICS = frozenset({"correct"})
 
@@ -112,7 +112,7 @@ def build_report(runs: Sequence[ModelRun], metric_names: Sequence[str], *, alpha
         if not any(values.values()):
             sections.append(replace(section, reason=_no_values_reason(name, runs)))
             continue
-        from .stats import compare_models
+        from .core import compare_models
 
         sections.append(replace(section, comparison=compare_models(values, binary=binary, alpha=alpha)))
     return StatsReport(kind, header, tuple(sections), tuple(notes), alpha)

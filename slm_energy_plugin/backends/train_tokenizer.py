@@ -1,6 +1,6 @@
 """Train the byte-level BPE tokenizer shared by the tiny models.
 
-Run once by the project (``python -m slm_energy_plugin.models.train_tokenizer``); the
+Run once by the project (``python -m slm_energy_plugin.backends.train_tokenizer``); the
 result, ``data/tokenizer/tokenizer.json``, is committed so every machine builds the
 tiny models with the very same tokenizer, whatever its tokenizers version.
 """

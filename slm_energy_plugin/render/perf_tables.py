@@ -10,8 +10,8 @@ from typing import Any, Mapping, Sequence
 
 from tabulate import tabulate
 
-from .records import ModelRun
-from .report import fmt
+from ..results.records import ModelRun
+from .summary import fmt
 
 
 def _percent(value: float | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from .records import ModelRun, QueryRecord
+from ..results.records import ModelRun, QueryRecord
 
 J_PER_KWH = 3.6e6
 
@@ -89,7 +89,7 @@ def record_values(records: Iterable[QueryRecord], metric: Metric) -> dict[str, f
 
 
 def values_by_model(runs: Iterable[ModelRun], metric: Metric | str) -> dict[str, dict[str, float]]:
-    """alias -> query id -> value, the input shape of :mod:`slm_energy_plugin.stats`."""
+    """alias -> query id -> value, the input shape of :mod:`slm_energy_plugin.stats.core`."""
     chosen = get_metric(metric) if isinstance(metric, str) else metric
     return {run.alias: record_values(run.records, chosen) for run in runs}
 

@@ -24,11 +24,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .metrics import METRICS, get_metric, values_by_model
 from .rank_tests import wilcoxon
-from .records import ModelRun
-from .stats_render import num
+from ..results.records import ModelRun
+from ..render.stats_tables import num
 
 GATE_TEST = "Wilcoxon signed-rank, one-sided (current > baseline)"
 _SPEC = re.compile(r"^\s*([a-z_]+)\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")

@@ -1,4 +1,4 @@
-"""Render a :class:`~slm_energy_plugin.stats_report.StatsReport` as text or markdown.
+"""Render a :class:`~slm_energy_plugin.stats.build.StatsReport` as text or markdown.
 
 Pure: returns lines, or writes them to any object with ``write_line(str)`` (pytest's
 terminal reporter, or :class:`LineCollector`). Per metric: the per-model table, the
@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Protocol, Sequence
 
 from tabulate import tabulate
 
-from .errors import SlmEnergyError
-from .records import ModelRun
+from ..errors import SlmEnergyError
+from ..results.records import ModelRun
 if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed or rendered
-    from .stats import Comparison, PairComparison, Shift
-from .stats_report import MetricSection, StatsReport, build_report
-from .stats_types import StatResult
+    from ..stats.core import Comparison, PairComparison, Shift
+from ..stats.build import MetricSection, StatsReport, build_report
+from ..stats.types import StatResult
 
 WIDTH = 80
 _SCALES = {  # unit -> (factor, label) choices, largest first
@@ -90,7 +90,7 @@ def _interval(low: float | None, high: float | None, factor: float = 1.0) -> str
 
 def oriented(pair: PairComparison) -> tuple[str, str, Shift | None, float]:
     """(first, second, shift, sign) with the larger model first; sign flips effects."""
-    from .stats import Shift
+    from ..stats.core import Shift
 
     sh = pair.shift
     if sh is None or sh.estimate is None:
@@ -293,7 +293,7 @@ def write_statistics(runs: Sequence[ModelRun], metric_names: Sequence[str] | str
 
     Never raises for bad input (a terminal summary must not break the run): an unknown
     metric name becomes one line saying so. Validate names earlier with
-    :func:`~slm_energy_plugin.stats_report.parse_metric_names` to fail at configure time.
+    :func:`~slm_energy_plugin.stats.build.parse_metric_names` to fail at configure time.
     """
     try:
         report = build_report(runs, metric_names, alpha=alpha)

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import special
 from scipy import stats as sps
 
-from .stats_types import StatResult
+from .types import StatResult
 
 MANN_WHITNEY = "Mann-Whitney U"
 WILCOXON = "Wilcoxon signed-rank"

@@ -18,9 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .errors import SlmEnergyError
+from ..errors import SlmEnergyError
 from .records import ModelRun, validate_model_dict
-from .textfile import read_text
+from ..textfile import read_text
 
 MODEL_FILE_PREFIX = "environmental_data_"
 RUN_MANIFEST = "run.json"

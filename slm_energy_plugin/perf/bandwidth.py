@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .paths import cache_dir
+from ..paths import cache_dir
 
 CACHE_VERSION = 1
 DEFAULT_BUFFER_MB = 256

@@ -1,7 +1,7 @@
 """Statistics that tell whether a difference between models is real.
 
 Pure (numpy + scipy, no pytest, no I/O). Input: ``{model alias: {query id: value}}``,
-what :func:`slm_energy_plugin.metrics.values_by_model` returns. Every model answers
+what :func:`slm_energy_plugin.stats.metrics.values_by_model` returns. Every model answers
 the same queries, so the design is paired; both views are reported:
 
 - unpaired, on every value: Kruskal–Wallis H across models, Mann–Whitney U per pair;
@@ -25,8 +25,8 @@ import numpy as np
 
 from . import hodges_lehmann as hl
 from .rank_tests import WILCOXON, friedman, kruskal, mann_whitney, wilcoxon
-from .stats_binary import Accuracy, accuracy, cochran_q, discordant, mcnemar
-from .stats_types import StatResult, holm
+from .binary import Accuracy, accuracy, cochran_q, discordant, mcnemar
+from .types import StatResult, holm
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "Accuracy", "Comparison", "ModelSummary",

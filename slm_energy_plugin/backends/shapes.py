@@ -32,7 +32,7 @@ from ..paths import data_dir
 from .registry import _HUB_ID, DEFAULT_MAX_NEW_TOKENS, RANDOM_SUFFIX, ModelSpec, Registry
 
 if TYPE_CHECKING:
-    from .runtime import LoadedModel
+    from .transformers_runtime import LoadedModel
 
 SEED = 20240917
 SHAPES_DIR = "shapes"
@@ -183,7 +183,7 @@ def build_random(spec: ModelSpec, device: str) -> "LoadedModel":
     import torch
     from transformers import AutoModelForCausalLM
 
-    from .runtime import LoadedModel, quiet_transformers
+    from .transformers_runtime import LoadedModel, quiet_transformers
 
     quiet_transformers()
     config = build_config(spec)

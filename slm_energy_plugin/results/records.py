@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
-from .energy.intensity import CarbonContext
-from .energy.reading import EnergyReading, PowerBaseline
+from ..energy.intensity import CarbonContext
+from ..energy.reading import EnergyReading, PowerBaseline
 
 SCHEMA_VERSION = "1.0"
 UNITS = {
@@ -213,7 +213,7 @@ class ModelRun:
     status: str = "complete"        # complete / interrupted / failed
     source_format: str = "slm-energy"  # or "seed" when read from an original SLM Green Benchmark file
     extra: Mapping[str, Any] = field(default_factory=dict)
-    # Cost figures of the model itself (see slm_energy_plugin.performance): torch threads, weight
+    # Cost figures of the model itself (see slm_energy_plugin.perf.performance): torch threads, weight
     # bytes, memory, machine bandwidth, decode rates and MBU, the decode protocol when run.
     performance: Mapping[str, Any] = field(default_factory=dict)
 

@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from .stats_types import StatResult
+from .types import StatResult
 
 MCNEMAR = "McNemar"
 COCHRAN = "Cochran's Q"

@@ -11,7 +11,7 @@ import statistics
 from typing import Any, Iterable, Mapping
 
 from .bandwidth import mbu
-from .records import QueryRecord
+from ..results.records import QueryRecord
 
 
 def _median(values: Iterable[float | None]) -> float | None:

@@ -1,4 +1,4 @@
-"""A :class:`~slm_energy_plugin.stats_report.StatsReport` (and gate results) as JSON or CSV.
+"""A :class:`~slm_energy_plugin.stats.build.StatsReport` (and gate results) as JSON or CSV.
 
 Pure: returns strings. JSON keeps every field of every result, in the stored order of
 each pair (effects > 0 mean the first model's values are larger); CSV is one long
@@ -13,9 +13,9 @@ import json
 from dataclasses import asdict
 from typing import Any, Sequence
 
-from .gate import GateResult
-from .stats import PairComparison
-from .stats_report import StatsReport
+from ..stats.gate import GateResult
+from ..stats.core import PairComparison
+from ..stats.build import StatsReport
 
 CSV_COLUMNS = (
     "metric", "unit", "row", "model", "model_b", "n", "n_shared", "paired", "dropped", "median", "q1", "q3",

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
-from .paths import data_dir
-from .textfile import read_text
+from ..errors import ConfigError
+from ..paths import data_dir
+from ..textfile import read_text
 
 DEFAULT_QUERIES = "queries.txt"
 DEFAULT_ANSWERS = "answers.jsonl"

@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-from .energy import EnergyMeter, EnergyReading
+from ..energy import EnergyMeter, EnergyReading
 
 INPUT_TOKENS = 256
 NEW_TOKENS = 64

@@ -1,6 +1,6 @@
 """The result of one statistical test, and the Holm adjustment shared by all families.
 
-Pure. Kept apart from :mod:`slm_energy_plugin.stats` so the binary tests and the
+Pure. Kept apart from :mod:`slm_energy_plugin.stats.core` so the binary tests and the
 renderers can use it without importing every test.
 """
 

@@ -15,19 +15,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .bandwidth import Bandwidth, bandwidth_for
-from .decode_protocol import ProtocolSettings, run_protocol
-from .energy import EnergyMeter, EnergyReading, PowerBaseline, build_meter
-from .energy.intensity import CarbonContext
-from .errors import SlmEnergyError
-from .memory import MemoryWindow, cuda_peak_mb
-from .memory import peak_rss_mb
-from .models.availability import HubProbe, check_availability
-from .models.registry import ModelSpec, load_registry, select_models
-from .models.runtime import Generation, LoadedModel, check_device, load_model, resolve_device
-from .models.tiny import ensure_tiny
-from .records import LoadRecord, QueryRecord
-from .settings import Settings
+from ..perf.bandwidth import Bandwidth, bandwidth_for
+from ..perf.decode_protocol import ProtocolSettings, run_protocol
+from ..energy import EnergyMeter, EnergyReading, PowerBaseline, build_meter
+from ..energy.intensity import CarbonContext
+from ..errors import SlmEnergyError
+from ..perf.memory import MemoryWindow, cuda_peak_mb
+from ..perf.memory import peak_rss_mb
+from ..backends.availability import HubProbe, check_availability
+from ..backends.registry import ModelSpec, load_registry, select_models
+from ..backends.transformers_runtime import Generation, LoadedModel, check_device, load_model, resolve_device
+from ..backends.tiny import ensure_tiny
+from ..results.records import LoadRecord, QueryRecord
+from ..settings import Settings
 from .slm import TestObservation
 
 WARMUP_PROMPT = "Warm-up: what is 1 + 1?"
@@ -250,7 +250,7 @@ def build_query_record(
     resources: dict[str, Any] | None = None,
 ) -> QueryRecord:
     """One test's record, per round: the model-work windows' energy and time divided by the rounds."""
-    from .quality import normalized_answer, prompt_opens_think, response_health
+    from ..quality import normalized_answer, prompt_opens_think, response_health
 
     generations: list[Generation] = observation.generations
     rounds = max(1, len(generations))

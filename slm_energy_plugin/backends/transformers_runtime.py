@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..records import ModelInfo
+from ..results.records import ModelInfo
 from .registry import ModelSpec
 
 THINK_END = "</think>"

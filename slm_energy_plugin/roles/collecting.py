@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
-from .energy.intensity import CarbonContext
-from .energy.reading import PowerBaseline
-from .performance import model_performance
-from .records import LoadRecord, ModelInfo, ModelRun, QueryRecord
+from ..energy.intensity import CarbonContext
+from ..energy.reading import PowerBaseline
+from ..perf.performance import model_performance
+from ..results.records import LoadRecord, ModelInfo, ModelRun, QueryRecord
 
 
 class RunCollector:

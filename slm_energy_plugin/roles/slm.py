@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .energy import EnergyMeter, EnergyReading
-from .models.runtime import Generation, LoadedModel
-from .queries import Query
+from ..energy import EnergyMeter, EnergyReading
+from ..backends.transformers_runtime import Generation, LoadedModel
+from ..workload.queries import Query
 
 
 @dataclass
@@ -127,7 +127,7 @@ class SLM:
 
         A reasoning model's open ``<think>`` (from its chat template) is taken into account.
         """
-        from .quality import prompt_opens_think, score_answer
+        from ..quality import prompt_opens_think, score_answer
 
         last = self.last
         key = expected if expected is not None else self.observation.expected

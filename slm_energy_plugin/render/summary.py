@@ -10,21 +10,21 @@ from typing import Any, Iterable, Protocol, Sequence
 
 from tabulate import tabulate
 
-from .metrics import METRICS, record_values
-from .records import ModelRun
+from ..stats.metrics import METRICS, record_values
+from ..results.records import ModelRun
 
 # The statistics modules import scipy.stats (~60 MB resident, ~0.7 s): imported when a summary is
 # rendered, not when pytest loads the plugin, so a run's peak memory and start-up do not pay for them.
 
 
 def fmt(value: float | None) -> str:
-    from .stats_render import num
+    from .stats_tables import num
 
     return num(value)
 
 
 def energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
-    from .stats_report import energy_header as header
+    from ..stats.build import energy_header as header
 
     return header(runs)
 
@@ -120,7 +120,7 @@ def render_model_table(runs: Sequence[ModelRun], writer: LineWriter) -> None:
 
 def render_stability(runs: Sequence[ModelRun], writer: LineWriter) -> None:
     """Answer agreement across repeated rounds, said only when rounds were repeated."""
-    from .quality import stability_by_model
+    from ..quality import stability_by_model
 
     for item in stability_by_model(runs):
         if item.queries == 0:
@@ -144,9 +144,9 @@ def meter_warnings(runs: Sequence[ModelRun]) -> list[str]:
 
 def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, metrics: Sequence[str]) -> None:
     """The session summary: the energy provenance first, the full tables with ``full``, then one line per model."""
-    from .performance_report import render_performance
-    from .quality.efficiency import efficiency_rows, render_efficiency
-    from .stats_render import write_statistics
+    from .perf_tables import render_performance
+    from ..quality.efficiency import efficiency_rows, render_efficiency
+    from .stats_tables import write_statistics
 
     for line in textwrap.wrap(provenance_sentence(runs), 100):
         writer.write_line(line)
