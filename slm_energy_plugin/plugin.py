@@ -24,7 +24,7 @@ from .errors import SlmEnergyError
 from .perf.machine import machine_info
 from .roles.measuring import (Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, benchmark_extra_info, check_devices,
                       query_event, selected_specs, utc_now)
-from .backends.registry import ModelSpec
+from .backends.spec import ModelSpec
 from .workload.queries import Query, load_queries
 from .results.records import ModelRun
 from .render.summary import render_summary

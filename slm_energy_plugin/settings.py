@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
+from .stats.metrics import DEFAULT_METRICS
 
 METER_CHOICES = ("codecarbon", "rapl", "null")
-DEFAULT_METRICS = ("energy", "latency")
 
 
 def _parse_bool(text: str) -> bool:
@@ -191,7 +191,6 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "memory bandwidth for bandwidth utilisation (MBU): auto (a copy benchmark, run once per "
                "machine and cached), off, or a figure in GB/s", "GBPS"),
 )
-OPTIONS_BY_DEST = {spec.dest: spec for spec in OPTIONS}
 
 
 @dataclass(frozen=True)

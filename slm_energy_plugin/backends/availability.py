@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .registry import ModelSpec
+from .spec import ModelSpec
 
 PROBE_TIMEOUT_S = 3.0
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",

@@ -25,14 +25,11 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ConfigError
 from ..paths import data_dir
-from .registry import _HUB_ID, DEFAULT_MAX_NEW_TOKENS, RANDOM_SUFFIX, ModelSpec, Registry
-
-if TYPE_CHECKING:
-    from .transformers_runtime import LoadedModel
+from .spec import _HUB_ID, DEFAULT_MAX_NEW_TOKENS, RANDOM_SUFFIX, ModelSpec, Registry
 
 SEED = 20240917
 SHAPES_DIR = "shapes"
@@ -178,12 +175,15 @@ def find_tokenizer(spec: ModelSpec) -> tuple[Any, str]:
         "higher than the real tokenizer's, cost per token is faithful")
 
 
-def build_random(spec: ModelSpec, device: str) -> "LoadedModel":
-    """Build the model in memory on ``device`` with a fixed seed: same weights on every run."""
+def build_random(spec: ModelSpec, device: str) -> tuple[Any, Any, str, tuple[str, ...]]:
+    """Build the model in memory on ``device`` with a fixed seed: same weights on every run.
+
+    Returns the model, its tokenizer, the shape's config path and the notes the records carry.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
-    from .transformers_runtime import LoadedModel, quiet_transformers
+    from .quiet import quiet_transformers
 
     quiet_transformers()
     config = build_config(spec)
@@ -203,11 +203,10 @@ def build_random(spec: ModelSpec, device: str) -> "LoadedModel":
     eos = model.generation_config.eos_token_id
     if model.generation_config.pad_token_id is None and eos is not None:
         model.generation_config.pad_token_id = eos[0] if isinstance(eos, list) else eos
-    loaded = LoadedModel(spec, model, tokenizer, device, str(shape_config_path(spec)))
-    loaded.notes = (
+    notes = (
         "random weights: cost only (real architecture, meaningless answers; output length forced to "
         "max_new_tokens)",
         f"shape: {spec.shape_origin}; weights drawn with seed {SEED}",
         tokenizer_note,
     )
-    return loaded
+    return model, tokenizer, str(shape_config_path(spec)), notes

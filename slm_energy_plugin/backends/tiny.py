@@ -73,7 +73,7 @@ def build_tiny(arch: str, target: Path) -> Path:
     import torch
     from transformers import PreTrainedTokenizerFast
 
-    from .transformers_runtime import quiet_transformers
+    from .quiet import quiet_transformers
 
     quiet_transformers()
     tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(_tokenizer_file()), eos_token=EOS_TOKEN,

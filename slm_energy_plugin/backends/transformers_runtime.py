@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..results.records import ModelInfo
-from .registry import ModelSpec
+from .quiet import quiet_transformers
+from .spec import ModelSpec
 
 THINK_END = "</think>"
 
@@ -76,16 +77,6 @@ def resolve_device(requested: str) -> str:
     if mps is not None and mps.is_available():
         return "mps"
     return "cpu"
-
-
-def quiet_transformers() -> None:
-    """Progress bars and advisory warnings would interleave with pytest's output."""
-    from huggingface_hub.utils import disable_progress_bars
-    from transformers.utils import logging as hf_logging
-
-    disable_progress_bars()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
 
 
 class LoadedModel:
@@ -329,7 +320,10 @@ def load_model(spec: ModelSpec, local_path: Path | None) -> LoadedModel:
     if spec.source == "random":
         from .shapes import build_random
 
-        return build_random(spec, device)
+        model, tokenizer, source_path, notes = build_random(spec, device)
+        loaded = LoadedModel(spec, model, tokenizer, device, source_path)
+        loaded.notes = notes
+        return loaded
     source = str(local_path) if local_path is not None else str(spec.hub_id)
     local_only = local_path is not None
     revision = None if local_only else spec.revision

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
+from ..energy.units import J_PER_KWH
 
-J_PER_KWH = 3.6e6
 RANGE_NOTE = ("low/high are the lowest and highest values the input ranges allow "
               "(interval bounds), not a confidence interval")
 

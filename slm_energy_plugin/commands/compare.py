@@ -15,11 +15,11 @@ from pathlib import Path
 
 from ..errors import ConfigError, SlmEnergyError
 from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
-from ..stats.metrics import get_metric, record_values
+from ..stats.metrics import DEFAULT_METRICS, get_metric, has_values, record_values
 from ..results.records import ModelRun
 from ..render.stats_export import render_csv, render_json
 from ..render.stats_tables import WIDTH, render_markdown, report_lines
-from ..stats.build import DEFAULT_METRICS, build_report, disambiguate, parse_metric_names, unpair_different_texts
+from ..stats.build import build_report, disambiguate, parse_metric_names, unpair_different_texts
 from ..results.storage import latest_run_dir, load_model_file, load_run_dir, model_files
 
 NAME = "compare"
@@ -71,26 +71,21 @@ def load_sources(paths: list[Path]) -> tuple[list[ModelRun], list[str]]:
     return runs, sources
 
 
-def _has_values(runs: list[ModelRun], name: str) -> bool:
-    metric = get_metric(name)
-    return any(record_values(run.records, metric) for run in runs)
-
-
 def choose_metrics(requested: str | None, runs: list[ModelRun]) -> tuple[list[str], list[str]]:
     """The metrics to show, and notes about substitutions made for the default choice."""
     if requested is not None:
         names = parse_metric_names(requested)
-        if not any(_has_values(runs, n) for n in names):
-            usable = [n for n in ("energy", "emissions", "latency", "tokens", "correct") if _has_values(runs, n)]
+        if not any(has_values(runs, n) for n in names):
+            usable = [n for n in ("energy", "emissions", "latency", "tokens", "correct") if has_values(runs, n)]
             raise SlmEnergyError(f"none of the metrics {', '.join(names)} has values in these files; "
                                  f"try --metrics {','.join(usable) or 'latency'}")
         return names, []
     names, notes = list(DEFAULT_METRICS), []
-    if not _has_values(runs, "energy") and _has_values(runs, "emissions"):
+    if not has_values(runs, "energy") and has_values(runs, "emissions"):
         names[0] = "emissions"
         notes.append("These files hold no energy readings in kWh (SLM Green Benchmark format keeps only "
                      "emissions in kg CO2eq): comparing emissions and latency instead of energy.")
-    if _has_values(runs, "correct"):
+    if has_values(runs, "correct"):
         names.append("correct")
     return names, notes
 

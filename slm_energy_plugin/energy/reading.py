@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
+from .units import J_PER_KWH
 
 COMPONENTS = ("cpu", "gpu", "ram")
 
@@ -20,15 +21,10 @@ ESTIMATED_METHODS = frozenset(
 )
 # Labels that mean "no figure": the component is absent or the meter does not measure it.
 NO_FIGURE_METHODS = frozenset({"absent", "not-measured"})
-KNOWN_METHODS = MEASURED_METHODS | ESTIMATED_METHODS | NO_FIGURE_METHODS
 
 
 def is_measured(method: str) -> bool:
     return method in MEASURED_METHODS
-
-
-def is_estimated(method: str) -> bool:
-    return method in ESTIMATED_METHODS
 
 
 def provenance(methods: Mapping[str, str]) -> str:
@@ -138,7 +134,7 @@ class PowerBaseline:
         def watts(kwh: float | None) -> float | None:
             if kwh is None or reading.duration_s <= 0:
                 return None
-            return kwh * 3.6e6 / reading.duration_s
+            return kwh * J_PER_KWH / reading.duration_s
         return cls(watts(reading.cpu_kwh), watts(reading.gpu_kwh), watts(reading.ram_kwh),
                    reading.duration_s, dict(reading.methods))
 
@@ -149,7 +145,7 @@ class PowerBaseline:
 
     def idle_kwh(self, seconds: float) -> float | None:
         total = self.total_w
-        return None if total is None else total * seconds / 3.6e6
+        return None if total is None else total * seconds / J_PER_KWH
 
     def to_dict(self) -> dict[str, Any]:
         return {"cpu_w": self.cpu_w, "gpu_w": self.gpu_w, "ram_w": self.ram_w,

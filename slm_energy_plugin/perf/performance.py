@@ -12,11 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from .bandwidth import mbu
 from ..results.records import QueryRecord
-
-
-def _median(values: Iterable[float | None]) -> float | None:
-    present = [float(v) for v in values if v is not None]
-    return statistics.median(present) if present else None
+from ..stats.summary import median_or_none
 
 
 def _maximum(values: Iterable[float | None]) -> float | None:
@@ -29,10 +25,10 @@ def query_rates(records: Iterable[QueryRecord]) -> dict[str, Any]:
     generated = [r for r in records if r.outcome != "error" and r.ttft_s]
     return {
         "queries": len(generated),
-        "ttft_s_median": _median(r.ttft_s for r in generated),
-        "prefill_tokens_per_s_median": _median(r.tokens_input / r.ttft_s for r in generated if r.ttft_s),
-        "decode_s_median": _median(r.decode_s for r in generated),
-        "decode_tokens_per_s_median": _median(r.extra.get("decode_tokens_per_s") for r in generated),
+        "ttft_s_median": median_or_none(r.ttft_s for r in generated),
+        "prefill_tokens_per_s_median": median_or_none(r.tokens_input / r.ttft_s for r in generated if r.ttft_s),
+        "decode_s_median": median_or_none(r.decode_s for r in generated),
+        "decode_tokens_per_s_median": median_or_none(r.extra.get("decode_tokens_per_s") for r in generated),
     }
 
 

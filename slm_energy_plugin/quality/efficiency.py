@@ -26,18 +26,14 @@ from typing import Any, Iterable, Protocol, Sequence
 from tabulate import tabulate
 
 from ..stats.binary import wilson_interval as stats_wilson_interval
-from ..results.records import ModelRun, QueryRecord, combine_provenance
+from ..results.records import COUNTED_OUTCOMES, ModelRun, QueryRecord, combine_provenance
+from ..render.format import LineWriter
+from ..energy.units import J_PER_KWH
 
-J_PER_KWH = 3.6e6
-COUNTED_OUTCOMES = frozenset({"passed", "failed"})   # as in metrics.py: errors have no answer
 # (upper bound of energy per correct answer in joules, stars). A decade per star covers
 # ~0.1 J (a tiny model on an accelerator) to ~10 kJ (a reasoning model on a laptop CPU).
 STAR_BANDS_J: tuple[tuple[float, int], ...] = ((1.0, 5), (10.0, 4), (100.0, 3), (1000.0, 2), (math.inf, 1))
 FEW_CORRECT = 5                     # below this many correct answers, energy per correct is shaky
-
-
-class LineWriter(Protocol):
-    def write_line(self, line: str) -> None: ...
 
 
 def wilson_interval(successes: int, n: int) -> tuple[float, float]:

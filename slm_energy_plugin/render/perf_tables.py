@@ -11,7 +11,8 @@ from typing import Any, Mapping, Sequence
 from tabulate import tabulate
 
 from ..results.records import ModelRun
-from .summary import fmt
+from .format import num as fmt
+from ..energy.units import J_PER_KWH
 
 
 def _percent(value: float | None) -> str:
@@ -78,8 +79,8 @@ def render_protocol(runs: Sequence[ModelRun], writer: Any) -> None:
     rows = []
     for run in measured:
         p = run.performance["decode_protocol"]
-        prefill_j = None if p.get("prefill_kwh") is None else p["prefill_kwh"] * 3.6e6
-        per_token_j = None if p.get("decode_kwh_per_token") is None else p["decode_kwh_per_token"] * 3.6e6
+        prefill_j = None if p.get("prefill_kwh") is None else p["prefill_kwh"] * J_PER_KWH
+        per_token_j = None if p.get("decode_kwh_per_token") is None else p["decode_kwh_per_token"] * J_PER_KWH
         rows.append([run.alias, fmt(p.get("prefill_s")), fmt(p.get("decode_tokens_per_s")), fmt(prefill_j),
                      fmt(per_token_j), fmt(p.get("decode_tokens_per_kwh")),
                      _percent((run.performance.get("mbu") or {}).get("decode_protocol"))])

@@ -23,49 +23,16 @@ if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are compu
     from ..stats.core import Comparison, PairComparison, Shift
 from ..stats.build import MetricSection, StatsReport, build_report
 from ..stats.types import StatResult
+from .format import WIDTH, LineCollector, LineWriter, num, pval
 
-WIDTH = 80
+Writer = LineWriter  # kept: older name of the protocol
+
 _SCALES = {  # unit -> (factor, label) choices, largest first
     "J": [(1e3, "kJ"), (1.0, "J"), (1e-3, "mJ"), (1e-6, "uJ")],
     "J/token": [(1.0, "J/token"), (1e-3, "mJ/token"), (1e-6, "uJ/token")],
     "s": [(1.0, "s"), (1e-3, "ms"), (1e-6, "us")],
     "g CO2eq": [(1e3, "kg CO2eq"), (1.0, "g CO2eq"), (1e-3, "mg CO2eq"), (1e-6, "ug CO2eq")],
 }
-
-
-class Writer(Protocol):
-    def write_line(self, line: str) -> None: ...
-
-
-@dataclass
-class LineCollector:
-    """A writer that keeps the lines (for the CLI and for tests)."""
-
-    lines: list[str] = field(default_factory=list)
-
-    def write_line(self, line: str = "") -> None:
-        self.lines.append(line)
-
-
-def num(value: float | None) -> str:
-    """Three significant digits, no exponent for everyday magnitudes; '-' for none."""
-    if value is None:
-        return "-"
-    if value == 0:
-        return "0"
-    size = abs(value)
-    if size >= 1e5 or size < 1e-3:
-        return f"{value:.2e}"
-    if size >= 100:
-        return f"{value:.0f}"
-    return f"{value:.3g}"
-
-
-def pval(p: float | None, alpha: float, star: bool = True) -> str:
-    if p is None:
-        return "-"
-    text = "<0.001" if p < 0.001 else f"{p:.3f}"
-    return text + ("*" if star and p < alpha else "")
 
 
 def _scale(section: MetricSection) -> tuple[float, str]:

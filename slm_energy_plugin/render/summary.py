@@ -6,21 +6,21 @@ from __future__ import annotations
 
 import statistics
 import textwrap
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Sequence
 
 from tabulate import tabulate
 
 from ..stats.metrics import METRICS, record_values
 from ..results.records import ModelRun
+from ..stats.summary import median_or_none
+from .format import LineWriter, num
+from ..energy.units import J_PER_KWH
 
 # The statistics modules import scipy.stats (~60 MB resident, ~0.7 s): imported when a summary is
 # rendered, not when pytest loads the plugin, so a run's peak memory and start-up do not pay for them.
 
 
-def fmt(value: float | None) -> str:
-    from .stats_tables import num
-
-    return num(value)
+fmt = num  # the one number format (render.format.num)
 
 
 def energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
@@ -29,27 +29,13 @@ def energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
     return header(runs)
 
 
-class LineWriter(Protocol):
-    def write_line(self, line: str, **markup: Any) -> None: ...
-
-
-def _median(values: Iterable[float]) -> float | None:
-    values = list(values)
-    return statistics.median(values) if values else None
-
-
 def provenance_sentence(runs: Sequence[ModelRun]) -> str:
     """Says in words how the energy figures were obtained; estimates are never called measurements."""
     return energy_header(runs)[1]
 
 
 def _metric_median(run: ModelRun, name: str) -> float | None:
-    return _median(record_values(run.records, METRICS[name]).values())
-
-
-def _outcomes(run: ModelRun) -> str:
-    counts = {o: sum(1 for r in run.records if r.outcome == o) for o in ("passed", "failed", "error")}
-    return "/".join(str(counts[o]) for o in ("passed", "failed", "error"))
+    return median_or_none(record_values(run.records, METRICS[name]).values())
 
 
 WEIGHT_NOTES = {
@@ -74,7 +60,7 @@ def render_brief(runs: Sequence[ModelRun], writer: LineWriter) -> None:
             f"{len(run.records)}" + (f" ({errors} err)" if errors else ""),
             fmt(_metric_median(run, "energy")),
             fmt(_metric_median(run, "latency")),
-            fmt(_median(float(r.tokens_output) for r in run.records)),
+            fmt(median_or_none(float(r.tokens_output) for r in run.records)),
             _accuracy(run),
             {"measured": "measured", "estimated": "estimated", "mixed": "mixed"}.get(run.energy_provenance, "none"),
             run.info.weights,
@@ -97,7 +83,7 @@ def render_model_table(runs: Sequence[ModelRun], writer: LineWriter) -> None:
         fmt(_metric_median(run, "energy")),
         fmt(_metric_median(run, "latency")),
         fmt(_metric_median(run, "ttft")),
-        fmt(_median(float(r.tokens_input) for r in run.records)),
+        fmt(median_or_none(float(r.tokens_input) for r in run.records)),
         fmt(_metric_median(run, "tokens")),
         fmt(_metric_median(run, "emissions")),
     ] for run in runs], ["model", "n", "J/q", "s/q", "TTFT s", "in tok", "out tok", "gCO2e/q"])
@@ -107,7 +93,7 @@ def render_model_table(runs: Sequence[ModelRun], writer: LineWriter) -> None:
         load = run.loads[0] if run.loads else None
         load_kwh = load.energy.total_kwh if load and load.energy else None
         rows.append([run.alias, fmt(load.duration_s if load else None),
-                     fmt(None if load_kwh is None else load_kwh * 3.6e6),
+                     fmt(None if load_kwh is None else load_kwh * J_PER_KWH),
                      fmt(load.peak_rss_mb if load else None), fmt(run.idle.total_w if run.idle else None),
                      f"{run.info.device} {run.info.dtype}", fmt(run.info.parameters)])
     _write_table(writer, rows, ["model", "load s", "load J", "RSS MB", "idle W", "runs on", "params"])

@@ -32,6 +32,8 @@ SEED_QUERY_FIELDS = (
     "query", "response", "emissions", "duration_s", "tokens_input", "tokens_output", "timestamp",
 )
 OUTCOMES = ("passed", "failed", "error")
+# Outcomes that carry an answer to score; an error has none, so it is never counted as wrong.
+COUNTED_OUTCOMES = frozenset({"passed", "failed"})
 
 
 @dataclass(frozen=True)
@@ -341,13 +343,6 @@ def validate_model_dict(data: Mapping[str, Any]) -> list[str]:
         if data.get("total_queries") != len(history):
             problems.append("total_queries does not match the length of query_history")
     return problems
-
-
-def group_by_model(records: Iterable[QueryRecord]) -> dict[str, list[QueryRecord]]:
-    grouped: dict[str, list[QueryRecord]] = {}
-    for record in records:
-        grouped.setdefault(record.model, []).append(record)
-    return grouped
 
 
 def combine_provenance(kinds: Iterable[str]) -> str:

@@ -23,12 +23,14 @@ from ..errors import SlmEnergyError
 from ..perf.memory import MemoryWindow, cuda_peak_mb
 from ..perf.memory import peak_rss_mb
 from ..backends.availability import HubProbe, check_availability
-from ..backends.registry import ModelSpec, load_registry, select_models
+from ..backends.registry import load_registry, select_models
+from ..backends.spec import ModelSpec
 from ..backends.transformers_runtime import Generation, LoadedModel, check_device, load_model, resolve_device
 from ..backends.tiny import ensure_tiny
 from ..results.records import LoadRecord, QueryRecord
 from ..settings import Settings
 from .slm import TestObservation
+from ..stats.summary import median_or_none
 
 WARMUP_PROMPT = "Warm-up: what is 1 + 1?"
 
@@ -229,11 +231,6 @@ class Measurer:
             carbon=self.carbon, baseline=self.baseline, worker=self.worker, resources=self.resources(alias))
 
 
-def _median(values: list[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return statistics.median(present) if present else None
-
-
 def build_query_record(
     *,
     alias: str,
@@ -264,8 +261,8 @@ def build_query_record(
         "collection_index": collection_index,
         "worker": worker,
         "call_s": call_s,          # the whole test call; duration_s counts model work only
-        "generation_s": _median([g.seconds for g in generations]),
-        "decode_tokens_per_s": _median([g.decode_tokens_per_s for g in generations]),
+        "generation_s": median_or_none([g.seconds for g in generations]),
+        "decode_tokens_per_s": median_or_none([g.decode_tokens_per_s for g in generations]),
         "hit_eos": last.hit_eos if last else None,
         "scoring_calls": observation.scoring_calls,
         **(resources or {}),
@@ -300,8 +297,8 @@ def build_query_record(
         energy=per_round,
         net_energy_kwh=net,
         emissions_kg=carbon.emissions_kg(per_round.total_kwh),
-        ttft_s=_median([g.ttft_s for g in generations]),
-        decode_s=_median([g.decode_s for g in generations]),
+        ttft_s=median_or_none([g.ttft_s for g in generations]),
+        decode_s=median_or_none([g.decode_s for g in generations]),
         error=error,
         task=observation.task,
         expected=observation.expected,

@@ -16,7 +16,6 @@ from ..energy.reading import NO_FIGURE_METHODS, is_measured
 from ..errors import ConfigError
 from .metrics import METRICS, get_metric, values_by_model
 from ..results.records import ModelRun, summarize_provenance
-from ..settings import DEFAULT_METRICS  # one default for the pytest summary and the CLI
 
 if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed
     from .core import Comparison

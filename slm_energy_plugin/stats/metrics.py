@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from ..results.records import ModelRun, QueryRecord
+from ..results.records import COUNTED_OUTCOMES, ModelRun, QueryRecord
+from ..energy.units import J_PER_KWH
 
-J_PER_KWH = 3.6e6
+
+
+# One default for the pytest summary and the CLI.
+DEFAULT_METRICS = ("energy", "latency")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,6 @@ METRICS: dict[str, Metric] = {
 }
 
 # Records that errored carry no trustworthy measurement of an answer.
-COUNTED_OUTCOMES = frozenset({"passed", "failed"})
 
 
 def get_metric(name: str) -> Metric:
@@ -94,12 +97,8 @@ def values_by_model(runs: Iterable[ModelRun], metric: Metric | str) -> dict[str,
     return {run.alias: record_values(run.records, chosen) for run in runs}
 
 
-def available_metrics(runs: Iterable[ModelRun]) -> list[str]:
-    """Metrics for which at least one model has at least one value."""
-    runs = list(runs)
-    found = []
-    for name, metric in METRICS.items():
-        if any(record_values(run.records, metric) for run in runs):
-            found.append(name)
-    return found
+def has_values(runs: Iterable[ModelRun], name: str) -> bool:
+    """Whether at least one model has at least one value of the metric."""
+    metric = get_metric(name)
+    return any(record_values(run.records, metric) for run in runs)
 

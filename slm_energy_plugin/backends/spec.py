@@ -1,0 +1,67 @@
+"""What a model is: its spec (how to get, prompt and run it) and the registry of specs.
+
+A leaf of the backends room: the registry, the shapes and every backend import it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+PROMPT_STYLES = ("plain", "chat")
+DTYPES = ("float32", "bfloat16", "float16")
+TINY_ARCHITECTURES = ("gpt2", "phi", "qwen2")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DEFAULT_MAX_NEW_TOKENS = 32
+RANDOM_SUFFIX = "@random"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to get, prompt and run one model."""
+
+    alias: str
+    source: str                       # "hub", "local", "tiny" or "random" (shape-faithful, random weights)
+    hub_id: str | None = None
+    local_path: Path | None = None
+    tiny: str | None = None           # architecture of a project-built tiny model
+    revision: str | None = None
+    dtype: str = "float32"
+    device: str = "auto"
+    prompt_style: str = "plain"
+    prompt_template: str = "{query}"
+    reasoning: bool = False
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    # Random-weight models: the config.json giving the shape (None: the tiny build's own), where it
+    # came from in words, and the id of the model whose shape it is.
+    shape_config: Path | None = None
+    shape_origin: str = ""
+    shape_of: str | None = None
+
+    @property
+    def model_id(self) -> str:
+        if self.source == "random":
+            return f"{self.shape_of}{RANDOM_SUFFIX}"
+        if self.source == "hub":
+            return str(self.hub_id)
+        if self.source == "local":
+            return str(self.local_path)
+        return f"slm-energy/{self.alias}"
+
+    @property
+    def weights(self) -> str:
+        return {"tiny": "untrained", "random": "random"}.get(self.source, "pretrained")
+
+
+def valid_device(device: str) -> bool:
+    return device in DEVICES or re.fullmatch(r"cuda:\d+", device) is not None
+
+
+@dataclass(frozen=True)
+class Registry:
+    specs: Mapping[str, ModelSpec]
+    default_selection: tuple[str, ...]
+    source: str
