@@ -17,7 +17,6 @@ from typing import Any, Callable, Mapping
 from .errors import ConfigError
 from .stats.metrics import DEFAULT_METRICS
 
-METER_CHOICES = ("codecarbon", "rapl", "null")
 
 
 def _parse_bool(text: str) -> bool:
@@ -74,10 +73,13 @@ def _country(text: str) -> str:
 
 
 def _meter(text: str) -> str:
-    name = text.strip().lower()
-    if name not in METER_CHOICES:
-        raise ValueError(f"choose one of {', '.join(METER_CHOICES)}")
-    return name
+    from .energy.registry import parse_meter_spec  # the installed meters, by entry point
+
+    try:
+        name, argument = parse_meter_spec(text)
+    except ConfigError as exc:
+        raise ValueError(str(exc).split(": ", 1)[-1]) from None
+    return name if argument is None else f"{name}={argument}"
 
 
 def _per_model(choices: tuple[str, ...], extra: str = "") -> Callable[[str], tuple[tuple[str | None, str], ...]]:
@@ -152,7 +154,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "if present", "PATH"),
     OptionSpec("results-dir", str, "results", "where run folders are written", "DIR"),
     OptionSpec("meter", _meter, "codecarbon",
-               "energy meter: codecarbon (hardware counters where present, else estimates), rapl (Linux "
+               "energy meter NAME[=ARGUMENT], any installed in the slm_energy.meters entry-point group: "
+               "codecarbon (hardware counters where present, else estimates), rapl[=POWERCAP_ROOT] (Linux "
                "powercap counters only), null (time and tokens only)", "NAME"),
     OptionSpec("country", _country, "USA",
                "ISO 3166 alpha-3 country whose grid carbon intensity turns energy into emissions", "ISO3"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from slm_energy_plugin.errors import ConfigError, SlmEnergyError
-from slm_energy_plugin.roles.measuring import check_devices
+from slm_energy_plugin.roles.measurer import check_devices
 from slm_energy_plugin.backends.registry import load_registry, resolve_model, select_models
 from slm_energy_plugin.backends.transformers_runtime import check_device, load_model
 from slm_energy_plugin.backends.shapes import SEED, build_config, hub_shape
@@ -134,7 +134,7 @@ def test_dtype_and_device_options(registry, tiny_cache: Path, monkeypatch: pytes
     monkeypatch.setenv("SLM_ENERGY_CACHE_DIR", str(tiny_cache))
     settings = build_settings({"energy_dtype": "float16,tiny-gpt2@random=bfloat16", "energy_device": "cpu",
                                "energy_models": "tiny-gpt2@random,tiny-phi"}, {}, Path.cwd())
-    from slm_energy_plugin.roles.measuring import selected_specs
+    from slm_energy_plugin.roles.measurer import selected_specs
 
     gpt2, phi = selected_specs(settings)
     assert (gpt2.dtype, phi.dtype, gpt2.device) == ("bfloat16", "float16", "cpu")

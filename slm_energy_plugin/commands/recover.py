@@ -11,9 +11,9 @@ import argparse
 from pathlib import Path
 
 from ..results import storage
-from ..roles.collecting import RunCollector
+from ..results.collector import RunCollector
 from ..errors import SlmEnergyError
-from ..roles.measuring import utc_now
+from ..roles.measurer import utc_now
 
 NAME = "recover"
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from .base import EnergyMeter
 from .reading import EnergyReading
+from .registry import MeterRequest
 
 NVML_REFRESH_S = 0.1
 
@@ -154,3 +155,9 @@ class CodeCarbonMeter(EnergyMeter):
         monitor = getattr(tracker, "_scheduler_monitor_power", None)
         if monitor is not None:
             monitor.stop()
+
+
+def make_meter(request: MeterRequest) -> CodeCarbonMeter:
+    """Entry point of the ``slm_energy.meters`` group."""
+    return CodeCarbonMeter(request.country_iso_code)
+

@@ -7,6 +7,7 @@ from typing import Any
 
 from .base import EnergyMeter
 from .reading import EnergyReading
+from .registry import MeterRequest
 
 NOT_MEASURED = {"cpu": "not-measured", "gpu": "not-measured", "ram": "not-measured"}
 
@@ -27,3 +28,9 @@ class NullMeter(EnergyMeter):
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": None, "methods": dict(NOT_MEASURED), "provenance": "none",
                 "description": "no energy measured (--energy-meter null): time and tokens only"}
+
+
+def make_meter(request: MeterRequest) -> NullMeter:
+    """Entry point of the ``slm_energy.meters`` group."""
+    return NullMeter()
+

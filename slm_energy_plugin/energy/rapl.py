@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import ConfigError
 from .base import EnergyMeter
 from .reading import EnergyReading
+from .registry import MeterRequest
 
 ROOT_ENV = "SLM_ENERGY_POWERCAP_ROOT"
 DEFAULT_ROOT = "/sys/class/powercap"
@@ -121,3 +122,9 @@ class RaplMeter(EnergyMeter):
             "root": str(self.root),
             "description": "Linux powercap RAPL counters (measured, whole package: includes other processes)",
         }
+
+
+def make_meter(request: MeterRequest) -> RaplMeter:
+    """Entry point of the ``slm_energy.meters`` group."""
+    return RaplMeter(request.argument)
+

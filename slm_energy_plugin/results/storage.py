@@ -16,7 +16,7 @@ import secrets
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import SlmEnergyError
 from .records import ModelRun, validate_model_dict
@@ -112,11 +112,16 @@ def read_journal(path: Path) -> Iterator[dict[str, Any]]:
                 continue
 
 
-def write_model_runs(run_dir: Path, runs: Iterable[ModelRun]) -> list[Path]:
+def write_model_runs(run_dir: Path, runs: Iterable[ModelRun],
+                     update: Callable[[dict[str, Any]], None] | None = None) -> list[Path]:
+    """One JSON per model; ``update`` may change each file's dict in place before it is written."""
     written = []
     for run in runs:
         path = run_dir / model_file_name(run.alias)
-        atomic_write_json(path, run.to_dict())
+        data = run.to_dict()
+        if update is not None:
+            update(data)
+        atomic_write_json(path, data)
         written.append(path)
     return written
 

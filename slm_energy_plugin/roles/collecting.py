@@ -1,107 +1,123 @@
-"""The collecting role: events from test reports -> one ModelRun per model.
+"""The collecting role: runs on the xdist controller, or in a plain run (never on a worker).
 
-Pure: it holds events in memory and builds records; the plugin
-decides when to journal and write. The same builder rebuilds an interrupted run from
-its journal (``slm-energy recover``), so both paths give identical files.
+It rebuilds records from the events on test reports, appends each to the run's journal as it
+arrives (so an interrupted run can be recovered), and at session end writes one JSON per model,
+the run manifest and the summary. Only this role writes files.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, Iterable, Mapping
+import time
+import uuid
+from pathlib import Path
+from typing import Any
 
-from ..energy.intensity import CarbonContext
-from ..energy.reading import PowerBaseline
-from ..perf.performance import model_performance
-from ..results.records import LoadRecord, ModelInfo, ModelRun, QueryRecord
+import pytest
+
+from ..errors import SlmEnergyError
+from ..perf.machine import machine_info
+from ..render.summary import render_summary
+from ..results import storage
+from ..results.collector import RunCollector
+from ..results.records import ModelRun
+from ..settings import Settings
+from .events import EVENT_KEY, decode_event
+from .measurer import utc_now
 
 
-class RunCollector:
-    def __init__(self, run_id: str, started_at: str, machine: Mapping[str, Any],
-                 settings: Mapping[str, Any]) -> None:
-        self.run_id = run_id
-        self.started_at = started_at
-        self.machine = dict(machine)
-        self.settings = dict(settings)
-        self.model_events: dict[str, list[dict[str, Any]]] = {}
-        self.records: dict[str, list[QueryRecord]] = {}
-        self.order: list[str] = []   # aliases in the order they first reported
+class CollectingRole:
+    """Rebuilds records from reports, journals them, writes the run folder and the summary."""
 
-    def run_event(self) -> dict[str, Any]:
-        """The journal's first line: what a recovery needs to rebuild the run's metadata."""
-        return {"kind": "run", "run_id": self.run_id, "started_at": self.started_at,
-                "machine": self.machine, "settings": self.settings}
+    def __init__(self, settings: Settings, config: pytest.Config, baseline: list[ModelRun] | None) -> None:
+        self.settings = settings
+        self.config = config
+        self.baseline = baseline
+        self.gate_lines: list[str] = []
+        self.collector = RunCollector(
+            run_id=uuid.uuid4().hex[:12], started_at=utc_now(), machine={}, settings=settings.to_dict())
+        self.run_dir: Path | None = None
+        self.journal: storage.Journal | None = None
+        self.written: list[Path] = []
+        self.write_error: str | None = None
+        self.runs: list[ModelRun] = []
+        self._seen: set[str] = set()
+        self._started = time.perf_counter()
 
-    @classmethod
-    def from_journal(cls, events: Iterable[Mapping[str, Any]]) -> "RunCollector":
-        events = list(events)
-        head = next((e for e in events if e.get("kind") == "run"), {})
-        collector = cls(run_id=str(head.get("run_id", "")), started_at=str(head.get("started_at", "")),
-                        machine=head.get("machine") or {}, settings=head.get("settings") or {})
-        collector.ingest_all(events)
-        return collector
-
-    def manifest(self, runs: list[ModelRun], *, status: str, exit_status: int, wall_s: float,
-                 args: list[str], gate: list[str]) -> dict[str, Any]:
-        """``run.json``: what ran, how it ended, where, and the gate's verdict."""
-        return {
-            "run_id": self.run_id, "started_at": self.started_at, "finished_at": runs[0].finished_at if runs else "",
-            "status": status, "exit_status": exit_status, "wall_s": wall_s,
-            "models": [run.alias for run in runs], "settings": self.settings, "args": args,
-            "machine": self.machine, "gate": gate,
-        }
-
-    def ingest(self, event: Mapping[str, Any]) -> None:
-        alias = str(event["alias"])
-        if alias not in self.order:
-            self.order.append(alias)
-        if event["kind"] == "model":
-            self.model_events.setdefault(alias, []).append(dict(event))
-        elif event["kind"] == "query":
-            record = QueryRecord.from_dict(event["record"], model=alias, position=0)
-            self.records.setdefault(alias, []).append(record)
-
-    def ingest_all(self, events: Iterable[Mapping[str, Any]]) -> None:
-        for event in events:
-            if event.get("kind") in {"model", "query"}:
-                self.ingest(event)
-
-    @property
-    def record_count(self) -> int:
-        return sum(len(v) for v in self.records.values())
-
-    def build_runs(self, status: str, finished_at: str) -> list[ModelRun]:
-        runs = []
-        for alias in self.order:
-            events = self.model_events.get(alias, [])
-            records = self.records.get(alias, [])
-            if not events and not records:
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for key, value in getattr(report, "user_properties", ()):
+            if key != EVENT_KEY:
                 continue
-            runs.append(self._build_run(alias, events, records, status, finished_at))
-        return runs
+            event = decode_event(value)
+            if event["id"] in self._seen:  # the same list rides on setup, call and teardown reports
+                continue
+            self._seen.add(event["id"])
+            self.collector.ingest(event)
+            self._journal(event)
 
-    def _build_run(self, alias: str, events: list[dict[str, Any]], records: list[QueryRecord],
-                   status: str, finished_at: str) -> ModelRun:
-        first = events[0] if events else {}
-        info = ModelInfo.from_dict(first["info"]) if first.get("info") else ModelInfo(alias=alias, model_id=alias)
-        # Order by collection position: a parallel run then lists records exactly as a serial one.
-        ordered = sorted(records, key=lambda r: (int(r.extra.get("collection_index", 0)), r.query_id))
-        numbered = tuple(replace(r, sequence=i) for i, r in enumerate(ordered, start=1))
-        idle = next((e["idle"] for e in events if e.get("idle")), None)
-        carbon = first.get("carbon")
-        workers = sorted({str(e.get("worker", "main")) for e in events})
-        return ModelRun(
-            info=info,
-            records=numbered,
-            loads=tuple(LoadRecord.from_dict(e["load"]) for e in events if e.get("load")),
-            carbon=CarbonContext.from_dict(carbon) if carbon else None,
-            idle=PowerBaseline.from_dict(idle) if idle else None,
-            meter=dict(first.get("meter") or {}),
-            machine=self.machine,
-            run_id=self.run_id,
-            started_at=self.started_at,
-            finished_at=finished_at,
-            status=status,
-            extra={"settings": self.settings, "workers": workers},
-            performance=model_performance(first.get("performance"), numbered),
-        )
+    def _journal(self, event: dict[str, Any]) -> None:
+        if self.journal is None:
+            self.run_dir = storage.new_run_dir(self.settings.results_dir)
+            self.journal = storage.Journal(self.run_dir / storage.JOURNAL)
+            machine = machine_info()
+            self.config.hook.pytest_slm_energy_update_machine_info(config=self.config, machine_info=machine)
+            self.collector.machine = machine
+            self.journal.append(self.collector.run_event())
+        self.journal.append(event)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.run_dir is None:
+            return
+        status = {0: "complete", 1: "complete", 2: "interrupted"}.get(int(exitstatus), "failed")
+        runs = self.runs = self.collector.build_runs(status=status, finished_at=utc_now())
+        if self.baseline is not None:
+            self._apply_gate(session, runs)
+        try:
+            self.written = storage.write_model_runs(
+                self.run_dir, runs,
+                update=lambda data: self.config.hook.pytest_slm_energy_update_json(config=self.config, model_json=data))
+            storage.atomic_write_json(self.run_dir / storage.RUN_MANIFEST, self.collector.manifest(
+                runs, status=status, exit_status=int(exitstatus), wall_s=time.perf_counter() - self._started,
+                args=list(self.config.invocation_params.args), gate=self.gate_lines))
+            if self.journal is not None:
+                self.journal.close()
+                (self.run_dir / storage.JOURNAL).unlink()
+        except OSError as exc:
+            # The journal stays: `slm-energy recover` rebuilds the files from it.
+            self.write_error = f"could not write results to {self.run_dir} ({exc.strerror or exc})"
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR if exitstatus == 0 else exitstatus
+
+    def _apply_gate(self, session: pytest.Session, runs: list[ModelRun]) -> None:
+        from ..stats.gate import check_regressions, gate_failed, gate_lines, session_specs
+
+        specs = session_specs(self.settings.compare_fail, self.settings.metrics)
+        results = check_regressions(runs, self.baseline or [], specs)
+        self.gate_lines = [f"compared with {self.settings.compare}"] + gate_lines(results, specs)
+        if gate_failed(results) and session.exitstatus == pytest.ExitCode.OK:
+            # Failing through the session status: raising in a hook would break the run instead.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(trylast=True)  # last: the summary ends with our figures and file paths
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        runs = self.runs
+        if not runs and self.write_error is None:
+            return
+        try:
+            terminalreporter.section("slm-energy")
+            if runs:
+                render_summary(runs, terminalreporter, full=self.settings.report, metrics=self.settings.metrics)
+                workers = {w for run in runs for w in run.extra.get("workers", [])}
+                if len(workers) > 1:
+                    terminalreporter.write_line(
+                        f"Warning: {len(workers)} parallel workers shared this machine; each query's energy "
+                        "includes the other workers' load (whole-machine estimates or package counters).")
+            for line in self.gate_lines:
+                terminalreporter.write_line(line, red="REGRESSION" in line or "FAILED" in line)
+            for path in self.written:
+                terminalreporter.write_line(f"wrote {path}")
+            if self.write_error:
+                terminalreporter.write_line(f"slm-energy: {self.write_error}; run `slm-energy recover "
+                                            f"{self.run_dir}` once the problem is fixed", red=True)
+        except Exception as exc:  # noqa: BLE001 - a broken summary must not break the run's result
+            terminalreporter.write_line(f"slm-energy: summary failed: {type(exc).__name__}: {exc}", red=True)

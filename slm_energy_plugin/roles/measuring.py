@@ -1,348 +1,141 @@
-"""The measuring role: load models, open energy windows, turn a test into a record.
+"""The measuring role: runs in every process that runs tests (xdist workers included).
 
-Runs in every process that runs tests (a plain run, or each xdist worker). It never
-writes files: finished measurements leave as primitive dicts (events) that travel on
-test reports to the collecting role.
+It parametrizes tests over the selected models and queries, opens each model once per process,
+and brackets each test's *call* with the measurement the ``slm`` fixture makes: the energy
+window opens and closes around the model's own work inside the test (``slm.ask`` and friends),
+never around fixture setup, scoring or pytest's bookkeeping. The finished record goes onto the
+test's report as an event (see :mod:`.events`); the role never writes files.
 """
 
 from __future__ import annotations
 
-import os
-import statistics
 import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
+from typing import Iterator
 
-from ..perf.bandwidth import Bandwidth, bandwidth_for
-from ..perf.decode_protocol import ProtocolSettings, run_protocol
-from ..energy import EnergyMeter, EnergyReading, PowerBaseline, build_meter
-from ..energy.intensity import CarbonContext
-from ..errors import SlmEnergyError
-from ..perf.memory import MemoryWindow, cuda_peak_mb
-from ..perf.memory import peak_rss_mb
-from ..backends.availability import HubProbe, check_availability
-from ..backends.registry import load_registry, select_models
+import pytest
+
 from ..backends.spec import ModelSpec
-from ..backends.transformers_runtime import Generation, LoadedModel, check_device, load_model, resolve_device
-from ..backends.tiny import ensure_tiny
-from ..results.records import LoadRecord, QueryRecord
+from ..errors import SlmEnergyError
+from ..results import storage
 from ..settings import Settings
-from .slm import TestObservation
-from ..stats.summary import median_or_none
+from ..workload.queries import Query, load_queries
+from .events import EVENT_KEY, encode_event
+from .measurer import (Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, benchmark_extra_info, query_event,
+                       selected_specs, utc_now)
+from .slm import SLM
 
-WARMUP_PROMPT = "Warm-up: what is 1 + 1?"
-
-
-class ModelUnavailable(Exception):
-    """The model cannot be had here; its tests are skipped with this reason."""
-
-
-class ModelLoadFailed(Exception):
-    """The model was there but did not load; its tests error with this reason."""
+QUERY_FIXTURE = "math_query"
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+def _uses_slm(item: pytest.Item) -> bool:
+    return "slm" in getattr(item, "fixturenames", ())
 
 
-@dataclass
-class OpenModel:
-    loaded: LoadedModel
-    event: dict[str, Any]        # the "model" event (info, load, idle, meter, carbon)
+class MeasuringRole:
+    """Parametrizes, loads models, and brackets each test call with one energy window."""
 
-
-class Measurer:
-    """Per-process measuring state: one meter, one hub probe, one idle baseline."""
-
-    def __init__(self, settings: Settings, carbon: CarbonContext, worker: str = "main",
-                 worker_count: int = 1) -> None:
+    def __init__(self, settings: Settings, measurer: Measurer) -> None:
         self.settings = settings
-        self.carbon = carbon
-        self.worker = worker
-        self.worker_count = worker_count
-        self._threads_set = False
-        self.probe = HubProbe()
-        self._meter: EnergyMeter | None = None
-        self.baseline: PowerBaseline | None = None
-        self._pending: list[dict[str, Any]] = []
-        self._bandwidth: dict[str, Bandwidth | None] = {}
-        self._devices: dict[str, str] = {}   # alias -> device it runs on
+        self.measurer = measurer
+        self._specs: list[ModelSpec] | None = None
+        self._queries: list[Query] | None = None
+        self._errors: list[str] = []
+        self._index: dict[str, int] = {}
 
-    @property
-    def meter(self) -> EnergyMeter:
-        if self._meter is None:
-            meter = build_meter(self.settings.meter, self.settings.country)
-            meter.warm_up()  # hardware detection is paid here, not by a measured window
-            self._meter = meter
-        return self._meter
+    # -- collection ---------------------------------------------------------------------------
+
+    def specs(self) -> list[ModelSpec]:
+        if self._specs is None:
+            self._specs = selected_specs(self.settings)
+        return self._specs
+
+    def spec(self, alias: str) -> ModelSpec:
+        return next(spec for spec in self.specs() if spec.alias == alias)
+
+    def queries(self) -> list[Query]:
+        if self._queries is None:
+            self._queries = load_queries(self.settings.queries, self.settings.answers)
+        return self._queries
+
+    @pytest.hookimpl
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        try:
+            if "slm_model" in metafunc.fixturenames:
+                aliases = [spec.alias for spec in self.specs()]
+                metafunc.parametrize("slm_model", aliases, indirect=True, scope="session", ids=aliases)
+            if QUERY_FIXTURE in metafunc.fixturenames:
+                queries = self.queries()
+                metafunc.parametrize(QUERY_FIXTURE, queries, ids=[q.id for q in queries])
+        except SlmEnergyError as exc:
+            # Reported once, cleanly, when collection finishes (a raise here prints a traceback).
+            if str(exc) not in self._errors:
+                self._errors.append(str(exc))
+
+    @pytest.hookimpl
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self._errors:
+            raise pytest.UsageError(self._errors[0])
+        measured = [item for item in session.items if _uses_slm(item)]
+        self._index = {item.nodeid: i for i, item in enumerate(session.items)}
+        if measured:
+            try:
+                storage.check_writable(self.settings.results_dir)
+            except SlmEnergyError as exc:
+                raise pytest.UsageError(str(exc)) from None
+
+    # -- setup and call -----------------------------------------------------------------------
+
+    def model_fixture(self, alias: str) -> Iterator[OpenModel]:
+        try:
+            opened = self.measurer.open_model(self.spec(alias))
+        except ModelUnavailable as exc:
+            pytest.skip(f"{alias}: not available: {exc}")
+        except ModelLoadFailed as exc:
+            pytest.fail(f"{alias}: {exc}", pytrace=False)
+        yield opened
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
+        try:
+            return (yield)
+        finally:
+            # A model loaded during this setup reports its load and idle figures on this test's reports.
+            for event in self.measurer.take_pending_events():
+                item.user_properties.append((EVENT_KEY, encode_event(event)))
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        slm = getattr(item, "funcargs", {}).get("slm")
+        if not isinstance(slm, SLM):
+            return (yield)
+        started_at, started = utc_now(), time.perf_counter()
+        error: BaseException | None = None
+        try:
+            return (yield)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self._finish(item, slm, error, started_at, time.perf_counter() - started)
+
+    def _finish(self, item: pytest.Item, slm: SLM, error: BaseException | None, started_at: str,
+                call_s: float) -> None:
+        obs = slm.observation
+        if isinstance(error, pytest.skip.Exception) or not obs.did_work:
+            return
+        if error is None:
+            outcome, message = "passed", None
+        elif obs.generation_error is not None:
+            outcome, message = "error", obs.generation_error
+        else:
+            outcome, message = "failed", f"{type(error).__name__}: {error}".splitlines()[0]
+        record = self.measurer.build_record(
+            alias=slm.alias, observation=obs, outcome=outcome, error=message, test_id=item.nodeid,
+            started_at=started_at, call_s=call_s, collection_index=self._index.get(item.nodeid, 0))
+        item.user_properties.append((EVENT_KEY, encode_event(query_event(record))))
+        if slm.benchmark is not None:
+            slm.benchmark.extra_info.update(benchmark_extra_info(record))
 
     def close(self) -> None:
-        if self._meter is not None:
-            self._meter.close()
-
-    def take_pending_events(self) -> list[dict[str, Any]]:
-        events, self._pending = self._pending, []
-        return events
-
-    # -- models -----------------------------------------------------------------------------
-
-    def _share_cores_with_workers(self) -> None:
-        """Give each parallel worker its share of the cores: oversubscribed threads would
-        make every worker slower and charge the contention to the queries."""
-        if self.worker_count > 1 and not self._threads_set:
-            import torch
-
-            torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.worker_count))
-        self._threads_set = True
-
-    def open_model(self, spec: ModelSpec) -> OpenModel:
-        self._share_cores_with_workers()
-        availability = check_availability(spec, self.settings.offline, self.probe)
-        if not availability.available:
-            raise ModelUnavailable(availability.reason)
-        local_path = availability.local_path
-        if spec.source == "tiny":
-            local_path = ensure_tiny(spec.alias, str(spec.tiny))
-        meter = self.meter
-        device = self._device_of(spec)
-        self.bandwidth(device)   # a first measurement's buffers must not count as this model's memory
-        memory = MemoryWindow.open(device)
-        handle = meter.start()
-        started = time.perf_counter()
-        try:
-            loaded = load_model(spec, local_path)
-        except Exception as exc:  # noqa: BLE001 - any load failure is reported, others still run
-            meter.stop(handle)
-            raise ModelLoadFailed(f"failed to load {spec.model_id}: {type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")) from exc
-        load_reading = meter.stop(handle)
-        load_seconds = time.perf_counter() - started
-        memory.loaded()
-        self._devices[spec.alias] = loaded.device
-        warmup_seconds = self._warm_up(loaded, spec)
-        performance = self._performance(loaded, memory)
-        if self.baseline is None and self.settings.idle_seconds > 0:
-            self.baseline = self.measure_idle(self.settings.idle_seconds)
-        info = loaded.info(self.generation_settings(spec))
-        event = {
-            "kind": "model",
-            "alias": spec.alias,
-            "worker": self.worker,
-            "info": info.to_dict(),
-            "load": LoadRecord(
-                duration_s=load_seconds,
-                energy=load_reading,
-                emissions_kg=self.carbon.emissions_kg(load_reading.total_kwh),
-                peak_rss_mb=peak_rss_mb(),
-                worker=self.worker,
-                warmup_s=warmup_seconds,
-            ).to_dict(),
-            "idle": None if self.baseline is None else self.baseline.to_dict(),
-            "meter": meter.describe(),
-            "carbon": self.carbon.to_dict(),
-            "performance": performance,
-        }
-        self._pending.append(event)
-        return OpenModel(loaded=loaded, event=event)
-
-    @staticmethod
-    def _device_of(spec: ModelSpec) -> str:
-        try:
-            return resolve_device(spec.device)
-        except Exception:  # noqa: BLE001 - the load reports a bad device; memory figures just go without CUDA
-            return "cpu"
-
-    def bandwidth(self, device: str) -> Bandwidth | None:
-        """The machine's bandwidth for ``device``, once per process (cached per machine on disk)."""
-        kind = "cuda" if device.startswith("cuda") else device
-        if kind not in self._bandwidth:
-            try:
-                self._bandwidth[kind] = bandwidth_for(self.settings.bandwidth, device)
-            except Exception:  # noqa: BLE001 - no MBU rather than no run
-                self._bandwidth[kind] = None
-        return self._bandwidth[kind]
-
-    def protocol_settings(self) -> ProtocolSettings:
-        return ProtocolSettings(warmup=self.settings.protocol_warmup,
-                                min_seconds=self.settings.protocol_min_seconds,
-                                min_iterations=self.settings.protocol_min_iterations)
-
-    def _performance(self, loaded: LoadedModel, memory: MemoryWindow) -> dict[str, Any]:
-        """What the model costs beyond one query: threads, weight bytes, memory, bandwidth, protocol."""
-        import torch
-
-        bandwidth = self.bandwidth(loaded.device)
-        protocol = None
-        if self.settings.decode_protocol:
-            protocol = run_protocol(loaded, self.meter, self.protocol_settings())
-        return {
-            "torch_threads": torch.get_num_threads(),
-            "device": loaded.device,
-            "dtype": str(loaded.model.dtype).replace("torch.", ""),
-            "weight_bytes": loaded.weight_bytes,
-            "decode_bytes_per_token": loaded.decode_bytes_per_token,
-            "memory": memory.to_dict(),
-            "bandwidth": None if bandwidth is None else bandwidth.to_dict(),
-            "decode_protocol": protocol,
-        }
-
-    def resources(self, alias: str) -> dict[str, Any]:
-        """Peak memory so far for the model's window (read after a test, outside its energy window)."""
-        device = self._devices.get(alias, "cpu")
-        found = {"peak_rss_mb": peak_rss_mb()}
-        if device.startswith("cuda"):
-            found["cuda_max_allocated_mb"] = cuda_peak_mb(device)
-        return found
-
-    def generation_settings(self, spec: ModelSpec) -> dict[str, Any]:
-        return {
-            "max_new_tokens": spec.max_new_tokens,
-            "do_sample": False,
-            "decoding": "greedy",
-            "warmup": self.settings.warmup,
-            "repeat": self.settings.repeat,
-            "prompt_style": spec.prompt_style,
-            "prompt_template": spec.prompt_template if spec.prompt_style == "plain" else "tokenizer chat template",
-            "inference_mode": True,
-            "min_new_tokens": spec.max_new_tokens if spec.source == "random" else None,
-        }
-
-    def _warm_up(self, loaded: LoadedModel, spec: ModelSpec) -> float:
-        started = time.perf_counter()
-        for _ in range(self.settings.warmup):
-            loaded.generate(WARMUP_PROMPT, spec.max_new_tokens)
-        return time.perf_counter() - started
-
-    def measure_idle(self, seconds: float) -> PowerBaseline:
-        """Idle power: the meter's view of the machine doing nothing for ``seconds``."""
-        handle = self.meter.start()
-        time.sleep(seconds)
-        return PowerBaseline.from_reading(self.meter.stop(handle))
-
-    # -- tests ------------------------------------------------------------------------------
-
-    def build_record(self, *, alias: str, observation: TestObservation, outcome: str, error: str | None,
-                     test_id: str, started_at: str, call_s: float, collection_index: int) -> QueryRecord:
-        return build_query_record(
-            alias=alias, observation=observation, outcome=outcome, error=error, test_id=test_id,
-            started_at=started_at, call_s=call_s, collection_index=collection_index,
-            carbon=self.carbon, baseline=self.baseline, worker=self.worker, resources=self.resources(alias))
-
-
-def build_query_record(
-    *,
-    alias: str,
-    observation: TestObservation,
-    outcome: str,
-    error: str | None,
-    test_id: str,
-    started_at: str,
-    call_s: float,
-    collection_index: int,
-    carbon: CarbonContext,
-    baseline: PowerBaseline | None,
-    worker: str = "main",
-    resources: dict[str, Any] | None = None,
-) -> QueryRecord:
-    """One test's record, per round: the model-work windows' energy and time divided by the rounds."""
-    from ..quality import normalized_answer, prompt_opens_think, response_health
-
-    generations: list[Generation] = observation.generations
-    rounds = max(1, len(generations))
-    per_round = EnergyReading.combine(observation.readings).scaled(1.0 / rounds)
-    last = generations[-1] if generations else None
-    net = None
-    if baseline is not None and per_round.total_kwh is not None:
-        idle = baseline.idle_kwh(per_round.duration_s)
-        net = None if idle is None else per_round.total_kwh - idle
-    extra: dict[str, Any] = {
-        "collection_index": collection_index,
-        "worker": worker,
-        "call_s": call_s,          # the whole test call; duration_s counts model work only
-        "generation_s": median_or_none([g.seconds for g in generations]),
-        "decode_tokens_per_s": median_or_none([g.decode_tokens_per_s for g in generations]),
-        "hit_eos": last.hit_eos if last else None,
-        "scoring_calls": observation.scoring_calls,
-        **(resources or {}),
-    }
-    response = last.response if last else str(observation.scores.get("extracted") or "")
-    if last is not None:
-        think_open = prompt_opens_think(last.rendered_prompt)
-        extra["health"] = response_health(last.response, tokens_output=last.tokens_output,
-                                          max_new_tokens=last.max_new_tokens, eos_generated=last.hit_eos,
-                                          think_open=think_open).to_dict()
-        if last.reasoning_tokens is not None:
-            extra["reasoning_tokens"] = last.reasoning_tokens
-        if len(generations) > 1:
-            extra["round_seconds"] = [g.seconds for g in generations]
-            extra["round_answers"] = [normalized_answer(g.response, think_open=think_open) for g in generations]
-            if len({g.response for g in generations}) > 1:
-                extra["round_responses"] = [g.response for g in generations]
-    tokens_input = last.tokens_input if last else observation.scoring_tokens_input
-    return QueryRecord(
-        model=alias,
-        query_id=observation.query_id or test_id,
-        query=observation.query or "",
-        response=response,
-        tokens_input=tokens_input,
-        tokens_output=last.tokens_output if last else 0,
-        duration_s=per_round.duration_s,
-        sequence=collection_index,
-        outcome=outcome,
-        test_id=test_id,
-        started_at=started_at,
-        rounds=rounds,
-        energy=per_round,
-        net_energy_kwh=net,
-        emissions_kg=carbon.emissions_kg(per_round.total_kwh),
-        ttft_s=median_or_none([g.ttft_s for g in generations]),
-        decode_s=median_or_none([g.decode_s for g in generations]),
-        error=error,
-        task=observation.task,
-        expected=observation.expected,
-        scores=dict(observation.scores),
-        extra=extra,
-    )
-
-
-def query_event(record: QueryRecord) -> dict[str, Any]:
-    return {"kind": "query", "alias": record.model, "record": record.to_dict()}
-
-
-def benchmark_extra_info(record: QueryRecord) -> dict[str, Any]:
-    """What pytest-benchmark stores with each entry, so its compare tools work on energy runs."""
-    energy = record.energy
-    return {
-        "model": record.model,
-        "query_id": record.query_id,
-        "energy_kwh": record.energy_kwh,
-        "energy_methods": dict(energy.methods) if energy else None,
-        "energy_provenance": energy.provenance if energy else "none",
-        "emissions_kg": record.emissions_kg,
-        "tokens_input": record.tokens_input,
-        "tokens_output": record.tokens_output,
-        "ttft_s": record.ttft_s,
-        "rounds": record.rounds,
-    }
-
-
-def selected_specs(settings: Settings) -> list[ModelSpec]:
-    """The models this run measures, with the per-model dtype/device options applied."""
-    return select_models(settings.models, load_registry(), Path.cwd(), settings.max_new_tokens,
-                         dtypes=settings.dtype, devices=settings.device)
-
-
-def check_devices(specs: list[ModelSpec]) -> None:
-    """One line for a device or dtype this machine cannot run, before anything is measured.
-
-    Only models placed explicitly on an accelerator are probed: auto/cpu are checked at load.
-    """
-    for spec in specs:
-        if spec.device in ("auto", "cpu"):
-            continue
-        try:
-            check_device(spec.device, spec.dtype)
-        except ValueError as exc:
-            raise SlmEnergyError(f"{spec.alias}: {exc}") from None
+        """Called by the plugin's pytest_unconfigure: loaded models and the meter are released."""
+        self.measurer.close()

@@ -1,0 +1,107 @@
+"""Events from test reports -> one ModelRun per model (used by the collecting role and by recover).
+
+Pure: it holds events in memory and builds records; the plugin
+decides when to journal and write. The same builder rebuilds an interrupted run from
+its journal (``slm-energy recover``), so both paths give identical files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Iterable, Mapping
+
+from ..energy.intensity import CarbonContext
+from ..energy.reading import PowerBaseline
+from ..perf.performance import model_performance
+from ..results.records import LoadRecord, ModelInfo, ModelRun, QueryRecord
+
+
+class RunCollector:
+    def __init__(self, run_id: str, started_at: str, machine: Mapping[str, Any],
+                 settings: Mapping[str, Any]) -> None:
+        self.run_id = run_id
+        self.started_at = started_at
+        self.machine = dict(machine)
+        self.settings = dict(settings)
+        self.model_events: dict[str, list[dict[str, Any]]] = {}
+        self.records: dict[str, list[QueryRecord]] = {}
+        self.order: list[str] = []   # aliases in the order they first reported
+
+    def run_event(self) -> dict[str, Any]:
+        """The journal's first line: what a recovery needs to rebuild the run's metadata."""
+        return {"kind": "run", "run_id": self.run_id, "started_at": self.started_at,
+                "machine": self.machine, "settings": self.settings}
+
+    @classmethod
+    def from_journal(cls, events: Iterable[Mapping[str, Any]]) -> "RunCollector":
+        events = list(events)
+        head = next((e for e in events if e.get("kind") == "run"), {})
+        collector = cls(run_id=str(head.get("run_id", "")), started_at=str(head.get("started_at", "")),
+                        machine=head.get("machine") or {}, settings=head.get("settings") or {})
+        collector.ingest_all(events)
+        return collector
+
+    def manifest(self, runs: list[ModelRun], *, status: str, exit_status: int, wall_s: float,
+                 args: list[str], gate: list[str]) -> dict[str, Any]:
+        """``run.json``: what ran, how it ended, where, and the gate's verdict."""
+        return {
+            "run_id": self.run_id, "started_at": self.started_at, "finished_at": runs[0].finished_at if runs else "",
+            "status": status, "exit_status": exit_status, "wall_s": wall_s,
+            "models": [run.alias for run in runs], "settings": self.settings, "args": args,
+            "machine": self.machine, "gate": gate,
+        }
+
+    def ingest(self, event: Mapping[str, Any]) -> None:
+        alias = str(event["alias"])
+        if alias not in self.order:
+            self.order.append(alias)
+        if event["kind"] == "model":
+            self.model_events.setdefault(alias, []).append(dict(event))
+        elif event["kind"] == "query":
+            record = QueryRecord.from_dict(event["record"], model=alias, position=0)
+            self.records.setdefault(alias, []).append(record)
+
+    def ingest_all(self, events: Iterable[Mapping[str, Any]]) -> None:
+        for event in events:
+            if event.get("kind") in {"model", "query"}:
+                self.ingest(event)
+
+    @property
+    def record_count(self) -> int:
+        return sum(len(v) for v in self.records.values())
+
+    def build_runs(self, status: str, finished_at: str) -> list[ModelRun]:
+        runs = []
+        for alias in self.order:
+            events = self.model_events.get(alias, [])
+            records = self.records.get(alias, [])
+            if not events and not records:
+                continue
+            runs.append(self._build_run(alias, events, records, status, finished_at))
+        return runs
+
+    def _build_run(self, alias: str, events: list[dict[str, Any]], records: list[QueryRecord],
+                   status: str, finished_at: str) -> ModelRun:
+        first = events[0] if events else {}
+        info = ModelInfo.from_dict(first["info"]) if first.get("info") else ModelInfo(alias=alias, model_id=alias)
+        # Order by collection position: a parallel run then lists records exactly as a serial one.
+        ordered = sorted(records, key=lambda r: (int(r.extra.get("collection_index", 0)), r.query_id))
+        numbered = tuple(replace(r, sequence=i) for i, r in enumerate(ordered, start=1))
+        idle = next((e["idle"] for e in events if e.get("idle")), None)
+        carbon = first.get("carbon")
+        workers = sorted({str(e.get("worker", "main")) for e in events})
+        return ModelRun(
+            info=info,
+            records=numbered,
+            loads=tuple(LoadRecord.from_dict(e["load"]) for e in events if e.get("load")),
+            carbon=CarbonContext.from_dict(carbon) if carbon else None,
+            idle=PowerBaseline.from_dict(idle) if idle else None,
+            meter=dict(first.get("meter") or {}),
+            machine=self.machine,
+            run_id=self.run_id,
+            started_at=self.started_at,
+            finished_at=finished_at,
+            status=status,
+            extra={"settings": self.settings, "workers": workers},
+            performance=model_performance(first.get("performance"), numbered),
+        )
