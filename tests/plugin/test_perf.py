@@ -6,7 +6,7 @@ import pytest
 
 from slm_energy_plugin.results.records import validate_model_dict
 
-from .conftest import load_model_json, run_dirs
+from ..conftest import load_model_json, run_dirs
 
 
 def test_gpt2_random_reports_real_size_cost(bench_project: pytest.Pytester) -> None:

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .run_factory import MEASURED, J_PER_KWH, make_run, three_models, write_seed_file
+from ..run_factory import MEASURED, J_PER_KWH, make_run, three_models, write_seed_file
 from slm_energy_plugin import cli
 from slm_energy_plugin.results.storage import write_model_runs
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 RUN = "20250101T120000Z-aaaaaa"
 
 

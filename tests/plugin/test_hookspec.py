@@ -8,7 +8,7 @@ from slm_energy_plugin.energy import build_meter, meter_names
 from slm_energy_plugin.energy.null_meter import NullMeter
 from slm_energy_plugin.errors import ConfigError
 
-from .conftest import load_model_json, run_dirs
+from ..conftest import load_model_json, run_dirs
 
 HOOKS_CONFTEST = '''
 from slm_energy_plugin.energy.null_meter import NullMeter

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from .run_factory import J_PER_KWH, make_run, three_models
+from ..run_factory import J_PER_KWH, make_run, three_models
 from slm_energy_plugin.errors import ConfigError
 from slm_energy_plugin.stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
 

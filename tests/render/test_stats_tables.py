@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from .run_factory import ESTIMATED, MEASURED, J_PER_KWH, make_run, three_models
+from ..run_factory import ESTIMATED, MEASURED, J_PER_KWH, make_run, three_models
 from slm_energy_plugin.errors import ConfigError
 from slm_energy_plugin.results.records import ModelRun
 from slm_energy_plugin.render.stats_export import CSV_COLUMNS, render_csv, render_json

@@ -13,7 +13,7 @@ import pytest
 
 from slm_energy_plugin.results.records import validate_model_dict
 
-from .conftest import load_model_json, run_dirs
+from ..conftest import load_model_json, run_dirs
 
 
 def _usage_error(result: pytest.RunResult, *patterns: str) -> None:

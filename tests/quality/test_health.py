@@ -20,7 +20,7 @@ PROSE = (
 
 def test_repetition_ratio_separates_prose_from_loops():
     assert repeated_ngram_ratio(PROSE)[0] < 0.05
-    design = Path(__file__).resolve().parents[1] / "README.md"
+    design = Path(__file__).resolve().parents[2] / "README.md"
     if design.is_file() and len(design.read_text()) > 2000:
         assert repeated_ngram_ratio(design.read_text())[0] < REPETITION_THRESHOLD
     assert repeated_ngram_ratio("I like cats. " * 10)[0] > 0.8

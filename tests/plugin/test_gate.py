@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import run_dirs
+from ..conftest import run_dirs
 
 SIX_QUERIES = "".join(f"What is {n} plus {n}?\n" for n in range(1, 7))
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from .carbon_synthetic import synthetic_run, write_run
+from .synthetic import synthetic_run, write_run
 from slm_energy_plugin import cli
 from slm_energy_plugin.carbon.config import load_config
 from slm_energy_plugin.carbon.reproject import REPROJECTED_KEY, carbon_context_for, reproject

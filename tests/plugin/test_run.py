@@ -9,7 +9,7 @@ import pytest
 
 from slm_energy_plugin.results.records import ModelRun, validate_model_dict
 
-from .conftest import load_model_json, run_dirs
+from ..conftest import load_model_json, run_dirs
 
 
 def test_suite_writes_one_valid_json_per_model(bench_project: pytest.Pytester) -> None:
@@ -118,7 +118,7 @@ def test_an_earlier_run_is_never_overwritten(bench_project: pytest.Pytester) -> 
 def test_tasks_record_scores_and_health_and_the_report_rates_efficiency(
         bench_project: pytest.Pytester) -> None:
     """The project's own benchmark files, end to end: every record is scored and health-checked."""
-    benchmarks = Path(__file__).resolve().parent.parent / "benchmarks"
+    benchmarks = Path(__file__).resolve().parents[2] / "benchmarks"
     for name in ("test_math.py", "test_tasks.py"):
         (bench_project.path / name).write_text((benchmarks / name).read_text())
     result = bench_project.runpytest(

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from .carbon_synthetic import synthetic_run, write_run
+from .synthetic import synthetic_run, write_run
 from slm_energy_plugin import cli
 from slm_energy_plugin.carbon.config import CONFIG_ENV, load_config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

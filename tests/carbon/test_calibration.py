@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from .carbon_synthetic import MEASURED, synthetic_run, write_run
+from .synthetic import MEASURED, synthetic_run, write_run
 from slm_energy_plugin.carbon.calibration import calibrate_run, samples_from_run
 from slm_energy_plugin.carbon.formulas import Datacenter, Region, Span, Workload, estimate
 from slm_energy_plugin.errors import SlmEnergyError
