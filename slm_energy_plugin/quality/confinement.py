@@ -7,7 +7,7 @@ cgroup namespaces, as an unprivileged user with every capability dropped, with
 
 What it sees: ``/usr`` and the interpreter's prefix read-only (plus the ``/bin``, ``/lib``...
 links into ``/usr``), its own ``/proc`` (only its own processes) and a minimal ``/dev``, a
-private size-capped tmpfs as ``/tmp`` (work folder ``/tmp/work``), the harness file and its
+private size-capped tmpfs as ``/tmp`` (the only writable place; ``/dev`` is read-only) (work folder ``/tmp/work``), the harness file and its
 config read-only under ``/sandbox``. No ``/etc``, ``/home``, ``/root`` (beyond the
 interpreter's prefix), project folder or results. The network namespace is empty apart
 from its own loopback, so 127.0.0.1 inside is not the host's. The sandbox's PID 1 is
@@ -88,7 +88,8 @@ def bwrap_argv(bwrap: str, harness: Path, config: Path, seccomp_fd: int | None) 
     if seccomp_fd is not None:
         argv += ["--seccomp", str(seccomp_fd)]
     argv += [
-        "--proc", "/proc", "--dev", "/dev",
+        # /dev read-only: its tmpfs (and /dev/shm on it) would otherwise take files without bound.
+        "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
         "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp", "--dir", "/tmp/work", "--chdir", "/tmp/work",
         "--ro-bind", str(harness), HARNESS_PATH, "--ro-bind", str(config), CONFIG_PATH,
         "--", interpreter(), "-I", "-S", "-B", HARNESS_PATH, CONFIG_PATH,
