@@ -47,6 +47,9 @@ class NotPlainData(TypeError):
     """A value that cannot cross the sandbox boundary as data."""
 
 
+_CONTAINER_TAGS: dict[type, str] = {list: "l", tuple: "t", set: "S", frozenset: "F"}
+
+
 # ---- plain-data codec: every value is a tagged JSON list, decoded strictly ----------------
 
 def encode(value: Any, depth: int = 0) -> list[Any]:
@@ -67,9 +70,8 @@ def encode(value: Any, depth: int = 0) -> list[Any]:
         return ["s", value]
     if kind is bytes:
         return ["y", value.hex()]
-    if kind in (list, tuple, set, frozenset):
-        tag = {list: "l", tuple: "t", set: "S", frozenset: "F"}[kind]
-        return [tag, [encode(item, depth + 1) for item in value]]
+    if kind in _CONTAINER_TAGS:
+        return [_CONTAINER_TAGS[kind], [encode(item, depth + 1) for item in value]]
     if kind is dict:
         return ["d", [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]]
     raise NotPlainData(f"a {kind.__name__} is not plain data")
@@ -174,7 +176,7 @@ def serve_candidate(cfg: dict[str, Any], requests: IO[bytes], answers: IO[bytes]
         send(answers, ["load_error", f"the code does not define {entry_point}()"])
         return
     names = [k for k, v in namespace.items() if callable(v) and k.isidentifier() and not k.startswith("__")]
-    send(answers, ["ready", names[:MAX_NAMES]])
+    send(answers, ["ready", list(names[:MAX_NAMES])])
     main_pid = os.getpid()
     while True:
         try:
@@ -185,7 +187,7 @@ def serve_candidate(cfg: dict[str, Any], requests: IO[bytes], answers: IO[bytes]
         try:
             result = namespace[name](*args, **kwargs)
         except BaseException as exc:
-            reply = ["raised", type(exc).__name__, describe_raised(exc)]
+            reply: list[Any] = ["raised", type(exc).__name__, describe_raised(exc)]
         else:
             try:
                 reply = ["ok", encode(result)]
