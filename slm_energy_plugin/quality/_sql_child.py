@@ -1,6 +1,7 @@
-"""Child side of the SQL scorer: ``python -I -S -B _sql_child.py`` with a JSON job on stdin.
+"""Child side of the SQL scorer: ``python -I -S -B _sql_child.py MEMORY_MB``, one JSON job
+per line on stdin (the process is reused across calls until a job has to be killed).
 
-Standard library only. Runs each statement of the job on a read-only connection with an
+Standard library only. Runs each statement of a job on a read-only connection with an
 authorizer, SQLite limits and a progress-handler deadline, and writes one JSON line per
 statement as soon as it is done. The parent kills this process when a statement overruns
 its wall clock: a single SQL function call (``printf('%.*c', 2000000000, 'x')``, a
@@ -103,20 +104,26 @@ def run(conn: sqlite3.Connection, sql: str, job: dict[str, Any]) -> list[list[An
         conn.set_progress_handler(None, 0)
 
 
+def serve(job: dict[str, Any]) -> None:
+    conn = connect(job["db"], job)
+    try:
+        for sql in job["statements"]:
+            try:
+                answer: dict[str, Any] = {"rows": run(conn, sql, job)}
+            except QueryFailed as exc:
+                answer = {"error": exc.kind, "message": str(exc)}
+            sys.stdout.write(json.dumps(answer) + "\n")
+            sys.stdout.flush()
+    finally:
+        conn.close()
+
+
 def main() -> None:
-    job = json.loads(sys.stdin.read())
-    memory = int(job["memory_mb"]) * 1024 * 1024
+    memory = int(sys.argv[1]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    conn = connect(job["db"], job)
-    for sql in job["statements"]:
-        try:
-            answer: dict[str, Any] = {"rows": run(conn, sql, job)}
-        except QueryFailed as exc:
-            answer = {"error": exc.kind, "message": str(exc)}
-        sys.stdout.write(json.dumps(answer) + "\n")
-        sys.stdout.flush()
-    conn.close()
+    for line in sys.stdin:
+        serve(json.loads(line))
 
 
 if __name__ == "__main__":

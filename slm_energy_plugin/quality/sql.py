@@ -23,6 +23,7 @@ in score 0 with a reason, and neither the original database nor the session is t
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -31,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -86,36 +88,65 @@ def _decode_row(row: list[Any]) -> tuple[Any, ...]:
     return tuple(bytes.fromhex(v["hex"]) if isinstance(v, dict) else v for v in row)
 
 
+class _Worker:
+    """The query process, kept across calls (its start-up costs more than a query) and
+    replaced after any call that had to kill it. One per scoring process."""
+
+    _lock = threading.Lock()
+    _proc: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def run(cls, job: dict[str, Any], count: int, timeout_s: float) -> list[list[tuple[Any, ...]] | _QueryFailed]:
+        with cls._lock:
+            if cls._proc is None or cls._proc.poll() is not None:
+                cls._proc = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-B", str(_CHILD), str(_CHILD_MEMORY_MB)], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tempfile.gettempdir(),
+                    env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})
+            proc = cls._proc
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(json.dumps(job).encode("utf-8") + b"\n")
+                proc.stdin.flush()
+                results, healthy = _collect(proc, count, timeout_s)
+            except (BrokenPipeError, ValueError):
+                results, healthy = [_QueryFailed("the query process ended early")] * count, False
+            if not healthy:
+                cls.stop()
+            return results
+
+    @classmethod
+    def stop(cls) -> None:
+        proc, cls._proc = cls._proc, None
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+
+
+atexit.register(_Worker.stop)
+
+
 def _run_statements(db_path: Path, statements: Sequence[str], timeout_s: float,
                     max_rows: int) -> list[list[tuple[Any, ...]] | _QueryFailed]:
-    """Each statement's rows (or why it gave none), run in one child process on a copy of
+    """Each statement's rows (or why it gave none), run in the query process on a copy of
     ``db_path``. A statement still running ``timeout_s`` after it started is killed with
     the process; the statements after it are then not run (reported as killed too)."""
     with tempfile.TemporaryDirectory(prefix="slm-sql-") as tmp:
         copy = Path(tmp, db_path.name)
         shutil.copyfile(db_path, copy)
-        job = json.dumps({"db": str(copy), "statements": list(statements), "timeout_s": timeout_s,
-                          "max_rows": max_rows, "max_value_bytes": _MAX_VALUE_BYTES,
-                          "max_sql_chars": _MAX_SQL_CHARS, "max_result_bytes": _MAX_RESULT_BYTES,
-                          "memory_mb": _CHILD_MEMORY_MB})
-        proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", str(_CHILD)], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp,
-                                env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})
-        try:
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(job.encode("utf-8"))
-            proc.stdin.close()
-            return _collect(proc, len(statements), timeout_s)
-        finally:
-            proc.kill()
-            proc.wait()
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+        job = {"db": str(copy), "statements": list(statements), "timeout_s": timeout_s,
+               "max_rows": max_rows, "max_value_bytes": _MAX_VALUE_BYTES,
+               "max_sql_chars": _MAX_SQL_CHARS, "max_result_bytes": _MAX_RESULT_BYTES}
+        return _Worker.run(job, len(statements), timeout_s)
 
 
-def _collect(proc: subprocess.Popen[bytes], count: int, timeout_s: float) -> list[list[tuple[Any, ...]] | _QueryFailed]:
-    """Read one answer line per statement, each within its wall-clock limit."""
+def _collect(proc: subprocess.Popen[bytes], count: int,
+             timeout_s: float) -> tuple[list[list[tuple[Any, ...]] | _QueryFailed], bool]:
+    """Read one answer line per statement, each within its wall-clock limit; the flag says
+    whether the process can be reused (False: it overran or died)."""
     assert proc.stdout is not None
     results: list[list[tuple[Any, ...]] | _QueryFailed] = []
     buffer = b""
@@ -140,14 +171,14 @@ def _collect(proc: subprocess.Popen[bytes], count: int, timeout_s: float) -> lis
                 if time.monotonic() < deadline:
                     continue
                 killed = _QueryFailed(f"timed out after {timeout_s:g} s (query process killed)")
-                return results + [killed] * (count - len(results))
+                return results + [killed] * (count - len(results)), False
             chunk = os.read(fd, 65536)
             if not chunk:
                 err = (proc.stderr.read() if proc.stderr else b"").decode("utf-8", "replace").strip().splitlines()
                 died = _QueryFailed(f"the query process ended early ({(err or ['no message'])[-1][:200]})")
-                return results + [died] * (count - len(results))
+                return results + [died] * (count - len(results)), False
             buffer += chunk
-    return results
+    return results, not buffer
 
 
 def _normalize_rows(rows: Sequence[tuple[Any, ...]], float_digits: int) -> list[tuple[Any, ...]]:
