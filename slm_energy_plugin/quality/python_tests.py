@@ -31,7 +31,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
@@ -100,11 +99,14 @@ def _tail(path: Path, limit: int = 4096) -> str:
         return ""
 
 
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process group led by ``proc`` (bwrap: its namespace dies with it). Only
+    while ``proc`` is unreaped, so its pid cannot have been reused as another group's id."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 @dataclass
@@ -174,7 +176,7 @@ def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits 
                 os.close(fd)
             if len(children) < 2:
                 for child in children:
-                    _kill_group(child.proc.pid)
+                    _kill_group(child.proc)
                     child.proc.wait()
                 os.close(verdict_r)
         timed_out = False
@@ -190,7 +192,7 @@ def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits 
             except subprocess.TimeoutExpired:
                 pass
         for child in children:         # the whole namespace dies with bwrap: no survivors
-            _kill_group(child.proc.pid)
+            _kill_group(child.proc)
             child.proc.wait()
         flooded = candidate.stdout.stat().st_size >= limits.output_bytes or \
             candidate.stderr.stat().st_size >= limits.output_bytes
