@@ -1,28 +1,27 @@
 """Code generation scored by running the task's unit tests on the generated function.
 
-Generated code is untrusted. It runs in a separate Python process (``python -I -S``: no
-site-packages, no environment variables, no user site), in a fresh temporary folder, in
-its own session (so its whole process group can be killed), with:
+Generated code is untrusted; the kernel contains it (:mod:`.confinement`: bubblewrap,
+new user/mount/PID/network/IPC namespaces, read-only interpreter, private tmpfs, no
+network, no capabilities). Inside, rlimits bound it: ``RLIMIT_CPU`` (SIGXCPU, then
+SIGKILL), ``RLIMIT_AS`` (MemoryError), ``RLIMIT_FSIZE`` on its output files,
+``RLIMIT_NOFILE``, ``RLIMIT_NPROC`` (a fork bomb stops at 64 processes), no core dumps;
+the parent kills the whole sandbox at the wall-clock limit and after every run.
 
-- ``RLIMIT_CPU`` (SIGXCPU, then SIGKILL), ``RLIMIT_AS`` (MemoryError), ``RLIMIT_FSIZE`` on
-  every file it writes including its stdout/stderr files (a huge print fails with EFBIG:
-  CPython ignores SIGXFSZ); the verdict comes back on a separate pipe,
-  ``RLIMIT_NOFILE`` 64, no core dumps, ``RLIMIT_NPROC`` 0 (no forks; Linux ignores this
-  limit for root, hence the hook below), and a wall-clock timeout in the parent;
-- a Python audit hook (PEP 578) installed before the untrusted code runs that ends the
-  process at once on: fork/exec/spawn/system/subprocess, os.kill, sockets, ctypes/cffi,
-  raising a limit, reading files outside the temp folder and the standard library, and
-  writing, renaming or deleting anything outside the temp folder;
-- a pass counted only if the child writes a result line carrying a random nonce the
-  parent sent on stdin, so ``sys.exit(0)`` or ``os._exit(0)`` before the tests is a failure.
+Pass/fail is decided where the generated code never runs: the program runs in one
+sandboxed process and the tests in another (:mod:`._sandbox_child`). The tests call the
+entry point through a proxy; arguments and return values cross as plain data (None,
+bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset), decoded into
+fresh values on the tests' side. Only the tests' process holds the verdict pipe. So
+patching a reporting function or ``json.dumps``, exiting early, or returning an object
+whose ``__eq__`` is always True cannot turn a failure into a pass.
 
-What this is NOT: a security boundary. Audit hooks are a Python-level tripwire; native
-code, a crafted bytecode object, interpreter bugs, or code that finds and patches the
-child's own reporting function can get around them, and there is no kernel isolation
-(no namespaces, seccomp, or separate user; this project often runs as root in a
-container). It stops the accidents and the obvious attacks that generated code
-produces: endless loops, fork bombs, memory and output floods, reading or deleting the
-user's files, network calls. Run untrusted benchmarks from unknown sources in a VM.
+Limits of this scheme (also in README, "Untrusted code and SQL"): only plain data crosses,
+so tests that pass functions or other objects to the entry point, or that check how it
+mutated its arguments, cannot be run this way and score 0 with that reason; the tests
+themselves are trusted data of the benchmark. Without bubblewrap (or where the kernel
+refuses namespaces) nothing runs unless ``SLM_ENERGY_ALLOW_UNCONFINED_CODE=1``; then the
+processes have rlimits and their own sessions, but the file system, network and other
+processes are open to them.
 """
 
 from __future__ import annotations
@@ -30,10 +29,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import signal
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
@@ -41,13 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from . import confinement
 from .result import ScoreResult, code_blocks, failed, split_reasoning
 
 KIND = "python_tests"
 _CHILD = Path(__file__).with_name("_sandbox_child.py")
-VIOLATION_EXIT = 86                  # must match _sandbox_child.VIOLATION_EXIT
-RESULT_MARK = "SANDBOX-RESULT"
-VIOLATION_MARK = "SANDBOX-VIOLATION"
 # HumanEval's stop sequences: where a base model's completion of the function body ends.
 STOP_SEQUENCES = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ")
 
@@ -104,59 +99,136 @@ def _tail(path: Path, limit: int = 4096) -> str:
         return ""
 
 
-def _kill_group(pid: int) -> None:
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process group led by ``proc`` (bwrap: its namespace dies with it). Only
+    while ``proc`` is unreaped, so its pid cannot have been reused as another group's id."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@dataclass
+class _Child:
+    """One sandboxed process (candidate or judge) and the files around it."""
+
+    proc: subprocess.Popen[bytes]
+    stdout: Path
+    stderr: Path
+
+
+def _spawn(role: str, source: str, entry_point: str, limits: SandboxLimits, fds: dict[str, int],
+           folder: Path, bwrap: str | None) -> _Child:
+    config = folder / f"{role}.json"
+    config.write_text(json.dumps({"role": role, "source": source, "entry_point": entry_point,
+                                  "cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb,
+                                  "output_bytes": limits.output_bytes, **fds}), encoding="utf-8")
+    passed = list(fds.values())
+    if bwrap is not None:
+        seccomp_fd = confinement.open_seccomp(folder)
+        if seccomp_fd is not None:
+            passed.append(seccomp_fd)
+        argv = confinement.bwrap_argv(bwrap, _CHILD, config, seccomp_fd)
+        cwd, env = "/", {"PATH": "/usr/bin:/bin"}
+    else:                              # unconfined, opted in: a process with rlimits, no more
+        work = folder / f"{role}-work"
+        work.mkdir()
+        argv = [confinement.interpreter(), "-I", "-S", "-B", str(_CHILD), str(config)]
+        cwd, env = str(work), {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
+    out_path, err_path = folder / f"{role}.out", folder / f"{role}.err"
     try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=env,
+                                    pass_fds=tuple(passed), start_new_session=True)
+    finally:
+        for fd in passed[len(fds):]:
+            os.close(fd)
+    return _Child(proc, out_path, err_path)
 
 
 def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits = SandboxLimits()) -> tuple[bool, str | None]:
     """Run ``tests`` (HumanEval style: defines ``check(candidate)``) against ``program``.
 
+    The program runs in one confined process, the tests in another; only plain data
+    crosses between them, and only the tests' process can report a verdict.
     Returns (passed, reason); never raises for anything the untrusted code does.
+    Raises ConfigError when no confinement is available and none was waived.
     """
-    nonce = secrets.token_hex(16)
-    with tempfile.TemporaryDirectory(prefix="slm-code-") as outer:
-        work = Path(outer, "work")
-        work.mkdir()
-        (work / "solution.py").write_text(program, encoding="utf-8")
-        (work / "tests.py").write_text(tests, encoding="utf-8")
-        out_path, err_path = Path(outer, "stdout"), Path(outer, "stderr")
-        result_r, result_w = os.pipe()
-        config = json.dumps({"cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb,
-                             "output_bytes": limits.output_bytes, "entry_point": entry_point,
-                             "result_fd": result_w})
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            try:
-                proc = subprocess.Popen(
-                    [sys.executable, "-I", "-S", str(_CHILD), config],
-                    stdin=subprocess.PIPE, stdout=out, stderr=err, cwd=work, pass_fds=(result_w,),
-                    env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}, start_new_session=True,
-                )
-            finally:
-                os.close(result_w)
-            timed_out = False
-            try:
-                proc.stdin.write(f"{nonce}\n".encode())   # type: ignore[union-attr]
-                proc.stdin.close()                        # type: ignore[union-attr]
-            except BrokenPipeError:
-                pass
-            try:
-                proc.wait(timeout=limits.wall_s)
+    where = confinement.require()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="slm-code-") as tmp:
+        folder = Path(tmp)
+        to_candidate_r, to_candidate_w = os.pipe()
+        to_judge_r, to_judge_w = os.pipe()
+        verdict_r, verdict_w = os.pipe()
+        children: list[_Child] = []
+        try:
+            candidate = _spawn("candidate", program, entry_point, limits,
+                               {"fd_requests": to_candidate_r, "fd_answers": to_judge_w}, folder, where.bwrap)
+            children.append(candidate)
+            judge = _spawn("judge", tests, entry_point, limits,
+                           {"fd_requests": to_candidate_w, "fd_answers": to_judge_r, "fd_verdict": verdict_w},
+                           folder, where.bwrap)
+            children.append(judge)
+        finally:
+            for fd in (to_candidate_r, to_candidate_w, to_judge_r, to_judge_w, verdict_w):
+                os.close(fd)
+            if len(children) < 2:
+                for child in children:
+                    _kill_group(child.proc)
+                    child.proc.wait()
+                os.close(verdict_r)
+        timed_out = False
+        try:
+            judge.proc.wait(timeout=max(0.0, limits.wall_s - (time.monotonic() - started)))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        verdict = _read_verdict(verdict_r)
+        candidate_rc = None
+        if not timed_out and verdict.get("candidate_gone"):
+            try:           # it ended on its own: let its exit status say why (a limit, a signal)
+                candidate_rc = candidate.proc.wait(timeout=1.0)
             except subprocess.TimeoutExpired:
-                timed_out = True
-                _kill_group(proc.pid)
-                proc.wait()
-            _kill_group(proc.pid)     # whatever it left behind in its process group
-        channel = _drain(result_r)
-        flooded = max(out_path.stat().st_size, err_path.stat().st_size) >= limits.output_bytes
-        stderr = _tail(err_path)
-    return _verdict(proc.returncode, timed_out, flooded, channel, stderr, nonce, limits)
+                pass
+        for child in children:         # the whole namespace dies with bwrap: no survivors
+            _kill_group(child.proc)
+            child.proc.wait()
+        flooded = candidate.stdout.stat().st_size >= limits.output_bytes or \
+            candidate.stderr.stat().st_size >= limits.output_bytes
+        judge_err = _tail(judge.stderr)
+    if timed_out:
+        return False, f"timed out after {limits.wall_s:g} s wall clock (killed)"
+    if verdict.get("passed") is True and judge.proc.returncode == 0 and not flooded:
+        return True, None
+    if flooded:
+        return False, f"output limit of {limits.output_bytes} bytes exceeded"
+    died = _died_of(candidate_rc, limits, confined=where.bwrap is not None)
+    if died:
+        return False, died
+    reason = verdict.get("reason")
+    if isinstance(reason, str):
+        return False, reason
+    last = judge_err.strip().splitlines()[-1:] or [""]
+    return False, f"the test process exited with code {judge.proc.returncode}: {last[0][:200]}"
 
 
-def _drain(fd: int, limit: int = 65536) -> str:
-    """What the child wrote on the result pipe (non-blocking: a stray writer cannot hang us)."""
+def _died_of(rc: int | None, limits: SandboxLimits, *, confined: bool) -> str | None:
+    """Why the candidate's process ended, from its exit status (bwrap reports a signal as 128+N)."""
+    if rc is None:
+        return None
+    sig = -rc if rc < 0 else (rc - 128 if confined and rc > 128 else 0)
+    if sig == signal.SIGXCPU:
+        return f"CPU time limit of {limits.cpu_s} s exceeded (killed by SIGXCPU)"
+    if sig == signal.SIGKILL:
+        return f"killed by SIGKILL (CPU hard limit of {limits.cpu_s + 1} s, or the system)"
+    if sig in signal.Signals._value2member_map_:
+        return f"the generated code's process died from signal {signal.Signals(sig).name}"
+    return None
+
+
+def _read_verdict(fd: int, limit: int = 65536) -> dict[str, object]:
+    """The judge's verdict line (non-blocking: a stray writer cannot hang us)."""
     os.set_blocking(fd, False)
     chunks, total = [], 0
     try:
@@ -171,35 +243,11 @@ def _drain(fd: int, limit: int = 65536) -> str:
             total += len(chunk)
     finally:
         os.close(fd)
-    return b"".join(chunks).decode("utf-8", "replace")
-
-
-def _verdict(rc: int, timed_out: bool, flooded: bool, channel: str, stderr: str, nonce: str,
-             limits: SandboxLimits) -> tuple[bool, str | None]:
-    if timed_out:
-        return False, f"timed out after {limits.wall_s:g} s wall clock (killed)"
-    lines = channel.splitlines()
-    for line in reversed(lines):
-        if line.startswith(f"{VIOLATION_MARK} {nonce} "):
-            return False, "sandbox: " + line.split(" ", 2)[2]
-    if rc < 0:
-        sig = -rc
-        if sig == signal.SIGXCPU:
-            return False, f"CPU time limit of {limits.cpu_s} s exceeded (killed by SIGXCPU)"
-        if sig == signal.SIGKILL:
-            return False, f"killed by SIGKILL (CPU hard limit of {limits.cpu_s + 1} s, or the system)"
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        return False, f"the test process died from signal {name}"
-    if flooded:
-        return False, f"output limit of {limits.output_bytes} bytes exceeded"
-    for line in reversed(lines):
-        if line.startswith(f"{RESULT_MARK} {nonce} "):
-            result = json.loads(line.split(" ", 2)[2])
-            return bool(result["passed"]), result.get("reason")
-    if rc == 0:
-        return False, "the process exited before the tests finished (no result line)"
-    last = stderr.strip().splitlines()[-1:] or [""]
-    return False, f"the test process exited with code {rc}: {last[0][:200]}"
+    try:
+        verdict = json.loads(b"".join(chunks).decode("utf-8", "replace") or "{}")
+    except ValueError:
+        return {}
+    return verdict if isinstance(verdict, dict) else {}
 
 
 def score_python(response: str, expected: str, *, entry_point: str, prompt: str = "",

@@ -126,3 +126,77 @@ def test_run_readonly_for_trusted_sql(db):
     assert sorted(run_readonly(db, "SELECT id FROM people")) == [(1,), (2,), (3,), (4,)]
     with pytest.raises(ConfigError, match="failed"):
         run_readonly(db, "DROP TABLE people")
+
+
+def test_one_function_call_that_outlasts_the_limit_is_killed(db):
+    # printf's %c repeat loops inside SQLite for seconds without reaching the progress
+    # handler; the query process is killed from outside.
+    for response in ("SELECT printf('%.*c', 400000000, 'x')",
+                     "SELECT length(printf('%.*c', 2000000000, 'x')), printf('%.*c', 2000000000, 'y')"):
+        result = score_sql(response, KEY, db_path=db, timeout_s=0.5)
+        assert result.score == 0.0 and result.reason == "timed out after 0.5 s (query process killed)"
+    before = digest(db)
+    assert score_sql(KEY, KEY, db_path=db).correct and digest(db) == before   # the next call is unaffected
+
+
+def test_values_patterns_and_results_are_bounded(db):
+    result = score_sql("SELECT length(replace(hex(zeroblob(400000)), '0', 'xxxx'))", KEY, db_path=db)
+    assert result.score == 0.0 and "too big" in result.reason
+    result = score_sql("SELECT 'a' GLOB '" + "*a" * 600 + "'", KEY, db_path=db)
+    assert result.score == 0.0 and "pattern too complex" in result.reason
+    many = ("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 40) "
+            "SELECT zeroblob(900000) FROM n")
+    result = score_sql(many, KEY, db_path=db)
+    assert result.score == 0.0 and "larger than 16000000 bytes" in result.reason
+
+
+def test_blobs_and_floats_survive_the_process_boundary(db):
+    assert run_readonly(db, "SELECT x'00ff', 1.5, NULL, 'é', 9223372036854775807, 1e999") == [
+        (b"\x00\xff", 1.5, None, "é", 9223372036854775807, float("inf"))]
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "SELECT name FROM people WHERE age > 30; -- harmless\n DROP TABLE people",
+        "SELECT name FROM people WHERE age > 30; /* harmless */ DROP TABLE people",
+        "SELECT name FROM people WHERE age > 30; /* a */ -- b\n /* c */ DELETE FROM people",
+        "SELECT name FROM people WHERE age > 30 /* ; */; DROP TABLE people",
+        "SELECT name FROM people WHERE age > 30 -- ;\n; DROP TABLE people",
+    ],
+    ids=["line-comment", "block-comment", "several-comments", "semicolon-in-comment", "semicolon-in-line-comment"],
+)
+def test_a_comment_does_not_hide_a_second_statement(db, response):
+    result = score_sql(response, KEY, db_path=db)
+    assert result.score == 0.0 and result.reason == "more than one SQL statement; only a single query is accepted"
+
+
+def test_trailing_comments_alone_are_fine(db):
+    assert score_sql("SELECT name FROM people WHERE age > 30; -- older people\n/* done */", KEY, db_path=db).correct
+
+
+def _complete_statement_split(sql: str) -> tuple[str, str]:
+    """The old, quadratic splitter: SQLite's own tokenizer on every prefix ending in ';'."""
+    for i, ch in enumerate(sql):
+        if ch == ";" and sqlite3.complete_statement(sql[:i + 1]):
+            return sql[:i].strip(), sql[i + 1:].strip()
+    return sql.strip(), ""
+
+
+def test_first_statement_agrees_with_sqlites_tokenizer():
+    import random
+
+    pieces = ["SELECT", " ", "'", "''", '"', ";", "--", "\n", "/*", "*/", "[", "]", "`", "x", "-", "/", "*"]
+    rng = random.Random(11)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+        assert first_statement(text) == _complete_statement_split(text), text
+
+
+def test_a_320_kb_answer_is_split_correctly():
+    # The timing of this case is in benchmarks/perf/sql_first_statement.py, not here.
+    body = "SELECT 'a;b' /* ; */, \"c;d\" -- ;\n FROM t WHERE x = 1 " * 6000
+    text = body + "; DROP TABLE t; " + "x; " * 1000
+    assert len(text) > 320_000
+    statement, rest = first_statement(text)
+    assert statement == body.strip() and rest.startswith("DROP TABLE t;")
