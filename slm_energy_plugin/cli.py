@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from . import __version__
 from .errors import SlmEnergyError
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _command_module(module_name: str):
+def _command_module(module_name: str) -> Any:
     return importlib.import_module(f"{__package__}.commands.{module_name}")
 
 

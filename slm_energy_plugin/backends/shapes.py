@@ -70,7 +70,6 @@ def resolve_random(name: str, registry: Registry, cwd: Path) -> ModelSpec:
     base = name[: -len(RANDOM_SUFFIX)].strip()
     if not base:
         raise ConfigError(f"{name!r}: name a model before @random, e.g. gpt2@random")
-    common = {"alias": name, "source": "random", "reasoning": False}
     if base in registry.specs:
         spec = registry.specs[base]
         if spec.source == "tiny":
@@ -79,24 +78,24 @@ def resolve_random(name: str, registry: Registry, cwd: Path) -> ModelSpec:
             config, origin = _folder_config(spec.local_path, name), f"config.json of {spec.local_path}"
         else:
             config, origin = hub_shape(str(spec.hub_id), spec.revision)
-        return replace(spec, shape_config=config, shape_origin=origin, shape_of=spec.model_id, **common)
+        return replace(spec, shape_config=config, shape_origin=origin, shape_of=spec.model_id, alias=name, source="random", reasoning=False)
     path = Path(base).expanduser()
     if not path.is_absolute():
         path = cwd / path
     if path.is_dir():
         config = _folder_config(path, name)
         return ModelSpec(shape_config=config, shape_origin=f"config.json of {path}", shape_of=str(path.resolve()),
-                         max_new_tokens=DEFAULT_MAX_NEW_TOKENS, **common)
+                         max_new_tokens=DEFAULT_MAX_NEW_TOKENS, alias=name, source="random", reasoning=False)
     if path.suffix == ".json":
         if not path.is_file():
             raise ConfigError(f"{name!r}: config file {str(path)!r} does not exist")
         _read_config(path, name)  # fails now, with the reason, rather than at load
         return ModelSpec(shape_config=path.resolve(), shape_origin=f"{path}", shape_of=str(path.resolve()),
-                         max_new_tokens=DEFAULT_MAX_NEW_TOKENS, **common)
+                         max_new_tokens=DEFAULT_MAX_NEW_TOKENS, alias=name, source="random", reasoning=False)
     if _HUB_ID.match(base):
         config, origin = hub_shape(base)
         return ModelSpec(hub_id=base, shape_config=config, shape_origin=origin, shape_of=base,
-                         max_new_tokens=DEFAULT_MAX_NEW_TOKENS, **common)
+                         max_new_tokens=DEFAULT_MAX_NEW_TOKENS, alias=name, source="random", reasoning=False)
     raise ConfigError(
         f"unknown model {name!r}: before @random put a registry alias ({', '.join(registry.specs)}), "
         "a model folder, an org/name hub id or a config.json path")

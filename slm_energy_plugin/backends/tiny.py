@@ -35,7 +35,7 @@ def _tokenizer_file() -> Path:
     return data_dir() / "tokenizer" / "tokenizer.json"
 
 
-def _config_kwargs(arch: str, vocab_size: int, eos_id: int) -> tuple[Callable[..., Any], Callable[..., Any], dict]:
+def _config_kwargs(arch: str, vocab_size: int, eos_id: int) -> tuple[Callable[..., Any], Callable[..., Any], dict[str, Any]]:
     """(config class, model class, config kwargs) for a tiny version of ``arch``."""
     from transformers import (GPT2Config, GPT2LMHeadModel, PhiConfig, PhiForCausalLM, Qwen2Config,
                               Qwen2ForCausalLM)

@@ -27,7 +27,8 @@ from scipy.optimize import nnls
 from ..energy.reading import COMPONENTS
 from ..errors import SlmEnergyError
 from ..results.records import ModelRun, QueryRecord, combine_provenance
-from .formulas import J_PER_KWH, Hardware, Span
+from ..energy.units import J_PER_KWH
+from .formulas import Hardware, Span
 
 MIN_RECORDS = 3
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
@@ -125,13 +125,16 @@ class EstimatorConfig:
     def datacenter(self, key: str | None, hardware: Hardware | None = None) -> Datacenter:
         """The named facility, else the hardware's usual one, else the default."""
         key = key or (hardware.datacenter if hardware else None) or self.defaults["datacenter"]
-        return self._lookup("datacenter", self.datacenters, key)
+        found: Datacenter = self._lookup("datacenter", self.datacenters, key)
+        return found
 
     def hardware_profile(self, key: str | None) -> Hardware:
-        return self._lookup("hardware", self.hardware, key or self.defaults["hardware"])
+        found: Hardware = self._lookup("hardware", self.hardware, key or self.defaults["hardware"])
+        return found
 
     def profile(self, key: str | None) -> Workload:
-        return self._lookup("profile", self.profiles, key or self.defaults["profile"])
+        found: Workload = self._lookup("profile", self.profiles, key or self.defaults["profile"])
+        return found
 
     @staticmethod
     def _lookup(kind: str, table: Mapping[str, Any], key: str) -> Any:
@@ -238,8 +241,9 @@ def _check_references(config: EstimatorConfig, merged: Mapping[str, Any],
             raise schema.fail(origin, f"hardware.{key}.datacenter", "no datacenter of that name", hardware.datacenter)
     for name, (value, origin) in defaults.items():
         try:
-            {"region": config.region, "datacenter": config.datacenter,
-             "hardware": config.hardware_profile, "profile": config.profile}[name](value)
+            check: Callable[..., object] = {"region": config.region, "datacenter": config.datacenter,
+                                              "hardware": config.hardware_profile, "profile": config.profile}[name]
+            check(value)
         except ConfigError as exc:
             raise schema.fail(origin, f"defaults.{name}", str(exc)) from None
 

@@ -18,7 +18,8 @@ from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, p
 from ..stats.metrics import DEFAULT_METRICS, get_metric, has_values, record_values
 from ..results.records import ModelRun
 from ..render.stats_export import render_csv, render_json
-from ..render.stats_tables import WIDTH, render_markdown, report_lines
+from ..render.format import WIDTH
+from ..render.stats_tables import render_markdown, report_lines
 from ..stats.build import build_report, disambiguate, parse_metric_names, unpair_different_texts
 from ..results.storage import latest_run_dir, load_model_file, load_run_dir, model_files
 
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--fail needs --baseline RUN_DIR_OR_FILE to compare with")
     paths = [Path(p) for p in args.paths] or [latest_run_dir(Path(args.results_dir))]
     runs, sources = load_sources(paths)
-    region_notes = []
+    region_notes: list[str] = []
     if args.region:
         runs, region_notes = _reprojected(runs, args.region, args.pue)
     elif args.pue is not None:
@@ -141,13 +142,13 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         text = render_markdown(report)
         if gate is not None:
-            title, *lines = gate_lines(gate, specs)
+            title, *lines = gate_lines(gate, specs or [])
             text += f"\n### {title}\n\n" + "".join(f"- {line}\n" for line in lines)
         _emit(text)
     else:
         lines = report_lines(report)
         if gate is not None:
-            title, *rest = gate_lines(gate, specs)
+            title, *rest = gate_lines(gate, specs or [])
             lines += ["", title] + [w for line in rest for w in textwrap.wrap(
                 line, WIDTH, subsequent_indent="    ", break_on_hyphens=False, break_long_words=False)]
         _emit("\n".join(lines))

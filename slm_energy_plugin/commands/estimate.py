@@ -11,7 +11,7 @@ import argparse
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 from tabulate import tabulate
@@ -217,11 +217,13 @@ def _listing(config: EstimatorConfig, what: str) -> Any:
             {"code": code, "name": row.get("country_name", code), "intensity_g_per_kwh": float(row["carbon_intensity"]),
              "year": row.get("year")} for code, row in sorted(country_table().items())],
             "world": world_region().to_dict()}
-    table = {"datacenters": config.datacenters, "hardware": config.hardware, "profiles": config.profiles}[what]
+    table: Mapping[str, Any] = {"datacenters": config.datacenters, "hardware": config.hardware,
+                                "profiles": config.profiles}[what]
     return {key: item.to_dict() for key, item in table.items()}
 
 
 def _listing_lines(what: str, data: Any) -> list[str]:
+    rows: list[tuple[Any, ...]]
     if what == "regions":
         rows = [(r["key"], r["name"], f"{r['intensity_g_per_kwh']['value']:.1f}", r["year"] or "", r["source"])
                 for r in data["named"] + data["cloud"]]

@@ -60,7 +60,8 @@ class CarbonContext:
 def country_table() -> dict[str, dict[str, Any]]:
     """CodeCarbon's per-country energy mix, keyed by ISO 3166 alpha-3 code."""
     path = files("codecarbon").joinpath("data", "private_infra", "global_energy_mix.json")
-    return json.loads(path.read_text(encoding="utf-8"))
+    table: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return table
 
 
 def carbon_context(country_iso_code: str, pue: float = 1.0) -> CarbonContext:

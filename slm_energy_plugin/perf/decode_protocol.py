@@ -94,8 +94,8 @@ def protocol_figures(prefill: TargetResult, generate: TargetResult, settings: Pr
         "prefill_kwh": prefill_kwh,
         "generate_kwh": generate_kwh,
         "decode_kwh": decode_kwh,
-        "decode_kwh_per_token": decode_kwh / decode_tokens if valid_decode else None,
-        "decode_tokens_per_kwh": decode_tokens / decode_kwh if valid_decode else None,
+        "decode_kwh_per_token": decode_kwh / decode_tokens if decode_kwh is not None and valid_decode else None,
+        "decode_tokens_per_kwh": decode_tokens / decode_kwh if decode_kwh is not None and valid_decode else None,
         "note": None if valid_decode or decode_kwh is None else
         "decode energy came out <= 0 (generate window not above prefill): raise the protocol's minimums",
     }

@@ -20,7 +20,8 @@ def current_rss_mb() -> float | None:
     try:
         import psutil
 
-        return psutil.Process().memory_info().rss / 1024**2
+        rss: float = psutil.Process().memory_info().rss / 1024**2
+        return rss
     except Exception:  # noqa: BLE001 - no figure rather than no run
         return None
 

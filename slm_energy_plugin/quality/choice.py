@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..errors import ConfigError
 from .result import ScoreResult, failed, split_reasoning
@@ -63,7 +63,7 @@ def score_choice_loglikelihoods(loglikelihoods: Sequence[float], expected: str,
         raise ConfigError(f"got {len(loglikelihoods)} log-likelihoods for {len(labels)} options")
     key = _key_index(expected, labels)
     values = [float(v) for v in loglikelihoods]
-    details = {"loglikelihoods": dict(zip(labels, values))}
+    details: dict[str, Any] = {"loglikelihoods": dict(zip(labels, values))}
     if any(math.isnan(v) for v in values):
         return failed(KIND, "a log-likelihood is NaN (numerical failure in the model)", **details)
     best = max(values)

@@ -264,7 +264,7 @@ def load_humaneval_jsonl(path: str | Path, *, id_prefix: str = "code") -> list[C
     opener = gzip.open if path.suffix == ".gz" else open
     items: list[tuple[int, dict[str, str]]] = []
     try:
-        with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8") as f:
             for line_no, line in enumerate(f, start=1):
                 if not line.strip():
                     continue

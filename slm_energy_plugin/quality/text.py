@@ -74,9 +74,8 @@ def score_contains(response: str, expected: str, *, case: bool = True, punctuati
     if word_boundary:
         match = re.search(rf"(?<!\w){re.escape(want)}(?!\w)", got)
     else:
-        idx = got.find(want)
-        match = None if idx < 0 else idx
-    ok = match is not None
+        match = None
+    ok = match is not None if word_boundary else got.find(want) >= 0
     return ScoreResult(float(ok), ok, want if ok else None, "contains",
                        None if ok else "the key does not occur in the answer")
 
