@@ -6,9 +6,10 @@ response; the test asks (or scores log-likelihoods) and attaches the quality sco
 A wrong answer does not fail the test: accuracy is a measurement, reported in the
 efficiency summary. The assertion checks the scorer's contract: every 0 has a reason.
 
-Scoring runs inside the call phase, so its cost lands in the query's energy window:
-~1 ms per SQL answer, ~70 ms (a child process) per code answer on the 2-core dev box
-(see BENCHMARKS.md, "Quality scorers").
+Scoring runs in the test's call phase but outside the energy window, which brackets only the
+model's work (``slm.ask``, ``slm.loglikelihoods``): a scorer's cost (~1 ms per SQL answer, more
+for code run in its sandbox; see BENCHMARKS.md) shows in the record's ``extra.call_s``, never in
+its energy.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from .errors import ConfigError
 from .stats.metrics import DEFAULT_METRICS
@@ -70,6 +70,16 @@ def _country(text: str) -> str:
     if not re.fullmatch(r"[A-Z]{3}", code):
         raise ValueError("expected an ISO 3166 alpha-3 code such as USA, FRA or DEU")
     return code
+
+
+def _alpha(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("expected a significance level such as 0.05") from None
+    if not 0 < value < 1:
+        raise ValueError("a significance level is between 0 and 1, e.g. 0.05")
+    return value
 
 
 def _meter(text: str) -> str:
@@ -152,7 +162,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("answers", str, None,
                "expected answers (JSONL: id, answer, task). Default: answers.jsonl beside the queries file, "
                "if present", "PATH"),
-    OptionSpec("results-dir", str, "results", "where run folders are written", "DIR"),
+    OptionSpec("results-dir", str, "results",
+               "the folder of run folders: runs are written there, and commands look there for the latest", "DIR"),
     OptionSpec("meter", _meter, "codecarbon",
                "energy meter NAME[=ARGUMENT], any installed in the slm_energy.meters entry-point group: "
                "codecarbon (hardware counters where present, else estimates), rapl[=POWERCAP_ROOT] (Linux "
@@ -170,7 +181,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("offline", _parse_bool, False,
                "never contact the Hugging Face hub; models must be cached or built locally", flag=True),
     OptionSpec("metrics", _parse_list, DEFAULT_METRICS,
-               "metrics compared in the --energy-report summary", "A,B"),
+               "comma-separated metrics to compare (energy, energy_per_token, latency, ttft, tokens, emissions, "
+               "correct, score)", "A,B"),
+    OptionSpec("alpha", _alpha, 0.05, "significance level of the statistical tests and the gate", "A"),
     OptionSpec("compare", str, None,
                "a saved run (run folder or model JSON) to compare this session's models with, by alias", "PATH"),
     OptionSpec("compare-fail", str, None,
@@ -214,6 +227,7 @@ class Settings:
     repeat: int = 1
     offline: bool = False
     metrics: tuple[str, ...] = DEFAULT_METRICS
+    alpha: float = 0.05
     compare: Path | None = None
     compare_fail: str | None = None
     dtype: tuple[tuple[str | None, str], ...] = ()
@@ -240,6 +254,7 @@ class Settings:
             "repeat": self.repeat,
             "offline": self.offline,
             "metrics": list(self.metrics),
+            "alpha": self.alpha,
             "compare": str(self.compare) if self.compare else None,
             "compare_fail": self.compare_fail,
             "dtype": _pairs_text(self.dtype),
@@ -329,6 +344,7 @@ def build_settings(
         repeat=int(resolved["energy_repeat"]),
         offline=bool(resolved["energy_offline"]) or hub_offline_from_env(environ),
         metrics=tuple(metrics),
+        alpha=float(resolved["energy_alpha"]),
         compare=path_or_none(resolved["energy_compare"]),
         compare_fail=compare_fail or None,
         dtype=tuple(resolved["energy_dtype"] or ()),
@@ -339,3 +355,35 @@ def build_settings(
         protocol_min_iterations=int(resolved["energy_protocol_min_iterations"]),
         bandwidth=resolved["energy_bandwidth"],
     )
+
+
+def add_cli_options(parser: Any, names: Sequence[str], defaults: Mapping[str, tuple[Any, str]] | None = None) -> None:
+    """Declare options of the table on an argparse parser, without the ``--energy-`` prefix.
+
+    The plugin and the ``slm-energy`` commands share one declaration of each option (as
+    pytest-benchmark's ``add_*_options`` builders do): same parser, same help, same one-line errors.
+    ``defaults`` maps a name to (default, its description) where a command means something else by
+    "not given" (e.g. compare's metrics: energy and latency, plus correct where answers were scored).
+    """
+    by_name = {spec.name: spec for spec in OPTIONS}
+    for name in names:
+        spec = by_name[name]
+        default, default_text = (defaults or {}).get(name, (spec.default, ""))
+        help_text = f"{spec.help}. Default: {default_text}" if default_text else spec.help_text
+        # Parsed by parse_cli_options, not by argparse: its errors would print the usage, not one line.
+        parser.add_argument("--" + spec.name, dest=spec.name.replace("-", "_"), default=default,
+                            metavar=spec.metavar, help=help_text)
+
+
+def parse_cli_options(args: Any, names: Sequence[str]) -> None:
+    """Parse, in place, the options :func:`add_cli_options` declared; one-line ConfigError on bad values."""
+    by_name = {spec.name: spec for spec in OPTIONS}
+    for name in names:
+        dest = name.replace("-", "_")
+        raw = getattr(args, dest)
+        if isinstance(raw, str):
+            try:
+                setattr(args, dest, by_name[name].parse(raw))
+            except ValueError as exc:
+                raise ConfigError(f"--{name}={raw!r}: {exc}") from None
+

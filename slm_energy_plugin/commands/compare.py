@@ -12,6 +12,7 @@ import argparse
 import sys
 import textwrap
 from pathlib import Path
+from typing import Sequence
 
 from ..errors import ConfigError, SlmEnergyError
 from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
@@ -22,24 +23,20 @@ from ..render.format import WIDTH
 from ..render.stats_tables import render_markdown, report_lines
 from ..stats.build import build_report, disambiguate, parse_metric_names, unpair_different_texts
 from ..results.storage import latest_run_dir, load_model_file, load_run_dir, model_files
+from ..settings import add_cli_options, parse_cli_options
 
 NAME = "compare"
 FORMATS = ("text", "markdown", "json", "csv")
+SHARED_OPTIONS = ("results-dir", "metrics", "alpha")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="RUN_DIR_OR_FILE",
                         help="run folders and/or model JSON files (environmental_data_*.json, also in the "
                              "SLM Green Benchmark format). Default: the latest run under --results-dir")
-    parser.add_argument("--results-dir", default="results", metavar="DIR",
-                        help="where to look for the latest run when no path is given. Default: %(default)r")
     parser.add_argument("--format", choices=FORMATS, default="text",
                         help="text for terminals, markdown for CI job summaries, json or csv for tools. "
                              "Default: %(default)r")
-    parser.add_argument("--metrics", default=None, metavar="LIST",
-                        help="comma-separated metrics (energy, energy_per_token, latency, ttft, tokens, "
-                             "emissions, correct, score). Default: energy,latency, plus correct where "
-                             "answers were scored")
     parser.add_argument("--baseline", default=None, metavar="RUN_DIR_OR_FILE",
                         help="a saved run (folder or model file) to compare each model with, by alias")
     parser.add_argument("--fail", action="append", default=None, metavar="METRIC:PERCENT%",
@@ -51,8 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(FRA) or gcp:REGION (energy is unchanged; see `slm-energy reproject`)")
     parser.add_argument("--pue", type=float, default=None,
                         help="with --region: the PUE to apply. Default: the runs' own when they agree, else 1.0")
-    parser.add_argument("--alpha", type=float, default=0.05,
-                        help="significance level for tests and the gate. Default: %(default)r")
+    # Declared once, in the option table the pytest plugin uses too.
+    add_cli_options(parser, SHARED_OPTIONS, defaults={
+        "metrics": (None, "energy,latency, plus correct where answers were scored")})
 
 
 def load_sources(paths: list[Path]) -> tuple[list[ModelRun], list[str]]:
@@ -72,7 +70,7 @@ def load_sources(paths: list[Path]) -> tuple[list[ModelRun], list[str]]:
     return runs, sources
 
 
-def choose_metrics(requested: str | None, runs: list[ModelRun]) -> tuple[list[str], list[str]]:
+def choose_metrics(requested: str | Sequence[str] | None, runs: list[ModelRun]) -> tuple[list[str], list[str]]:
     """The metrics to show, and notes about substitutions made for the default choice."""
     if requested is not None:
         names = parse_metric_names(requested)
@@ -108,8 +106,7 @@ def _emit(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not 0 < args.alpha < 1:
-        raise ConfigError(f"--alpha {args.alpha} is not between 0 and 1")
+    parse_cli_options(args, SHARED_OPTIONS)
     specs: list[GateSpec] | None = parse_gate_specs(args.fail) if args.fail else None
     if specs and not args.baseline:
         raise ConfigError("--fail needs --baseline RUN_DIR_OR_FILE to compare with")

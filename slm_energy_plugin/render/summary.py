@@ -128,7 +128,8 @@ def meter_warnings(runs: Sequence[ModelRun]) -> list[str]:
             for message, count in sorted(counts.items(), key=lambda item: -item[1])]
 
 
-def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, metrics: Sequence[str]) -> None:
+def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, metrics: Sequence[str],
+                   alpha: float = 0.05) -> None:
     """The session summary: the energy provenance first, the full tables with ``full``, then one line per model."""
     from .perf_tables import render_performance
     from ..quality.efficiency import efficiency_rows, render_efficiency
@@ -148,6 +149,6 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
             writer.write_line("")
             render_efficiency(rows, writer)
         render_stability(runs, writer)
-        write_statistics(runs, metrics, writer, header=False)
+        write_statistics(runs, metrics, writer, alpha=alpha, header=False)
         writer.write_line("")
     render_brief(runs, writer)

@@ -92,7 +92,7 @@ class CollectingRole:
         from ..stats.gate import check_regressions, gate_failed, gate_lines, session_specs
 
         specs = session_specs(self.settings.compare_fail, self.settings.metrics)
-        results = check_regressions(runs, self.baseline or [], specs)
+        results = check_regressions(runs, self.baseline or [], specs, alpha=self.settings.alpha)
         self.gate_lines = [f"compared with {self.settings.compare}"] + gate_lines(results, specs)
         if gate_failed(results) and session.exitstatus == pytest.ExitCode.OK:
             # Failing through the session status: raising in a hook would break the run instead.
@@ -106,7 +106,8 @@ class CollectingRole:
         try:
             terminalreporter.section("slm-energy")
             if runs:
-                render_summary(runs, terminalreporter, full=self.settings.report, metrics=self.settings.metrics)
+                render_summary(runs, terminalreporter, full=self.settings.report, metrics=self.settings.metrics,
+                               alpha=self.settings.alpha)
                 workers = {w for run in runs for w in run.extra.get("workers", [])}
                 if len(workers) > 1:
                     terminalreporter.write_line(

@@ -150,7 +150,7 @@ def test_runs_with_different_queries_are_not_paired(capsys, tmp_path):
     (["--fail", "energy:10%"], "--fail needs --baseline"),
     (["--metrics", "power"], "unknown metric 'power'"),
     (["--baseline", "{base}", "--fail", "energy:ten"], "bad gate spec 'energy:ten'"),
-    (["--alpha", "2"], "--alpha 2.0 is not between 0 and 1"),
+    (["--alpha", "2"], "--alpha='2': a significance level is between 0 and 1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, results, args, message):
     args = [a.replace("{base}", str(results / RUN)) for a in args]
