@@ -1,0 +1,1 @@
+"""Writers shared by commands: number format, terminal/markdown tables, plot style."""
