@@ -47,34 +47,39 @@ class OwnPoint:
         return self.provenance in ("estimated", "mixed")
 
 
-def _decode_protocol(run: ModelRun) -> tuple[float, str] | None:
+def _decode_protocol(run: ModelRun) -> Mapping[str, Any] | None:
     protocol = run.performance.get("decode_protocol")
-    if not isinstance(protocol, Mapping):
-        return None
-    per_token = protocol.get("decode_kwh_per_token")
-    if not isinstance(per_token, (int, float)) or not per_token > 0:
-        return None
+    return protocol if isinstance(protocol, Mapping) else None
+
+
+def _protocol_provenance(protocol: Mapping[str, Any]) -> str:
     kinds = []
     for phase in ("prefill", "generate"):
-        energy = (protocol.get(phase) or {}).get("energy") if isinstance(protocol.get(phase), Mapping) else None
+        part = protocol.get(phase)
+        energy = part.get("energy") if isinstance(part, Mapping) else None
         if isinstance(energy, Mapping):
             kinds.append(str(energy.get("provenance", "none")))
-    return float(per_token) * 1e6, combine_provenance(kinds)
+    return combine_provenance(kinds)
 
 
-def energy_per_million_tokens(run: ModelRun) -> tuple[float | None, str, str]:
-    """(kWh per 1M output tokens or None, basis, provenance)."""
+def energy_per_million_tokens(run: ModelRun) -> tuple[float | None, str, str, str | None]:
+    """(kWh per 1M output tokens or None, basis, provenance, note)."""
+    note = None
     protocol = _decode_protocol(run)
     if protocol is not None:
-        return protocol[0], DECODE_BASIS, protocol[1]
+        per_token = protocol.get("decode_kwh_per_token")
+        if isinstance(per_token, (int, float)) and per_token > 0:
+            return float(per_token) * 1e6, DECODE_BASIS, _protocol_provenance(protocol), None
+        # decode = generate - prefill can come out <= 0 when the two windows are too short for the meter.
+        note = "the decode protocol's decode energy was not positive; the queries' energy is used instead"
     # Per round on both sides (a record's energy and tokens are per round), errors left out.
     used = [r for r in run.records if r.energy_kwh is not None and r.outcome != "error" and r.tokens_output > 0]
     tokens = sum(r.tokens_output for r in used)
     kwh = sum(r.energy_kwh or 0.0 for r in used)
     provenance = combine_provenance(r.energy.provenance for r in used if r.energy is not None)
     if not used or tokens == 0 or not kwh > 0:
-        return None, QUERY_BASIS, provenance
-    return kwh / tokens * 1e6, QUERY_BASIS, provenance
+        return None, QUERY_BASIS, provenance, note
+    return kwh / tokens * 1e6, QUERY_BASIS, provenance, note
 
 
 def _gpu_name(run: ModelRun) -> str:
@@ -113,7 +118,7 @@ def nearest_panel(run: ModelRun, analysis: Analysis) -> tuple[PanelFit | None, s
 def place_runs(runs: Sequence[ModelRun], analysis: Analysis) -> tuple[OwnPoint, ...]:
     placed = []
     for run in runs:
-        value, basis, provenance = energy_per_million_tokens(run)
+        value, basis, provenance, basis_note = energy_per_million_tokens(run)
         params = run.info.parameters
         params_b = params / 1e9 if isinstance(params, (int, float)) and params > 0 else None
         panel, reason = nearest_panel(run, analysis)
@@ -130,6 +135,8 @@ def place_runs(runs: Sequence[ModelRun], analysis: Analysis) -> tuple[OwnPoint, 
             if not in_range:
                 note = (f"{params_b:.3g} B is outside the fitted range {low:.3g}-{high:.3g} B: "
                         "the residual extrapolates the trend")
+        if basis_note is not None:
+            note = basis_note if note is None else f"{basis_note}; {note}"
         placed.append(OwnPoint(
             alias=run.alias, model_id=run.info.model_id, device=run.info.device, params_b=params_b,
             value=value, basis=basis, provenance=provenance,

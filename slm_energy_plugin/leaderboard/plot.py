@@ -79,6 +79,7 @@ def panel_data(panel: PanelFit, runs: Sequence[OwnPoint] = ()) -> PanelData:
     xs = [m.x for m in own] + list(fit.x_range)
     low, high = math.log10(min(xs)), math.log10(max(xs))
     line_x = [10 ** (low + (high - low) * i / (LINE_POINTS - 1)) for i in range(LINE_POINTS)]
+    line_x[0], line_x[-1] = min(xs), max(xs)   # exact ends: no rounding leaves a point off the line
     trend, lower, upper = fit.band(line_x)
     return replace(base, line_x=tuple(line_x), line_y=tuple(trend), band_low=tuple(lower), band_high=tuple(upper),
                      fit_label=f"slope {fit.slope:.2f} [{fit.slope_ci95[0]:.2f}, {fit.slope_ci95[1]:.2f}], "

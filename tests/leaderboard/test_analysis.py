@@ -159,6 +159,10 @@ def test_a_decode_protocol_run_uses_its_decode_energy() -> None:
     analysis = analyse([to_table(samples.llm_perf_frame("32vCPU"), "32vCPU.csv")])
     (point,) = place_runs([run], analysis)
     assert point.basis == DECODE_BASIS and point.value == pytest.approx(0.02) and point.provenance == "measured"
+    broken = replace(run, performance={"decode_protocol": {**protocol, "decode_kwh_per_token": -1e-9}})
+    (fallback,) = place_runs([broken], analysis)
+    assert fallback.basis == QUERY_BASIS and fallback.value == pytest.approx(1.0 / 3.6e6 / 32 * 1e6)
+    assert fallback.note is not None and fallback.note.startswith("the decode protocol's decode energy was not positive")
 
 
 def test_json_has_the_documented_fields() -> None:
