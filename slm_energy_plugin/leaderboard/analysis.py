@@ -154,22 +154,27 @@ def _metric_values(metric: str, frame: pd.DataFrame) -> pd.Series:
 
 def panel_points(frame: pd.DataFrame, hardware: str, metric: str, lookup: ParamLookup | None,
                  ) -> tuple[list[Point], list[Exclusion], int]:
-    """Median per model; (points, excluded models, rows dropped for a missing value)."""
+    """Median per model; (points, excluded models, rows dropped for a missing value).
+
+    Grouped aggregations, not a loop over models: 10,000 rows must take well under a second.
+    """
     values = _metric_values(metric, frame)
     usable = values.notna() & (values > 0)
-    dropped_rows = int((~usable).sum())
-    work = pd.DataFrame({"model": frame["model"], "params_b": frame["params_b"], "value": values})
+    work = pd.DataFrame({"model": frame["model"].astype(str), "params_b": frame["params_b"], "value": values})
+    good = work[usable]
+    by_model = good.groupby("model", sort=True)
+    medians = by_model["value"].median()
+    counts = by_model["value"].size()
+    sizes = good[good["params_b"] > 0].groupby("model")["params_b"].median()
+    excluded = [Exclusion(str(model), f"no positive numeric {metric} value")
+                for model in sorted(set(work["model"]) - set(medians.index))]
     points: list[Point] = []
-    excluded: list[Exclusion] = []
-    for model, group in work.groupby("model", sort=True):
-        good = group[group["value"].notna() & (group["value"] > 0)]
+    for model, value in medians.items():
         name = str(model)
-        if good.empty:
-            excluded.append(Exclusion(name, f"no positive numeric {metric} value"))
-            continue
-        sizes = good["params_b"][good["params_b"] > 0]
         note = None
-        if sizes.empty:
+        if name in sizes.index:
+            params = float(sizes[name])
+        else:
             known = lookup(name) if lookup is not None else None
             if known is None:
                 excluded.append(Exclusion(name, "parameter count missing or zero"))
@@ -177,12 +182,10 @@ def panel_points(frame: pd.DataFrame, hardware: str, metric: str, lookup: ParamL
             count, where = known
             params = count / 1e9
             note = f"{name}: size {params:.3g} B from its {where} (the file has none or 0)"
-        else:
-            params = float(sizes.median())
-        points.append(Point(hardware=hardware, metric=metric, model=name, params_b=params,
-                            value=float(np.median(good["value"].to_numpy())), rows=int(len(good)),
-                            params_note=note))
-    return points, excluded, dropped_rows
+        points.append(Point(hardware=hardware, metric=metric, model=name, params_b=params, value=float(value),
+                            rows=int(counts[name]), params_note=note))
+    excluded.sort(key=lambda e: e.model)
+    return points, excluded, int((~usable).sum())
 
 
 def _fit_panel(hardware: str, metric: str, points: Sequence[Point], excluded: Sequence[Exclusion]) -> PanelFit:
