@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from ..leaderboard.plot import draw
 
-        for path in draw(analysis, placed, args.plot):
+        footer = "data: " + ", ".join(Path(t.source).name for t in tables)
+        if placed:
+            footer += "; runs: " + ", ".join(f"{r.alias} ({r.provenance})" for r in placed)
+        for path in draw(analysis, placed, args.plot, footer):
             print(f"wrote {path}", file=sys.stderr)
     return 0

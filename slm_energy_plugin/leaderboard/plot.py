@@ -97,7 +97,7 @@ def figures_data(analysis: Analysis, runs: Sequence[OwnPoint] = ()) -> dict[str,
     return grouped
 
 
-def build_figure(panels: Sequence[PanelData]) -> "Figure":
+def build_figure(panels: Sequence[PanelData], footer: str = "") -> "Figure":
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -131,18 +131,22 @@ def build_figure(panels: Sequence[PanelData]) -> "Figure":
             ax.set_title(data.title)
             ax.set_xlabel("parameters (B)")
             ax.set_ylabel(data.unit)
-            ax.legend(loc="lower right")
+            ax.legend(loc="upper left", fontsize=7)
         for ax in list(axes.flat)[len(panels):]:
             ax.set_visible(False)
+        if footer:
+            # Where the points came from travels with the picture (e.g. "...-sample.csv").
+            # supxlabel, not text: the constrained layout makes room for it under the panels.
+            figure.supxlabel(footer, fontsize=7, color=style.GREY)
     return figure
 
 
-def draw(analysis: Analysis, runs: Sequence[OwnPoint], directory: Path) -> list[Path]:
-    """One PNG per metric in ``directory``; returns the paths written."""
+def draw(analysis: Analysis, runs: Sequence[OwnPoint], directory: Path, footer: str = "") -> list[Path]:
+    """One PNG per figure (energy, co2, price) in ``directory``; returns the paths written."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, panels in figures_data(analysis, runs).items():
-        figure = build_figure(panels)
+        figure = build_figure(panels, footer)
         path = directory / f"leaderboard-{name}.png"
         figure.savefig(path)
         written.append(path)

@@ -57,6 +57,9 @@ def test_markdown_and_plots(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "leaderboard-co2.png", "leaderboard-energy.png", "leaderboard-price.png"]
     assert f"wrote {tmp_path / 'plots' / 'leaderboard-energy.png'}" in err
+    from matplotlib.image import imread
+    height, width, _ = imread(tmp_path / "plots" / "leaderboard-energy.png").shape
+    assert width > height > 400    # five panels in a 3 x 2 grid
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -128,3 +131,15 @@ def test_runs_from_a_real_decode_protocol_run_are_placed_on_the_cpu_trend(
     assert tiny["residual_log10"] is not None and tiny["in_fitted_range"] is False
     assert "outside the fitted range" in tiny["note"]
     assert (tmp_path / "leaderboard-energy.png").stat().st_size > 10_000
+
+
+def test_the_samples_are_package_data() -> None:
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    setuptools = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    patterns = setuptools["package-data"]["slm_energy_plugin._data"]
+    for path in SAMPLES.iterdir():
+        assert any(fnmatch.fnmatch(f"leaderboard/{path.name}", p) for p in patterns), path.name
+    assert {"slm_energy_plugin.leaderboard", "slm_energy_plugin.render"} <= set(setuptools["packages"])

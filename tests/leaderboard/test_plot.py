@@ -68,7 +68,8 @@ def test_the_figure_receives_exactly_the_panel_data(analysis_and_runs) -> None: 
     assert list(panels) == ["energy", "price"]
     energy = panels["energy"]
     assert [p.title for p in energy] == ["32vCPU", "A10", "A100", "T4", ACROSS]
-    figure = build_figure(energy)
+    figure = build_figure(energy, footer="data: llm-perf-A10-sample.csv")
+    assert [t.get_text() for t in figure.texts] == ["data: llm-perf-A10-sample.csv"]
     axes = [ax for ax in figure.axes if ax.get_visible()]
     assert len(axes) == 5
     for index, (ax, data) in enumerate(zip(axes, energy)):
