@@ -67,10 +67,12 @@ NUMERIC = ("params_b", "energy_tokens_per_kwh", "decode_tokens_per_s", "co2_kg",
 REQUIRED = {LLM_PERF: ("model", "energy_tokens_per_kwh"), OPEN_LLM: ("model", "co2_kg"), PRICE: ("model",)}
 
 # Hardware named in LLM-Perf file names (llm-perf-leaderboard-A100.csv, ...-32vCPU-...).
-_HARDWARE = ((re.compile(r"a100", re.I), "A100"), (re.compile(r"a10g?(?![0-9])", re.I), "A10"),
-             (re.compile(r"h100", re.I), "H100"), (re.compile(r"l40s?", re.I), "L40S"),
-             (re.compile(r"(?<![a-z0-9])l4(?![0-9])", re.I), "L4"), (re.compile(r"t4", re.I), "T4"),
-             (re.compile(r"(\d+)\s*[-_ ]?\s*vcpus?", re.I), "{0}vCPU"), (re.compile(r"cpu", re.I), "CPU"))
+# Names are whole tokens: "gpt4" is not a T4, "xa100" is not an A100.
+_B = r"(?<![a-z0-9])"
+_HARDWARE = ((re.compile(_B + r"a100(?![0-9])", re.I), "A100"), (re.compile(_B + r"a10g?(?![0-9])", re.I), "A10"),
+             (re.compile(_B + r"h100(?![0-9])", re.I), "H100"), (re.compile(_B + r"l40s?(?![0-9])", re.I), "L40S"),
+             (re.compile(_B + r"l4(?![0-9])", re.I), "L4"), (re.compile(_B + r"t4(?![0-9])", re.I), "T4"),
+             (re.compile(_B + r"(\d+)\s*[-_ ]?\s*vcpus?", re.I), "{0}vCPU"), (re.compile(r"cpu", re.I), "CPU"))
 OPEN_LLM_HARDWARE = "open-llm-eval"
 PRICE_HARDWARE = "api-price"
 

@@ -36,7 +36,8 @@ def test_published_llm_perf_export_is_read_by_its_emoji_headers(tmp_path: Path) 
 @pytest.mark.parametrize(("name", "hardware"), [
     ("llm-perf-leaderboard-A100-80GB.csv", "A100"), ("perf-a10g.csv", "A10"), ("perf-A10.csv", "A10"),
     ("llm-perf-T4-16GB.csv", "T4"), ("llm-perf-32vCPU-C7i.csv", "32vCPU"), ("x-cpu.csv", "CPU"),
-    ("leaderboard.csv", None),
+    ("leaderboard.csv", None), ("gpt4-prices.csv", None), ("NVIDIA A100-SXM4-80GB", "A100"),
+    ("Tesla T4", "T4"), ("NVIDIA A10G", "A10"), ("NVIDIA H100 80GB HBM3", "H100"),
 ])
 def test_hardware_is_read_from_the_file_name(name: str, hardware: str | None) -> None:
     assert hardware_from_name(name) == hardware
