@@ -25,9 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                         help="Default: %(default)r")
     parser.add_argument("--plot", type=Path, metavar="DIR",
-                        help="write one PNG per metric (a panel per hardware) into DIR")
+                        help="write leaderboard-energy.png (a panel per hardware), -co2.png and -price.png into DIR")
     parser.add_argument("--runs", nargs="+", type=Path, default=[], metavar="RUN",
-                        help="run folders or environmental_data_*.json files of this project to place on the chart")
+                        help="run folders or environmental_data_*.json files of this project to place on the chart "
+                             "(put --runs after the FILEs)")
     parser.add_argument("--precision", help="LLM-Perf rows of this precision only (e.g. float16)")
     parser.add_argument("--quantization", help="LLM-Perf rows of this quantisation only ('none' = unquantised)")
     parser.add_argument("--backend", help="LLM-Perf rows of this backend only (e.g. pytorch)")
