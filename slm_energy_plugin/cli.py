@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "compare models with statistical tests; optionally gate on a baseline"),
     "estimate": ("estimate", "estimate the energy, carbon and water of LLM requests (optionally calibrated by a run)"),
     "reproject": ("reproject", "re-project a measured run's emissions to another grid and PUE"),
+    "leaderboard": ("leaderboard", "fit energy, CO2 and price against model size from leaderboard exports; place your runs on it"),
     "serve": ("serve", "serve the footprint estimator as a web API (needs the [api] extra)"),
 }
 

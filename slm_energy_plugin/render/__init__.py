@@ -1,1 +1,1 @@
-"""render."""
+"""Writers shared by commands: number format, terminal/markdown tables, plot style."""

@@ -1,0 +1,75 @@
+"""``slm-energy leaderboard``: energy, CO2 and price against model size from public leaderboards.
+
+Reads LLM-Perf exports (one CSV per hardware), Open LLM Leaderboard contents and price tables
+(CSV or Parquet; the kind is told by the columns), fits a power law per hardware, and with
+``--runs`` places this project's own measured models against the trend. pandas, scipy and
+matplotlib are imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import SlmEnergyError
+
+NAME = "leaderboard"
+HELP = "fit energy, CO2 and price against model size from leaderboard exports; place your runs on it"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                        help="LLM-Perf CSV exports, Open LLM Leaderboard contents, price tables (CSV or Parquet); "
+                             "other files are skipped with a notice")
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="Default: %(default)r")
+    parser.add_argument("--plot", type=Path, metavar="DIR",
+                        help="write leaderboard-energy.png (a panel per hardware), -co2.png and -price.png into DIR")
+    parser.add_argument("--runs", nargs="+", type=Path, default=[], metavar="RUN",
+                        help="run folders or environmental_data_*.json files of this project to place on the chart "
+                             "(put --runs after the FILEs)")
+    parser.add_argument("--precision", help="LLM-Perf rows of this precision only (e.g. float16)")
+    parser.add_argument("--quantization", help="LLM-Perf rows of this quantisation only ('none' = unquantised)")
+    parser.add_argument("--backend", help="LLM-Perf rows of this backend only (e.g. pytorch)")
+    parser.add_argument("--all-models", action="store_true",
+                        help="Open LLM Leaderboard: fit every model, not only chat models. Default: chat only")
+    parser.add_argument("--no-fill-params", action="store_true",
+                        help="leave out models whose parameter count is missing or 0 even when their "
+                             "architecture is known. Default: fill from data/shapes, noted per model")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..leaderboard.analysis import Filters, analyse
+    from ..leaderboard.own_runs import place_runs
+    from ..leaderboard.readers import is_table_file, read_table
+    from ..leaderboard.render import render
+    from ..results.storage import load_runs
+
+    tables = []
+    skipped = []
+    for path in args.files:
+        if path.is_dir() or not is_table_file(path):
+            skipped.append(f"{path}: not a CSV or Parquet table")
+            continue
+        tables.append(read_table(path))
+    for line in skipped:
+        print(f"slm-energy leaderboard: skipped {line}", file=sys.stderr)
+    if not tables:
+        raise SlmEnergyError("no CSV or Parquet leaderboard file among the arguments")
+    filters = Filters(precision=args.precision, quantization=args.quantization, backend=args.backend,
+                      chat_only=not args.all_models)
+    analysis = analyse(tables, filters, fill_params=not args.no_fill_params)
+    if not analysis.panels:
+        raise SlmEnergyError("no rows left to fit (check the filters)")
+    placed = place_runs(load_runs(args.runs), analysis) if args.runs else ()
+    sys.stdout.write(render(args.format, analysis, tables, placed, skipped))
+    if args.plot:
+        from ..leaderboard.plot import draw
+
+        footer = "data: " + ", ".join(Path(t.source).name for t in tables)
+        if placed:
+            footer += "; runs: " + ", ".join(f"{r.alias} ({r.provenance})" for r in placed)
+        for path in draw(analysis, placed, args.plot, footer):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0

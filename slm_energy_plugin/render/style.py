@@ -1,0 +1,56 @@
+"""One plot style for every chart the project draws (leaderboard, run plots, HTML report).
+
+The palette is Okabe & Ito's (2008) eight colours, chosen to stay distinguishable under the
+common colour-vision deficiencies; markers vary too, so groups never rely on colour alone.
+Pure: no matplotlib import here, so the numbers can be shared without a plotting backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Okabe-Ito, in their published order minus black (kept for text and fit lines).
+OKABE_ITO: tuple[str, ...] = (
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#009E73",  # bluish green
+    "#F0E442",  # yellow
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+)
+BLACK = "#000000"
+GREY = "#999999"
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X")
+
+# What a point is: leaderboard rows are filled circles, this project's own runs stand out.
+FIT_COLOUR = BLACK
+BAND_ALPHA = 0.18
+OWN_RUN_COLOUR = "#D55E00"
+OWN_RUN_MARKER = "*"
+OWN_RUN_SIZE = 160.0
+POINT_SIZE = 28.0
+
+RC_PARAMS: dict[str, Any] = {
+    "figure.dpi": 100,
+    "savefig.dpi": 120,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+}
+
+
+def colour(index: int) -> str:
+    """The ``index``-th palette colour, cycling."""
+    return OKABE_ITO[index % len(OKABE_ITO)]
+
+
+def marker(index: int) -> str:
+    return MARKERS[index % len(MARKERS)]
