@@ -1,0 +1,1 @@
+"""Writers of results for people: plots, the HTML report (terminal and markdown writers join later)."""
