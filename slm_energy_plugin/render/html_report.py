@@ -106,8 +106,8 @@ def model_table(report: StatsReport, runs: Sequence[ModelRun]) -> str:
         tokens = sorted(r.tokens_output for r in run.records)
         row.append(num(float(tokens[len(tokens) // 2])) if tokens else "-")
         acc = accuracy.get(run.alias)
-        row.append("-" if acc is None or acc.accuracy is None else
-                   f"{acc.correct}/{acc.n} ({acc.accuracy:.0%} [{acc.ci_low:.0%}, {acc.ci_high:.0%}])")
+        row.append("-" if acc is None or acc.accuracy is None else f"{acc.correct}/{acc.n} ({acc.accuracy:.0%}" + (
+            f" [{acc.ci_low:.0%}, {acc.ci_high:.0%}])" if acc.ci_low is not None and acc.ci_high is not None else ")"))
         row += [run.energy_provenance, run.info.weights, _count(run.info.parameters),
                 f"{run.info.device} {run.info.dtype}"]
         rows.append(row)
