@@ -34,9 +34,13 @@ def export_frame(frame: pd.DataFrame, fmt: str, path: Path | None = None) -> str
 
 
 def read_export(path: Path, fmt: str) -> pd.DataFrame:
-    """Read a file written by :func:`export_frame` (for notebooks and the round-trip tests)."""
+    """Read a file written by :func:`export_frame` (for notebooks and the round-trip tests).
+
+    Parquet and JSON lines keep each column's type; CSV has none, so pandas infers them
+    (a text column whose values all look like numbers reads back as numbers).
+    """
     if fmt == "parquet":
         return pd.read_parquet(path)
     if fmt == "csv":
         return pd.read_csv(path, keep_default_na=True, low_memory=False)
-    return pd.read_json(path, orient="records", lines=True, convert_dates=False, dtype=False)
+    return pd.read_json(path, orient="records", lines=True, dtype=False)
