@@ -344,9 +344,8 @@ def machines(frame: pd.DataFrame, metric: str = "energy") -> MachinesFigure | No
     key = "host" if frame["host"].nunique() > 1 else "run_id"
     if frame[key].nunique() < 2:
         return None
-    if "model_info.alias" in frame.columns:
-        # Equal aliases from different runs were told apart (gpt2@1, gpt2@2); here they share a colour.
-        frame = frame.assign(model=frame["model_info.alias"].fillna(frame["model"]))
+    # Equal aliases from different runs were told apart (gpt2@1, gpt2@2); side by side they are one model again.
+    frame = frame.assign(model=frame["alias_in_file"])
     colors = model_colors(models_of(frame))
     panels = []
     for host in dict.fromkeys(frame[key]):

@@ -58,6 +58,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("estimated", "", "True when any component of the row's energy is an estimate, not a counter"),
     # identity of the row
     Column("model", "", "the model's alias (file name alias for seed files)"),
+    Column("alias_in_file", "", "the alias as the model file gives it; 'model' differs only where equal aliases "
+           "from different runs were told apart (gpt2@1, gpt2@2)"),
     Column("query_id", "", "the query's id (q001, ..., or a task case id)"),
     Column("round", "", "1-based round of the query (--energy-repeat); rounds share the record's per-round "
            "energy, which is the window's energy divided by the rounds"),
@@ -158,7 +160,7 @@ def _energy_method(methods: Mapping[str, str]) -> str:
     return ",".join(f"{c}={m}" for c, m in sorted(methods.items()) if m not in NO_FIGURE_METHODS)
 
 
-def _run_rows(run: ModelRun, source: str) -> Iterator[dict[str, Any]]:
+def _run_rows(run: ModelRun, source: str, alias_in_file: str) -> Iterator[dict[str, Any]]:
     whole = run.to_dict()
     whole.pop("query_history")
     model_cols = {column_for(p, level="model"): v for p, v in json_leaves(whole)}
@@ -168,7 +170,7 @@ def _run_rows(run: ModelRun, source: str) -> Iterator[dict[str, Any]]:
             "run_id": run.run_id, "host": host, "source_file": source, "source_format": run.source_format,
             "energy_method": "" if record.energy is None else _energy_method(record.energy.methods),
             "estimated": record.energy is not None and record.energy.provenance in ("estimated", "mixed"),
-            "model": run.alias, "query_id": record.query_id,
+            "model": run.alias, "alias_in_file": alias_in_file, "query_id": record.query_id,
         }
         for column, metric in _DERIVED_METRICS.items():
             value = METRICS[metric].extract(record)
@@ -184,11 +186,14 @@ def _run_rows(run: ModelRun, source: str) -> Iterator[dict[str, Any]]:
             yield row
 
 
-def frame_from_runs(runs: Iterable[ModelRun], sources: Sequence[str] | None = None) -> pd.DataFrame:
-    """The tidy table of already loaded runs (``sources``: the file each came from)."""
+def frame_from_runs(runs: Iterable[ModelRun], sources: Sequence[str] | None = None,
+                    aliases_in_files: Sequence[str] | None = None) -> pd.DataFrame:
+    """The tidy table of already loaded runs (``sources``: the file each came from;
+    ``aliases_in_files``: each run's alias before equal ones were told apart)."""
     runs = list(runs)
     names = list(sources) if sources is not None else [""] * len(runs)
-    rows = [row for run, source in zip(runs, names) for row in _run_rows(run, source)]
+    aliases = list(aliases_in_files) if aliases_in_files is not None else [run.alias for run in runs]
+    rows = [row for run, source, alias in zip(runs, names, aliases) for row in _run_rows(run, source, alias)]
     frame = pd.DataFrame.from_records(rows)
     if frame.empty:
         return pd.DataFrame(columns=list(COLUMN_NAMES))
