@@ -74,7 +74,11 @@ def _figure(width: float = 7.0, height: float = 4.2, ncols: int = 1) -> tuple[Fi
 
 
 def _caption(fig: Figure, text: str) -> None:
-    fig.text(0.01, -0.02, text, ha="left", va="top", fontsize=7.5, wrap=True, color="#333333")
+    # Wrapped here, by characters: matplotlib's wrap=True measures the text again at every draw.
+    import textwrap
+
+    width = max(60, int(fig.get_figwidth() * 16))
+    fig.text(0.01, -0.02, "\n".join(textwrap.wrap(text, width)), ha="left", va="top", fontsize=7.5, color="#333333")
 
 
 def draw_distribution(data: fd.DistributionFigure) -> Figure:

@@ -160,30 +160,52 @@ def _energy_method(methods: Mapping[str, str]) -> str:
     return ",".join(f"{c}={m}" for c, m in sorted(methods.items()) if m not in NO_FIGURE_METHODS)
 
 
-def _run_rows(run: ModelRun, source: str, alias_in_file: str) -> Iterator[dict[str, Any]]:
+_SEP = "\x1f"   # joins JSON path parts while flattening; no field name contains it
+
+
+def _jsonable_lists(frame: pd.DataFrame) -> pd.DataFrame:
+    """List values as JSON text (see the naming rules)."""
+    for name in frame.columns[frame.dtypes == object]:
+        column = frame[name]
+        if column.map(lambda v: isinstance(v, (list, tuple))).any():
+            frame[name] = column.map(lambda v: json.dumps(list(v), default=str, ensure_ascii=False)
+                                     if isinstance(v, (list, tuple)) else v)
+    return frame
+
+
+def _run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
+    """One model's rows: its records flattened (one row per record and round) plus its file's fields."""
+    records = pd.json_normalize([r.to_dict() for r in run.records], sep=_SEP)
+    records.columns = [column_for(tuple(c.split(_SEP)), level="record") for c in records.columns]
+    # energy.total_kwh and energy_kwh are one column (equal values): keep one.
+    records = _jsonable_lists(records.loc[:, ~records.columns.duplicated()])
+    derived: dict[str, Any] = {
+        "run_id": run.run_id, "host": str(run.machine.get("hostname") or "unknown"), "source_file": source,
+        "source_format": run.source_format,
+        "energy_method": ["" if r.energy is None else _energy_method(r.energy.methods) for r in run.records],
+        "estimated": [r.energy is not None and r.energy.provenance in ("estimated", "mixed") for r in run.records],
+        "model": run.alias, "alias_in_file": alias_in_file,
+        "query_id": [r.query_id for r in run.records],
+    }
+    for column, metric in _DERIVED_METRICS.items():
+        extract = METRICS[metric].extract
+        derived[column] = [math.nan if (v := extract(r)) is None else float(v) for r in run.records]
     whole = run.to_dict()
     whole.pop("query_history")
-    model_cols = {column_for(p, level="model"): v for p, v in json_leaves(whole)}
-    host = str(run.machine.get("hostname") or "unknown")
-    for record in run.records:
-        base: dict[str, Any] = {
-            "run_id": run.run_id, "host": host, "source_file": source, "source_format": run.source_format,
-            "energy_method": "" if record.energy is None else _energy_method(record.energy.methods),
-            "estimated": record.energy is not None and record.energy.provenance in ("estimated", "mixed"),
-            "model": run.alias, "alias_in_file": alias_in_file, "query_id": record.query_id,
-        }
-        for column, metric in _DERIVED_METRICS.items():
-            value = METRICS[metric].extract(record)
-            base[column] = math.nan if value is None else float(value)
-        base.update(model_cols)
-        base.update((column_for(p, level="record"), v) for p, v in json_leaves(record.to_dict()))
-        seconds = record.extra.get("round_seconds")
-        per_round = seconds if isinstance(seconds, list) and len(seconds) == record.rounds else None
-        for i in range(max(1, record.rounds)):
-            row = dict(base)
-            row["round"] = i + 1
-            row["round_duration_s"] = float(per_round[i]) if per_round else record.duration_s
-            yield row
+    # model and run_id are already there (model: the alias after equal ones were told apart).
+    model_fields = {column: v for p, v in json_leaves(whole)
+                    if (column := column_for(p, level="model")) not in derived and column not in records.columns}
+    frame = pd.concat([pd.DataFrame(derived, index=records.index), records.drop(
+        columns=[c for c in records.columns if c in derived]),
+        pd.DataFrame(model_fields, index=records.index)], axis=1)
+    # One row per round: a record of N rounds repeats N times, each with its round number and time.
+    rounds = [max(1, r.rounds) for r in run.records]
+    frame = frame.loc[frame.index.repeat(rounds)].reset_index(drop=True)
+    frame.insert(frame.columns.get_loc("query_id") + 1, "round", [i + 1 for n in rounds for i in range(n)])
+    frame["round_duration_s"] = [
+        float(seconds[i]) if isinstance(seconds, list) and len(seconds) == n else r.duration_s
+        for r, n in zip(run.records, rounds) for seconds in [r.extra.get("round_seconds")] for i in range(n)]
+    return frame
 
 
 def frame_from_runs(runs: Iterable[ModelRun], sources: Sequence[str] | None = None,
@@ -193,10 +215,10 @@ def frame_from_runs(runs: Iterable[ModelRun], sources: Sequence[str] | None = No
     runs = list(runs)
     names = list(sources) if sources is not None else [""] * len(runs)
     aliases = list(aliases_in_files) if aliases_in_files is not None else [run.alias for run in runs]
-    rows = [row for run, source, alias in zip(runs, names, aliases) for row in _run_rows(run, source, alias)]
-    frame = pd.DataFrame.from_records(rows)
-    if frame.empty:
+    parts = [_run_frame(run, source, alias) for run, source, alias in zip(runs, names, aliases) if run.records]
+    if not parts:
         return pd.DataFrame(columns=list(COLUMN_NAMES))
+    frame = pd.concat(parts, ignore_index=True, sort=False)
     first = [c for c in COLUMN_NAMES if c in frame.columns]
     rest = sorted(c for c in frame.columns if c not in set(first))
     frame = frame[first + rest]
