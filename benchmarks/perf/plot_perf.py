@@ -17,6 +17,7 @@ of plot + report (loading included) exceeds --budget seconds (goal: 5 s).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -74,10 +75,10 @@ def main() -> int:
         write_model_runs(run_dir, synthetic_runs(args.models, args.queries))
         out = Path(tmp) / "plots"
         load_input([run_dir])        # warm-up: first-use costs (font cache, lazy imports) are not the figure
-        times: dict[str, list[float]] = {"load": [], "plot": [], "report": [], "total": []}
+        times: dict[str, list[float]] = {"load": [], "plot": [], "report": [], "total": [], "total CPU": []}
         files = 0
         for _ in range(args.repeats):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             data = load_input([run_dir])
             loaded = time.perf_counter()
             files = len(save_figures(build_figures(data.frame, data.efficiency), out))
@@ -85,14 +86,15 @@ def main() -> int:
             html = build_html(data)
             done = time.perf_counter()
             for name, seconds in (("load", loaded - start), ("plot", plotted - loaded), ("report", done - plotted),
-                                  ("total", done - start)):
+                                  ("total", done - start), ("total CPU", time.process_time() - cpu)):
                 times[name].append(seconds)
     print(f"plot + report: {args.models} models x {args.queries} queries ({len(data.frame)} rows), "
           f"{files} figure files, report {len(html) // 1024} KiB; median of {args.repeats} runs, imports excluded")
     for name, values in times.items():
-        print(f"  {name:7s} median {statistics.median(values):6.2f} s  (min {min(values):.2f}, max {max(values):.2f})")
+        print(f"  {name:9s} median {statistics.median(values):6.2f} s  (min {min(values):.2f}, max {max(values):.2f})")
     total = statistics.median(times["total"])
-    print(f"goal < {args.budget:g} s: {'met' if total <= args.budget else 'NOT met'}")
+    print(f"goal < {args.budget:g} s (wall): {'met' if total <= args.budget else 'NOT met'}; "
+          f"CPU time is the figure to trust on a shared machine (load average {os.getloadavg()[0]:.1f})")
     return 0 if total <= args.budget else 1
 
 

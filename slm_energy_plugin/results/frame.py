@@ -175,7 +175,8 @@ def _jsonable_lists(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
     """One model's rows: its records flattened (one row per record and round) plus its file's fields."""
-    records = pd.json_normalize([r.to_dict() for r in run.records], sep=_SEP)
+    whole = run.to_dict()
+    records = pd.json_normalize(whole.pop("query_history"), sep=_SEP)
     records.columns = [column_for(tuple(c.split(_SEP)), level="record") for c in records.columns]
     # energy.total_kwh and energy_kwh are one column (equal values): keep one.
     records = _jsonable_lists(records.loc[:, ~records.columns.duplicated()])
@@ -190,8 +191,6 @@ def _run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
     for column, metric in _DERIVED_METRICS.items():
         extract = METRICS[metric].extract
         derived[column] = [math.nan if (v := extract(r)) is None else float(v) for r in run.records]
-    whole = run.to_dict()
-    whole.pop("query_history")
     # model and run_id are already there (model: the alias after equal ones were told apart).
     model_fields = {column: v for p, v in json_leaves(whole)
                     if (column := column_for(p, level="model")) not in derived and column not in records.columns}
