@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import matplotlib
 
@@ -183,7 +183,7 @@ def draw_timeline(data: fd.TimelineFigure) -> Figure:
     return fig
 
 
-DRAWERS = {
+DRAWERS: dict[type, Callable[[Any], Figure]] = {
     fd.DistributionFigure: draw_distribution, fd.RatioFigure: draw_ratios, fd.ScatterFigure: draw_scatter,
     fd.AccuracyFigure: draw_accuracy, fd.GroupedFigure: draw_grouped, fd.MachinesFigure: draw_machines,
     fd.TimelineFigure: draw_timeline,

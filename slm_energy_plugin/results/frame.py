@@ -200,7 +200,7 @@ def _run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
     # One row per round: a record of N rounds repeats N times, each with its round number and time.
     rounds = [max(1, r.rounds) for r in run.records]
     frame = frame.loc[frame.index.repeat(rounds)].reset_index(drop=True)
-    frame.insert(frame.columns.get_loc("query_id") + 1, "round", [i + 1 for n in rounds for i in range(n)])
+    frame.insert(list(frame.columns).index("query_id") + 1, "round", [i + 1 for n in rounds for i in range(n)])
     frame["round_duration_s"] = [
         float(seconds[i]) if isinstance(seconds, list) and len(seconds) == n else r.duration_s
         for r, n in zip(run.records, rounds) for seconds in [r.extra.get("round_seconds")] for i in range(n)]

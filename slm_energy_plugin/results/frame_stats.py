@@ -9,7 +9,7 @@ averaged) and calls :func:`slm_energy_plugin.stats.compare_models`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence, Union
+from typing import TYPE_CHECKING, Sequence, Union, cast
 
 import pandas as pd
 
@@ -41,7 +41,8 @@ def values_from_frame(frame: pd.DataFrame, metric: str) -> dict[str, dict[str, f
     kept = rows.assign(_v=values)[values.notna()]
     means = kept.groupby(["model", "query_id"], sort=False)["_v"].mean()
     out: dict[str, dict[str, float]] = {str(m): {} for m in frame["model"].unique()}
-    for (model, qid), value in means.items():
+    for key, value in means.items():
+        model, qid = cast(tuple[str, str], key)
         out[str(model)][str(qid)] = float(value)
     return out
 
