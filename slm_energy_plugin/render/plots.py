@@ -73,12 +73,12 @@ def _figure(width: float = 7.0, height: float = 4.2, ncols: int = 1) -> tuple[Fi
     return fig, axes[0]
 
 
-def _caption(fig: Figure, text: str) -> None:
+def _caption(fig: Figure, text: str, y: float = -0.02) -> None:
     # Wrapped here, by characters: matplotlib's wrap=True measures the text again at every draw.
     import textwrap
 
     width = max(60, int(fig.get_figwidth() * 16))
-    fig.text(0.01, -0.02, "\n".join(textwrap.wrap(text, width)), ha="left", va="top", fontsize=7.5, color="#333333")
+    fig.text(0.01, y, "\n".join(textwrap.wrap(text, width)), ha="left", va="top", fontsize=7.5, color="#333333")
 
 
 def draw_distribution(data: fd.DistributionFigure) -> Figure:
@@ -86,7 +86,7 @@ def draw_distribution(data: fd.DistributionFigure) -> Figure:
     _boxes(ax, data.series, data.log)
     ax.set_title(data.title)
     ax.set_ylabel(data.ylabel)
-    _caption(fig, data.caption)
+    _caption(fig, data.caption, -0.02 if len(data.series) <= 4 else -0.12)   # below slanted model names
     return fig
 
 
@@ -156,7 +156,8 @@ def draw_grouped(data: fd.GroupedFigure) -> Figure:
     ax.set_xticks(ax.get_xticks(), [s.model for s in data.series], rotation=35, ha="right", fontsize=8)
     ax.set_title(data.title)
     ax.set_ylabel(data.ylabel)
-    _caption(fig, data.caption)
+    longest = max((len(s.model) for s in data.series), default=10)
+    _caption(fig, data.caption, -0.04 - 0.007 * longest)   # below the slanted "group / model" names
     return fig
 
 
