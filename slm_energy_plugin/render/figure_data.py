@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -179,7 +181,23 @@ def model_colors(models: Sequence[str]) -> dict[str, str]:
 
 
 def models_of(frame: pd.DataFrame) -> list[str]:
-    return [str(m) for m in dict.fromkeys(frame["model"])]
+    return [str(m) for m in frame["model"].unique()]     # in order of first appearance
+
+
+_VALUES: dict[tuple[int, str], tuple["weakref.ref[pd.DataFrame]", dict[str, dict[str, float]]]] = {}
+
+
+def metric_values(frame: pd.DataFrame, metric: str) -> dict[str, dict[str, float]]:
+    """values_from_frame, computed once per table and metric (every figure of a run asks again)."""
+    key = (id(frame), metric)
+    hit = _VALUES.get(key)
+    if hit is not None and hit[0]() is frame:
+        return hit[1]
+    values = values_from_frame(frame, metric)
+    if len(_VALUES) > 64:
+        _VALUES.clear()
+    _VALUES[key] = (weakref.ref(frame), values)
+    return values
 
 
 def is_estimated(frame: pd.DataFrame) -> bool:
@@ -216,7 +234,7 @@ def _sample_note(series: Sequence[Series]) -> str:
 
 def distribution(frame: pd.DataFrame, metric: str) -> DistributionFigure | None:
     """Box (median, quartiles) and points per model; None when no model has a value."""
-    values = values_from_frame(frame, metric)
+    values = metric_values(frame, metric)
     if not any(values.values()):
         return None
     colors = model_colors(models_of(frame))
@@ -234,7 +252,7 @@ def paired_ratios(frame: pd.DataFrame, metric: str, baseline: str | None = None,
     """Per shared query, log10(model / baseline), with the Hodges-Lehmann ratio and its CI."""
     from ..stats import shift
 
-    values = values_from_frame(frame, metric)
+    values = metric_values(frame, metric)
     models = [m for m in models_of(frame) if values.get(m)]
     if len(models) < 2:
         return None
@@ -270,7 +288,7 @@ def paired_ratios(frame: pd.DataFrame, metric: str, baseline: str | None = None,
 
 
 def _scatter(frame: pd.DataFrame, name: str, x_metric: str, y_metric: str, title: str) -> ScatterFigure | None:
-    xs, ys = values_from_frame(frame, x_metric), values_from_frame(frame, y_metric)
+    xs, ys = metric_values(frame, x_metric), metric_values(frame, y_metric)
     colors = model_colors(models_of(frame))
     series = []
     for m in models_of(frame):

@@ -22,7 +22,7 @@ class RunInput:
     paths: tuple[Path, ...]
     runs: tuple[ModelRun, ...]          # equal aliases from different runs told apart (gpt2@1, gpt2@2)
     sources: tuple[str, ...]
-    frame: pd.DataFrame
+    frame: pd.DataFrame                 # the lean table (results.frame: the columns figures use)
     efficiency: tuple[EfficiencyRow, ...]
     notes: tuple[str, ...]
     timeline: pd.DataFrame | None
@@ -48,5 +48,5 @@ def load_input(paths: Sequence[Path]) -> RunInput:
     notes = list(alias_notes) + list(text_notes)
     if len({r.run_id or s for r, s in zip(runs, sources)}) > 1:
         notes.insert(0, "The models come from more than one run: differences mix model and machine/run effects.")
-    return RunInput(tuple(paths), tuple(runs), tuple(sources), frame_from_runs(runs, sources, aliases_in_files),
+    return RunInput(tuple(paths), tuple(runs), tuple(sources), frame_from_runs(runs, sources, aliases_in_files, lean=True),
                     tuple(efficiency_rows(runs)), tuple(notes), read_timeline(paths))

@@ -9,7 +9,7 @@ averaged) and calls :func:`slm_energy_plugin.stats.compare_models`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence, Union, cast
+from typing import TYPE_CHECKING, Sequence, Union
 
 import pandas as pd
 
@@ -38,12 +38,11 @@ def values_from_frame(frame: pd.DataFrame, metric: str) -> dict[str, dict[str, f
     # One value per record: rows of one record's rounds carry the same per-round value.
     rows = frame[(frame["round"] == 1) & frame["outcome"].isin(COUNTED_OUTCOMES)]
     values = pd.to_numeric(rows[column], errors="coerce")
-    kept = rows.assign(_v=values)[values.notna()]
-    means = kept.groupby(["model", "query_id"], sort=False)["_v"].mean()
+    kept = pd.DataFrame({"model": rows["model"], "query_id": rows["query_id"], "value": values})[values.notna()]
+    means = kept.groupby(["model", "query_id"], sort=False)["value"].mean().reset_index()
     out: dict[str, dict[str, float]] = {str(m): {} for m in frame["model"].unique()}
-    for key, value in means.items():
-        model, qid = cast(tuple[str, str], key)
-        out[str(model)][str(qid)] = float(value)
+    for model, part in means.groupby("model", sort=False):
+        out[str(model)] = dict(zip(part["query_id"].astype(str).tolist(), part["value"].astype(float).tolist()))
     return out
 
 

@@ -150,3 +150,13 @@ def test_statistics_accept_the_frame_and_agree_with_the_records(real_run: Path) 
     assert pair.n_shared == 4 and pair.wilcoxon is not None and pair.shift is not None
     assert compare_models(real_run, "energy") == from_runs      # a run folder works too
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_the_lean_table_is_the_full_one_cut_to_its_columns(real_run: Path) -> None:
+    from slm_energy_plugin.results.frame import frame_from_runs
+    from slm_energy_plugin.storage import load_run_dir
+
+    runs = load_run_dir(real_run)
+    full, lean = frame_from_runs(runs), frame_from_runs(runs, lean=True)
+    assert set(lean.columns) < set(full.columns) and len(lean) == len(full)
+    pd.testing.assert_frame_equal(lean, full[list(lean.columns)], check_dtype=False)
