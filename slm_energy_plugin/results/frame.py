@@ -19,8 +19,10 @@ Naming (what :func:`column_for` implements):
   text, so every column has one type and CSV, JSON lines and Parquet keep it alike; empty
   objects give no column.
 
-Every column that is not a dotted path is listed in ``COLUMNS`` with its unit and meaning;
-dotted columns carry the unit of the JSON field (``units.*`` gives them per kind).
+Every derived or renamed column is listed in ``COLUMNS`` with its unit and meaning; the
+others are the results file's own field names (units in the name: ``duration_s``,
+``ttft_s``, ``net_energy_kwh``; the file's ``units.*`` columns give them per kind), with
+the meaning :mod:`slm_energy_plugin.records` documents.
 """
 
 from __future__ import annotations
@@ -207,9 +209,6 @@ def _run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
     return frame
 
 
-# The columns figures and reports read (a subset of the full table, same names and values).
-LEAN_RECORD_FIELDS = ("outcome", "task", "tokens_input", "tokens_output", "duration_s", "ttft_s", "decode_s",
-                      "energy_kwh", "emissions_kg", "sequence")
 LEAN_EXTRA_FIELDS = ("concurrency", "load")     # extra.* columns the per-load figure groups by
 
 
