@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "estimate": ("estimate", "estimate the energy, carbon and water of LLM requests (optionally calibrated by a run)"),
     "reproject": ("reproject", "re-project a measured run's emissions to another grid and PUE"),
     "leaderboard": ("leaderboard", "fit energy, CO2 and price against model size from leaderboard exports; place your runs on it"),
+
+    "export": ("export", "write a run as a tidy table (CSV, Parquet or JSON lines) for notebooks and tools"),
+    "plot": ("plot", "draw a run's figures (PNG and SVG): distributions, ratios, energy vs latency and quality"),
+    "report": ("report", "write one self-contained HTML report of a run: figures, tables, statistics in words"),
     "serve": ("serve", "serve the footprint estimator as a web API (needs the [api] extra)"),
 }
 

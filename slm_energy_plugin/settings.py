@@ -203,6 +203,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("protocol-min-seconds", _seconds, 10.0,
                "the decode protocol repeats each target until this many seconds ...", "S"),
     OptionSpec("protocol-min-iterations", _count(1), 10, "... and this many iterations have passed", "N"),
+    OptionSpec("html", _parse_bool, False,
+               "at the end of the session, write report.html (figures, statistics in words; see `slm-energy "
+               "report`) into the run folder", flag=True),
     OptionSpec("bandwidth", _bandwidth, "auto",
                "memory bandwidth for bandwidth utilisation (MBU): auto (a copy benchmark, run once per "
                "machine and cached), off, or a figure in GB/s", "GBPS"),
@@ -237,6 +240,7 @@ class Settings:
     protocol_min_seconds: float = 10.0
     protocol_min_iterations: int = 10
     bandwidth: str | float = "auto"
+    html: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -264,6 +268,7 @@ class Settings:
             "protocol_min_seconds": self.protocol_min_seconds,
             "protocol_min_iterations": self.protocol_min_iterations,
             "bandwidth": self.bandwidth,
+            "html": self.html,
         }
 
 
@@ -354,6 +359,7 @@ def build_settings(
         protocol_min_seconds=float(resolved["energy_protocol_min_seconds"]),
         protocol_min_iterations=int(resolved["energy_protocol_min_iterations"]),
         bandwidth=resolved["energy_bandwidth"],
+        html=bool(resolved["energy_html"]),
     )
 
 

@@ -15,7 +15,7 @@ from slm_energy_plugin.errors import ConfigError, SlmEnergyError
 from slm_energy_plugin.workload.queries import load_queries
 from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord, validate_model_dict
 from slm_energy_plugin.render.summary import fmt, provenance_sentence, render_brief, render_model_table
-from slm_energy_plugin.render.stats_tables import LineCollector
+from slm_energy_plugin.render.format import LineCollector
 from slm_energy_plugin.settings import OPTIONS, build_settings
 
 ESTIMATED = {"cpu": "cpu-load-estimate", "gpu": "absent", "ram": "ram-constant-estimate"}

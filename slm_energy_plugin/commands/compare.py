@@ -12,16 +12,16 @@ import argparse
 import sys
 import textwrap
 from pathlib import Path
-from typing import Sequence
 
-from ..errors import ConfigError, SlmEnergyError
+
+from ..errors import ConfigError
 from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
-from ..stats.metrics import DEFAULT_METRICS, get_metric, has_values, record_values
+from ..stats.metrics import get_metric
 from ..results.records import ModelRun
 from ..render.stats_export import render_csv, render_json
 from ..render.format import WIDTH
 from ..render.stats_tables import render_markdown, report_lines
-from ..stats.build import build_report, disambiguate, parse_metric_names, unpair_different_texts
+from ..stats.build import build_report, choose_metrics, disambiguate, unpair_different_texts
 from ..results.storage import latest_run_dir, load_model_file, load_run_dir, model_files
 from ..settings import add_cli_options, parse_cli_options
 
@@ -68,25 +68,6 @@ def load_sources(paths: list[Path]) -> tuple[list[ModelRun], list[str]]:
             runs.append(load_model_file(path))
             sources.append(str(path))
     return runs, sources
-
-
-def choose_metrics(requested: str | Sequence[str] | None, runs: list[ModelRun]) -> tuple[list[str], list[str]]:
-    """The metrics to show, and notes about substitutions made for the default choice."""
-    if requested is not None:
-        names = parse_metric_names(requested)
-        if not any(has_values(runs, n) for n in names):
-            usable = [n for n in ("energy", "emissions", "latency", "tokens", "correct") if has_values(runs, n)]
-            raise SlmEnergyError(f"none of the metrics {', '.join(names)} has values in these files; "
-                                 f"try --metrics {','.join(usable) or 'latency'}")
-        return names, []
-    names, notes = list(DEFAULT_METRICS), []
-    if not has_values(runs, "energy") and has_values(runs, "emissions"):
-        names[0] = "emissions"
-        notes.append("These files hold no energy readings in kWh (SLM Green Benchmark format keeps only "
-                     "emissions in kg CO2eq): comparing emissions and latency instead of energy.")
-    if has_values(runs, "correct"):
-        names.append("correct")
-    return names, notes
 
 
 def _reprojected(runs: list[ModelRun], region_name: str, pue: float | None) -> tuple[list[ModelRun], list[str]]:

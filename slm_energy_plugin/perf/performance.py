@@ -7,7 +7,6 @@ query records (per-query time to first token and decode rate, peak memory).
 
 from __future__ import annotations
 
-import statistics
 from typing import Any, Iterable, Mapping
 
 from .bandwidth import mbu

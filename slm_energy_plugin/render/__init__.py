@@ -1,1 +1,1 @@
-"""Writers shared by commands: number format, terminal/markdown tables, plot style."""
+"""Writers for people: one writer protocol and number format, terminal and markdown tables, plots, the HTML report."""

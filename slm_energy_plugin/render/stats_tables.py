@@ -12,8 +12,7 @@ Pairs are shown with the larger model first, so ratios read "phi2 / gpt2 4.1x
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from tabulate import tabulate
 
@@ -23,7 +22,7 @@ if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are compu
     from ..stats.core import Comparison, PairComparison, Shift
 from ..stats.build import MetricSection, StatsReport, build_report
 from ..stats.types import StatResult
-from .format import WIDTH, LineCollector, LineWriter, num, pval
+from .format import WIDTH, LineWriter, num, pval
 
 Writer = LineWriter  # kept: older name of the protocol
 

@@ -1,15 +1,16 @@
 """One plot style for every chart the project draws (leaderboard, run plots, HTML report).
 
-The palette is Okabe & Ito's (2008) eight colours, chosen to stay distinguishable under the
+The palette is Okabe & Ito's (2008) "Color Universal Design" colours, told apart under the
 common colour-vision deficiencies; markers vary too, so groups never rely on colour alone.
-Pure: no matplotlib import here, so the numbers can be shared without a plotting backend.
+Black is kept for text, fit and reference lines, never a model. Matplotlib is imported only
+by :func:`apply_style`, so the numbers can be shared without a plotting backend.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-# Okabe-Ito, in their published order minus black (kept for text and fit lines).
+# Okabe-Ito, in their published order minus black.
 OKABE_ITO: tuple[str, ...] = (
     "#E69F00",  # orange
     "#56B4E9",  # sky blue
@@ -19,6 +20,7 @@ OKABE_ITO: tuple[str, ...] = (
     "#D55E00",  # vermillion
     "#CC79A7",  # reddish purple
 )
+PALETTE = OKABE_ITO
 BLACK = "#000000"
 GREY = "#999999"
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X")
@@ -34,6 +36,8 @@ POINT_SIZE = 28.0
 RC_PARAMS: dict[str, Any] = {
     "figure.dpi": 100,
     "savefig.dpi": 120,
+    "savefig.bbox": "tight",
+    "svg.fonttype": "none",      # text stays text in SVG: searchable, small
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,
@@ -54,3 +58,12 @@ def colour(index: int) -> str:
 
 def marker(index: int) -> str:
     return MARKERS[index % len(MARKERS)]
+
+
+def apply_style(rc: Any | None = None) -> None:
+    """Set matplotlib's rcParams (or the mapping ``rc``) to the project's style."""
+    import matplotlib
+    from cycler import cycler
+
+    params = matplotlib.rcParams if rc is None else rc
+    params.update({**RC_PARAMS, "axes.prop_cycle": cycler(color=list(PALETTE))})

@@ -4,7 +4,6 @@ reporter, or :class:`PrintWriter` for the command line). Pure: no pytest, no fil
 
 from __future__ import annotations
 
-import statistics
 import textwrap
 from typing import Any, Sequence
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from ..errors import SlmEnergyError
 from ..perf.machine import machine_info
 from ..render.summary import render_summary
 from ..results import storage
@@ -39,6 +38,7 @@ class CollectingRole:
         self.journal: storage.Journal | None = None
         self.written: list[Path] = []
         self.write_error: str | None = None
+        self.html_error: str | None = None
         self.runs: list[ModelRun] = []
         self._seen: set[str] = set()
         self._started = time.perf_counter()
@@ -83,10 +83,25 @@ class CollectingRole:
             if self.journal is not None:
                 self.journal.close()
                 (self.run_dir / storage.JOURNAL).unlink()
+            if self.settings.html:
+                self._write_html()
         except OSError as exc:
             # The journal stays: `slm-energy recover` rebuilds the files from it.
             self.write_error = f"could not write results to {self.run_dir} ({exc.strerror or exc})"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR if exitstatus == 0 else exitstatus
+
+    def _write_html(self) -> None:
+        """--energy-html: the run's HTML report beside its files; a failure is said, never raised."""
+        assert self.run_dir is not None
+        try:
+            from ..render.html_report import write_report
+            from ..stats.metrics import DEFAULT_METRICS
+
+            # The default metrics leave the report its own default (adds "correct" when answers were scored).
+            chosen = None if tuple(self.settings.metrics) == tuple(DEFAULT_METRICS) else list(self.settings.metrics)
+            self.written.append(write_report([self.run_dir], self.run_dir / "report.html", metrics=chosen))
+        except Exception as exc:  # noqa: BLE001 - the measurements are written; a report must not lose them
+            self.html_error = f"report.html not written: {type(exc).__name__}: {exc}"
 
     def _apply_gate(self, session: pytest.Session, runs: list[ModelRun]) -> None:
         from ..stats.gate import check_regressions, gate_failed, gate_lines, session_specs
@@ -117,6 +132,8 @@ class CollectingRole:
                 terminalreporter.write_line(line, red="REGRESSION" in line or "FAILED" in line)
             for path in self.written:
                 terminalreporter.write_line(f"wrote {path}")
+            if self.html_error:
+                terminalreporter.write_line(f"slm-energy: {self.html_error}", red=True)
             if self.write_error:
                 terminalreporter.write_line(f"slm-energy: {self.write_error}; run `slm-energy recover "
                                             f"{self.run_dir}` once the problem is fixed", red=True)

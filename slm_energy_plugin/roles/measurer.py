@@ -8,7 +8,6 @@ test reports to the collecting role.
 from __future__ import annotations
 
 import os
-import statistics
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone

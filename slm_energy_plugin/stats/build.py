@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from ..energy.reading import NO_FIGURE_METHODS, is_measured
-from ..errors import ConfigError
-from .metrics import METRICS, get_metric, values_by_model
+from ..errors import ConfigError, SlmEnergyError
+from .metrics import DEFAULT_METRICS, METRICS, get_metric, has_values, values_by_model
 from ..results.records import ModelRun, summarize_provenance
 
 if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed
@@ -168,3 +168,22 @@ def unpair_different_texts(runs: Sequence[ModelRun]) -> tuple[list[ModelRun], li
     shown = ", ".join(sorted(clashing)[:5]) + (" ..." if len(clashing) > 5 else "")
     return fixed, [f"{len(clashing)} query id(s) ({shown}) carry different texts in different runs; "
                    "their answers are not paired."]
+
+
+def choose_metrics(requested: str | Sequence[str] | None, runs: list[ModelRun]) -> tuple[list[str], list[str]]:
+    """The metrics to show, and notes about substitutions made for the default choice."""
+    if requested is not None:
+        names = parse_metric_names(requested)
+        if not any(has_values(runs, n) for n in names):
+            usable = [n for n in ("energy", "emissions", "latency", "tokens", "correct") if has_values(runs, n)]
+            raise SlmEnergyError(f"none of the metrics {', '.join(names)} has values in these files; "
+                                 f"try --metrics {','.join(usable) or 'latency'}")
+        return names, []
+    names, notes = list(DEFAULT_METRICS), []
+    if not has_values(runs, "energy") and has_values(runs, "emissions"):
+        names[0] = "emissions"
+        notes.append("These files hold no energy readings in kWh (SLM Green Benchmark format keeps only "
+                     "emissions in kg CO2eq): comparing emissions and latency instead of energy.")
+    if has_values(runs, "correct"):
+        names.append("correct")
+    return names, notes

@@ -1,0 +1,235 @@
+"""One self-contained HTML report of a run: no network, no scripts, every text escaped.
+
+Result files are untrusted input: every string taken from them goes through
+``html.escape``, and the page's Content-Security-Policy allows no script, no external
+resource and images only as ``data:`` URIs, so a crafted alias or answer cannot run code
+or fetch anything even if an escape were missed. Figures are embedded as base64 PNG.
+
+Sections: the provenance banner (measured or estimated, in words), warnings, the
+per-model table, statistics in words, efficiency per quality, figures, the machine and
+the settings. Everything is computed by the project's modules (statistics, efficiency,
+figure data); this module only lays it out.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from .. import __version__
+from ..quality.efficiency import efficiency_legend, format_energy, stars_text
+from ..results.records import ModelRun
+from .summary import WEIGHT_NOTES, meter_warnings
+from .format import num
+from .stats_tables import report_lines
+from ..stats.build import StatsReport, build_report, choose_metrics
+from .run_input import RunInput
+from .stats_words import method_sentence, section_sentences
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1100px;
+padding:1rem 1.5rem;color:#1a1a1a;line-height:1.45}
+h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
+.banner{padding:.8rem 1rem;border-radius:6px;margin:1rem 0;font-weight:600}
+.banner.measured{background:#e3f2ec;border-left:6px solid #009E73}
+.banner.estimated,.banner.mixed{background:#fdf1dc;border-left:6px solid #E69F00}
+.banner.none{background:#eee;border-left:6px solid #999}
+.warn{background:#fbe9e2;border-left:4px solid #D55E00;padding:.4rem .8rem;margin:.3rem 0}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
+th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:right;vertical-align:top}
+th:first-child,td:first-child{text-align:left}th{background:#f5f5f5}
+figure{margin:1.2rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.85rem;color:#444}pre{font-size:.78rem;overflow-x:auto;background:#f7f7f7;padding:.6rem}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;font-size:.85rem}dt{font-weight:600}
+dd{margin:0;word-break:break-word}.muted{color:#555;font-size:.85rem}
+"""
+
+
+def esc(value: Any) -> str:
+    """Any value as escaped text ('-' for None): the only way text from a result file gets in."""
+    return "-" if value is None else html.escape(str(value), quote=True)
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    cells = "".join(f"<th>{esc(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _definitions(items: Mapping[str, Any]) -> str:
+    flat = dict(_flatten(items))
+    if not flat:
+        return "<p class=muted>not recorded</p>"
+    return "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in flat.items()) + "</dl>"
+
+
+def _flatten(items: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for key, value in items.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from _flatten(value, name + ".")
+        elif isinstance(value, (list, tuple)):
+            yield name, ", ".join(str(v) for v in value) if value else "-"
+        else:
+            yield name, value
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    return "" if low is None or high is None else f" [{num(low)}, {num(high)}]"
+
+
+def _count(value: int | None) -> str:
+    """Parameters as people say them: 198 k, 124 M, 2.78 B."""
+    if not value:
+        return "-"
+    for factor, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= factor:
+            return f"{value / factor:.3g} {suffix}"
+    return str(value)
+
+
+def model_table(report: StatsReport, runs: Sequence[ModelRun]) -> str:
+    """Per model: medians with bootstrap CIs from the report's sections, tokens, accuracy, provenance."""
+    by_metric = {s.name: {m.model: m for m in s.comparison.summaries}
+                 for s in report.sections if s.comparison is not None and not s.binary}
+    accuracy = {a.model: a for s in report.sections if s.comparison is not None and s.binary
+                for a in s.comparison.accuracies}
+    rows = []
+    for run in runs:
+        row: list[Any] = [run.alias, len(run.records)]
+        for name in ("energy", "latency"):
+            summary = by_metric.get(name, {}).get(run.alias)
+            row.append("-" if summary is None or summary.median is None
+                       else f"{num(summary.median)}{_interval(summary.ci_low, summary.ci_high)}")
+        tokens = sorted(r.tokens_output for r in run.records)
+        row.append(num(float(tokens[len(tokens) // 2])) if tokens else "-")
+        acc = accuracy.get(run.alias)
+        row.append("-" if acc is None or acc.accuracy is None else f"{acc.correct}/{acc.n} ({acc.accuracy:.0%}" + (
+            f" [{acc.ci_low:.0%}, {acc.ci_high:.0%}])" if acc.ci_low is not None and acc.ci_high is not None else ")"))
+        row += [run.energy_provenance, run.info.weights, _count(run.info.parameters),
+                f"{run.info.device} {run.info.dtype}"]
+        rows.append(row)
+    head = ["model", "queries", "energy J/query: median [95% CI]", "latency s/query: median [95% CI]",
+            "output tokens (median)", "correct [95% Wilson]", "energy", "weights", "parameters", "runs on"]
+    return _table(head, rows)
+
+
+def efficiency_table(data: RunInput) -> str:
+    rows = [r for r in data.efficiency if r.scored]
+    if not rows:
+        return "<p class=muted>No scored answers in this run.</p>"
+    table = _table(
+        ["model", "task", "accuracy [95% Wilson]", "energy per query", "per correct answer", "correct/kJ",
+         "rating", "Pareto", "energy"],
+        [[r.model, r.task, "-" if r.accuracy is None else
+          f"{r.accuracy:.0%} [{r.ci_low:.0%}, {r.ci_high:.0%}] ({r.correct}/{r.scored})",
+          format_energy(r.energy_per_query_j),
+          "no correct answers" if r.correct == 0 else format_energy(r.energy_per_correct_j),
+          "-" if r.correct_per_kj is None else f"{r.correct_per_kj:.3g}",
+          "at chance" if r.at_chance and r.correct else stars_text(r.stars),
+          {True: "yes", False: "no", None: "-"}[r.pareto], r.provenance] for r in rows])
+    legend = "".join(f"<li>{esc(line)}</li>" for line in efficiency_legend(rows))
+    return table + f"<ul class=muted>{legend}</ul>"
+
+
+def warnings_of(data: RunInput, report: StatsReport) -> list[str]:
+    runs = list(data.runs)
+    found = list(meter_warnings(runs))
+    for run in runs:
+        if run.status != "complete":
+            found.append(f"{run.alias}: the run ended {run.status}; its figures cover only what finished.")
+        errors = sum(1 for r in run.records if r.outcome == "error")
+        if errors:
+            found.append(f"{run.alias}: {errors} test(s) errored and are left out of every statistic.")
+    for weights in sorted({run.info.weights for run in runs} & set(WEIGHT_NOTES)):
+        found.append(f"{weights} weights: {WEIGHT_NOTES[weights]}.")
+    workers = {w for run in runs for w in run.extra.get("workers", [])}
+    if len(workers) > 1:
+        found.append(f"{len(workers)} parallel workers shared the machine; each query's energy includes the "
+                     "other workers' load.")
+    return found + list(data.notes)
+
+
+def _figures_html(data: RunInput, baseline: str | None) -> tuple[str, int]:
+    from .plots import build_figures, figure_bytes
+
+    specs = build_figures(data.frame, data.efficiency, baseline=baseline, timeline=data.timeline)
+    parts = []
+    for spec in specs:
+        encoded = base64.b64encode(figure_bytes(spec, "png")).decode("ascii")
+        caption = getattr(spec.data, "caption", "")
+        parts.append(f'<figure id="fig-{esc(spec.name)}"><img alt="{esc(spec.title)}" '
+                     f'src="data:image/png;base64,{encoded}"><figcaption><b>{esc(spec.title)}</b>. '
+                     f"{esc(caption)}</figcaption></figure>")
+    return "".join(parts), len(specs)
+
+
+def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: float = 0.05,
+               baseline: str | None = None, figures: bool = True) -> str:
+    """The whole report as one string."""
+    runs = list(data.runs)
+    names, metric_notes = choose_metrics(",".join(metrics) if metrics else None, runs)
+    report = build_report(runs, names, alpha=alpha, notes=list(data.notes) + metric_notes)
+    first = runs[0]
+    title = f"slm-energy report: {', '.join(r.alias for r in runs)}"
+    warnings = "".join(f'<div class="warn">{esc(w)}</div>' for w in warnings_of(data, report))
+    words = "".join(
+        f"<h3>{esc(s.label)} ({esc(s.unit)})</h3><ul>"
+        + "".join(f"<li>{esc(line)}</li>" for line in section_sentences(s, alpha)) + "</ul>"
+        for s in report.sections)
+    figures_html, count = _figures_html(data, baseline) if figures else ("", 0)
+    run_ids = sorted({r.run_id for r in runs if r.run_id})
+    machines = {r.machine.get("hostname", "unknown"): r.machine for r in runs}
+    machine_html = "".join(f"<h3>{esc(host)}</h3>{_definitions(m)}" for host, m in machines.items())
+    settings_html = _definitions(first.extra.get("settings") or {})
+    carbon = next((r.carbon for r in runs if r.carbon is not None), None)
+    carbon_html = "" if carbon is None else (
+        f"<p>Emissions = energy x PUE {esc(carbon.pue)} x {esc(round(carbon.intensity_g_per_kwh))} g CO2eq/kWh "
+        f"({esc(carbon.country_name)}, {esc(carbon.year)}; {esc(carbon.source)}).</p>")
+    tables = "\n".join(report_lines(report, header=False))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title><style>{STYLE}</style></head>
+<body>
+<h1>{esc(title)}</h1>
+<p class=muted>Run{'s' if len(run_ids) > 1 else ''} {esc(', '.join(run_ids) or 'unknown')}; started
+{esc(first.started_at or 'unknown')}; {len(data.frame)} query records from {len(data.sources)} file(s);
+made by slm-energy {esc(__version__)}.</p>
+<div class="banner {esc(report.energy)}" id="provenance">{esc(report.header)}</div>
+{warnings}
+<h2>Models</h2>{model_table(report, runs)}{carbon_html}
+<h2>Statistics in words</h2><p class=muted>{esc(method_sentence(report))}</p>{words}
+<details><summary>All statistics tables</summary><pre>{esc(tables)}</pre></details>
+<h2>Efficiency per quality</h2>{efficiency_table(data)}
+<h2>Figures</h2><p class=muted>{count} figure(s).</p>{figures_html}
+<h2>Machine</h2>{machine_html}
+<h2>Settings</h2>{settings_html}
+<h2>Files</h2><ul class=muted>{''.join(f'<li>{esc(s)}</li>' for s in data.sources)}</ul>
+</body></html>
+"""
+
+
+def write_report(paths: Sequence[Path], output: Path, **options: Any) -> Path:
+    """Load runs from ``paths`` and write the report to ``output`` (atomically)."""
+    import os
+    import tempfile
+
+    from .run_input import load_input
+
+    text = build_html(load_input(paths), **options)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return output
+

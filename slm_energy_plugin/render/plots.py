@@ -1,0 +1,252 @@
+"""Draw a run's figures with matplotlib (Agg backend, forced: no screen is ever needed).
+
+Each ``draw_*`` takes one figure's data from :mod:`.figure_data` and returns a matplotlib
+Figure; :func:`build_figures` computes every figure a run supports, :func:`save_figures`
+writes each as PNG and SVG. What is drawn is decided in figure_data, so tests check that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=True)   # before pyplot: a headless backend whatever the environment says
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ..quality.efficiency import EfficiencyRow  # noqa: E402
+from . import figure_data as fd  # noqa: E402
+from .style import apply_style  # noqa: E402
+
+FORMATS = ("png", "svg")
+DISTRIBUTION_METRICS = ("energy", "latency", "energy_per_token", "tokens", "ttft")
+RATIO_METRICS = ("energy", "latency")
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """One figure to draw: its file stem, its data, and a line saying what it shows."""
+
+    name: str
+    data: Any
+    title: str
+
+
+def _log(ax: Any, axis: str) -> None:
+    """Log scale with plain tick labels at 1-2-5 steps (no overlapping minor labels like 6x10^0)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    which = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    which.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    which.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    which.set_minor_formatter(NullFormatter())
+
+
+def _jitter(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-0.18, 0.18, n)
+
+
+def _boxes(ax: Any, series: Sequence[fd.Series], log: bool) -> None:
+    positions = np.arange(1, len(series) + 1)
+    ax.boxplot([s.values for s in series], positions=positions, widths=0.55, showfliers=False,
+               medianprops={"color": "black", "linewidth": 1.5}, patch_artist=True,
+               boxprops={"facecolor": "none"})
+    for pos, s in zip(positions, series):
+        ax.scatter(pos + _jitter(len(s.shown), int(pos)), s.shown, s=6, alpha=0.45, color=s.color,
+                   linewidths=0, rasterized=len(s.shown) > 500, zorder=3)
+    ax.set_xticks(positions, [s.model for s in series], rotation=20 if len(series) > 4 else 0, ha="right"
+                  if len(series) > 4 else "center")
+    if log:
+        _log(ax, "y")
+
+
+def _figure(width: float = 7.0, height: float = 4.2, ncols: int = 1) -> tuple[Figure, Any]:
+    apply_style()
+    fig, axes = plt.subplots(1, ncols, figsize=(width, height), squeeze=False, sharey=ncols > 1)
+    return fig, axes[0]
+
+
+def _caption(fig: Figure, text: str, y: float = -0.02) -> None:
+    # Wrapped here, by characters: matplotlib's wrap=True measures the text again at every draw.
+    import textwrap
+
+    width = max(60, int(fig.get_figwidth() * 16))
+    fig.text(0.01, y, "\n".join(textwrap.wrap(text, width)), ha="left", va="top", fontsize=7.5, color="#333333")
+
+
+def draw_distribution(data: fd.DistributionFigure) -> Figure:
+    fig, (ax,) = _figure(max(5.0, 1.3 * len(data.series) + 2.5))
+    _boxes(ax, data.series, data.log)
+    ax.set_title(data.title)
+    ax.set_ylabel(data.ylabel)
+    _caption(fig, data.caption, -0.02 if len(data.series) <= 4 else -0.12)   # below slanted model names
+    return fig
+
+
+def draw_ratios(data: fd.RatioFigure) -> Figure:
+    fig, (ax,) = _figure(max(5.0, 1.4 * len(data.series) + 2.5))
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    for i, s in enumerate(data.series, start=1):
+        ax.scatter(i + _jitter(len(s.shown), i), 10 ** s.shown, s=6, alpha=0.45, color=s.color, linewidths=0,
+                   rasterized=len(s.shown) > 500, zorder=3)
+        if s.hl_ratio is not None and s.hl_low is not None and s.hl_high is not None:
+            ax.errorbar([i + 0.3], [s.hl_ratio], yerr=[[s.hl_ratio - s.hl_low], [s.hl_high - s.hl_ratio]],
+                        fmt="D", color="black", capsize=4, markersize=5, zorder=4)
+            ax.annotate(f"{s.hl_ratio:.3g}x", (i + 0.36, s.hl_ratio), fontsize=8, va="center")
+    _log(ax, "y")
+    ax.set_xticks(range(1, len(data.series) + 1), [f"{s.model}\n(n={s.n_shared})" for s in data.series])
+    ax.set_xlim(0.4, len(data.series) + 0.9)
+    ax.set_title(data.title)
+    ax.set_ylabel(data.ylabel)
+    _caption(fig, data.caption)
+    return fig
+
+
+def draw_scatter(data: fd.ScatterFigure) -> Figure:
+    fig, (ax,) = _figure(6.5, 4.5)
+    for s in data.series:
+        ax.scatter(s.x, s.y, s=8, alpha=0.5, color=s.color, label=f"{s.model} (n={s.n})", linewidths=0,
+                   rasterized=len(s.x) > 500)
+    if data.xlog:
+        _log(ax, "x")
+    if data.ylog:
+        _log(ax, "y")
+    ax.set_title(data.title)
+    ax.set_xlabel(data.xlabel)
+    ax.set_ylabel(data.ylabel)
+    ax.legend(markerscale=2)
+    _caption(fig, data.caption)
+    return fig
+
+
+def draw_accuracy(data: fd.AccuracyFigure) -> Figure:
+    n = len(data.panels)
+    fig, axes = _figure(min(4.0 * n + 1.0, 16.0), 4.2, ncols=n)
+    for ax, panel in zip(axes, data.panels):
+        for p in panel.points:
+            ax.errorbar([p.energy_j], [p.accuracy], yerr=[[p.accuracy - p.low], [p.high - p.accuracy]],
+                        fmt="o", color=p.color, capsize=3, markersize=6 if p.pareto else 5,
+                        markeredgecolor="black" if p.pareto else p.color, label=p.model)
+        if panel.front:
+            xs, ys = zip(*panel.front)
+            ax.plot(xs, ys, color="black", linewidth=1, linestyle="--", label="Pareto front", zorder=1)
+        _log(ax, "x")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(f"task: {panel.task}")
+        ax.set_xlabel(data.xlabel)
+    axes[0].set_ylabel("accuracy (95% Wilson interval)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    fig.legend(unique.values(), unique.keys(), loc="upper right", bbox_to_anchor=(1.0, 1.0))
+    fig.suptitle(data.title, y=1.02)
+    _caption(fig, data.caption)
+    return fig
+
+
+def draw_grouped(data: fd.GroupedFigure) -> Figure:
+    fig, (ax,) = _figure(max(6.0, 0.55 * len(data.series) + 2.0), 4.5)
+    _boxes(ax, data.series, data.log)
+    ax.set_xticks(ax.get_xticks(), [s.model for s in data.series], rotation=35, ha="right", fontsize=8)
+    ax.set_title(data.title)
+    ax.set_ylabel(data.ylabel)
+    longest = max((len(s.model) for s in data.series), default=10)
+    _caption(fig, data.caption, -0.04 - 0.007 * longest)   # below the slanted "group / model" names
+    return fig
+
+
+def draw_machines(data: fd.MachinesFigure) -> Figure:
+    n = len(data.panels)
+    fig, axes = _figure(min(3.8 * n + 1.0, 16.0), 4.2, ncols=n)
+    for ax, panel in zip(axes, data.panels):
+        _boxes(ax, panel.series, data.log)
+        ax.set_title(panel.host)
+    axes[0].set_ylabel(data.ylabel)
+    fig.suptitle(data.title, y=1.02)
+    _caption(fig, data.caption)
+    return fig
+
+
+def draw_timeline(data: fd.TimelineFigure) -> Figure:
+    fig, (ax,) = _figure(7.5, 3.8)
+    for name, values in data.lines:
+        ax.plot(data.time, values, label=name, linewidth=1.2)
+    ax.set_title(data.title)
+    ax.set_xlabel(data.xlabel)
+    ax.legend()
+    _caption(fig, data.caption)
+    return fig
+
+
+DRAWERS: dict[type, Callable[[Any], Figure]] = {
+    fd.DistributionFigure: draw_distribution, fd.RatioFigure: draw_ratios, fd.ScatterFigure: draw_scatter,
+    fd.AccuracyFigure: draw_accuracy, fd.GroupedFigure: draw_grouped, fd.MachinesFigure: draw_machines,
+    fd.TimelineFigure: draw_timeline,
+}
+
+
+def draw(spec: PlotSpec) -> Figure:
+    return DRAWERS[type(spec.data)](spec.data)
+
+
+def build_figures(frame: pd.DataFrame, rows: Sequence[EfficiencyRow], *, baseline: str | None = None,
+                  timeline: pd.DataFrame | None = None, alpha: float = 0.05) -> list[PlotSpec]:
+    """Every figure the data supports, in reading order (figures without data are left out)."""
+    specs: list[PlotSpec] = []
+
+    def add(name: str, data: Any) -> None:
+        if data is not None:
+            specs.append(PlotSpec(name, data, data.title))
+
+    for metric in DISTRIBUTION_METRICS:
+        add(f"distribution_{metric}", fd.distribution(frame, metric))
+    for metric in RATIO_METRICS:
+        add(f"paired_ratio_{metric}", fd.paired_ratios(frame, metric, baseline, alpha=alpha))
+    add("energy_vs_latency", fd.energy_vs_latency(frame))
+    add("accuracy_vs_energy", fd.accuracy_vs_energy(rows, frame))
+    add("tokens_vs_energy", fd.tokens_vs_energy(frame))
+    add("by_group_energy", fd.grouped(frame, "energy"))
+    add("machines_energy", fd.machines(frame, "energy"))
+    if timeline is not None:
+        add("timeline", fd.timeline(timeline))
+    return specs
+
+
+def save_figures(specs: Sequence[PlotSpec], out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Draw each figure once and save it in every format; returns the files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for spec in specs:
+        fig = draw(spec)
+        try:
+            for fmt in formats:
+                path = out_dir / f"{spec.name}.{fmt}"
+                fig.savefig(path, format=fmt, metadata=_metadata(fmt))
+                written.append(path)
+        finally:
+            plt.close(fig)
+    return written
+
+
+def _metadata(fmt: str) -> dict[str, Any]:
+    # No creation date: the same run gives byte-identical SVG files.
+    return {"Date": None} if fmt == "svg" else {}
+
+
+def figure_bytes(spec: PlotSpec, fmt: str = "png") -> bytes:
+    """One figure rendered in memory (for the HTML report)."""
+    import io
+
+    fig = draw(spec)
+    try:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, metadata=_metadata(fmt))
+        return buffer.getvalue()
+    finally:
+        plt.close(fig)

@@ -1,0 +1,52 @@
+"""Everything the plots and the HTML report are drawn from, loaded once from run folders/files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from ..errors import SlmEnergyError
+from ..quality.efficiency import EfficiencyRow, efficiency_rows
+from ..results.records import ModelRun
+from ..results.frame import frame_from_runs, runs_and_sources
+from ..stats.build import disambiguate, unpair_different_texts
+
+TIMELINE_FILE = "timeline.csv"
+
+
+@dataclass(frozen=True)
+class RunInput:
+    paths: tuple[Path, ...]
+    runs: tuple[ModelRun, ...]          # equal aliases from different runs told apart (gpt2@1, gpt2@2)
+    sources: tuple[str, ...]
+    frame: pd.DataFrame                 # the lean table (results.frame: the columns figures use)
+    efficiency: tuple[EfficiencyRow, ...]
+    notes: tuple[str, ...]
+    timeline: pd.DataFrame | None
+
+
+def read_timeline(paths: Sequence[Path]) -> pd.DataFrame | None:
+    """The utilisation timeline of the first run folder that has one."""
+    for path in paths:
+        candidate = path / TIMELINE_FILE
+        if path.is_dir() and candidate.is_file():
+            try:
+                return pd.read_csv(candidate)
+            except (ValueError, pd.errors.ParserError) as exc:
+                raise SlmEnergyError(f"{candidate}: not a readable CSV file ({exc})") from None
+    return None
+
+
+def load_input(paths: Sequence[Path]) -> RunInput:
+    runs, sources = runs_and_sources(list(paths))
+    aliases_in_files = [run.alias for run in runs]
+    runs, alias_notes = disambiguate(runs, sources)
+    runs, text_notes = unpair_different_texts(runs)
+    notes = list(alias_notes) + list(text_notes)
+    if len({r.run_id or s for r, s in zip(runs, sources)}) > 1:
+        notes.insert(0, "The models come from more than one run: differences mix model and machine/run effects.")
+    return RunInput(tuple(paths), tuple(runs), tuple(sources), frame_from_runs(runs, sources, aliases_in_files, lean=True),
+                    tuple(efficiency_rows(runs)), tuple(notes), read_timeline(paths))

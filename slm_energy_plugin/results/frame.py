@@ -1,0 +1,302 @@
+"""Runs as one tidy table (pandas): one row per query record and round.
+
+Files are read by the project's one loader (:func:`slm_energy_plugin.results.storage.load_runs`,
+which validates them and upgrades seed-format files); each :class:`ModelRun` is then
+flattened from its own ``to_dict()``, so every field a results file holds becomes a column
+and a field added to the records later appears here without a change.
+
+Naming (what :func:`column_for` implements):
+
+- a record's field keeps its JSON name (``duration_s``, ``tokens_output``, ``ttft_s``), a
+  nested one its dotted path (``scores.correct``, ``extra.health.degenerate``), except the
+  renames in ``RECORD_RENAMES`` that put the unit in the name (``emissions`` ->
+  ``emissions_kg``) or say what a field is (``timestamp`` -> ``sequence``);
+- a model file's field (the same for every row of that model) likewise, with the renames
+  in ``MODEL_RENAMES`` (``alias`` -> ``model``, ``total_emissions`` ->
+  ``model_total_emissions_kg``, ``extra.settings.*`` -> ``run_extra.settings.*``, ...);
+- lists (warnings, notes, loads, per-round seconds) are JSON text, and a field whose values
+  differ in type between records (``scores.extracted``: a number here, a text there) is
+  text, so every column has one type and CSV, JSON lines and Parquet keep it alike; empty
+  objects give no column.
+
+Every derived or renamed column is listed in ``COLUMNS`` with its unit and meaning; the
+others are the results file's own field names (units in the name: ``duration_s``,
+``ttft_s``, ``net_energy_kwh``; the file's ``units.*`` columns give them per kind), with
+the meaning :mod:`slm_energy_plugin.results.records` documents.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import pandas as pd
+
+from ..energy.reading import NO_FIGURE_METHODS
+from ..stats.metrics import METRICS
+from .records import ModelRun
+from .storage import load_runs
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    unit: str          # "" for text, flags and identifiers
+    meaning: str
+
+
+# The columns with a name of their own (not a dotted JSON path), in frame order.
+COLUMNS: tuple[Column, ...] = (
+    # provenance of the row
+    Column("run_id", "", "the run's id (run.json / every model file)"),
+    Column("host", "", "machine.hostname of the machine the run measured on ('unknown' for seed files)"),
+    Column("source_file", "", "the model file the row was read from"),
+    Column("source_format", "", "'slm-energy', or 'seed' for an original SLM Green Benchmark file"),
+    Column("energy_method", "", "how energy was obtained, per component, e.g. 'cpu=rapl,ram=rapl' "
+           "(components without a figure left out); '' when there is no energy figure"),
+    Column("estimated", "", "True when any component of the row's energy is an estimate, not a counter"),
+    # identity of the row
+    Column("model", "", "the model's alias (file name alias for seed files)"),
+    Column("alias_in_file", "", "the alias as the model file gives it; 'model' differs only where equal aliases "
+           "from different runs were told apart (gpt2@1, gpt2@2)"),
+    Column("query_id", "", "the query's id (q001, ..., or a task case id)"),
+    Column("round", "", "1-based round of the query (--energy-repeat); rounds share the record's per-round "
+           "energy, which is the window's energy divided by the rounds"),
+    Column("round_duration_s", "s", "this round's own generation time when it was recorded, else duration_s"),
+    # derived figures (each from the project's metric of the same name in metrics.METRICS)
+    Column("energy_j", "J", "energy per round (metric 'energy'); NaN without a figure"),
+    Column("energy_per_token_j", "J/token", "energy per output token (metric 'energy_per_token')"),
+    Column("latency_s", "s", "measured window per round (metric 'latency')"),
+    Column("emissions_g", "g CO2eq", "emissions per round (metric 'emissions')"),
+    Column("correct", "0/1", "1.0 right, 0.0 wrong, NaN not scored (metric 'correct')"),
+    Column("score", "0-1", "the scorer's score (metric 'score')"),
+    # a record's renamed fields
+    Column("emissions_kg", "kg CO2eq", "per round: energy x PUE x grid intensity (the seed's 'emissions')"),
+    Column("sequence", "", "order of completion within the model (the seed's 'timestamp')"),
+    Column("query_started_at", "ISO 8601 UTC", "when the query's test started"),
+    Column("energy_kwh", "kWh", "energy per round, all components (also energy.total_kwh)"),
+    Column("energy_cpu_kwh", "kWh", "CPU part of energy_kwh"),
+    Column("energy_gpu_kwh", "kWh", "GPU part of energy_kwh"),
+    Column("energy_ram_kwh", "kWh", "RAM part of energy_kwh"),
+    Column("energy_window_s", "s", "the energy window per round"),
+    Column("energy_provenance", "", "measured / estimated / mixed / none, for this row's energy"),
+    Column("energy_meter_name", "", "the meter that read this row's energy"),
+    Column("energy_warnings", "JSON list", "problems the meter reported for this window"),
+    # a model file's renamed fields
+    Column("model_id", "", "hub id or local path of the model (the seed's 'model')"),
+    Column("model_energy_provenance", "", "measured / estimated / mixed / none over the whole model"),
+    Column("model_total_emissions_kg", "kg CO2eq", "the seed's total_emissions"),
+    Column("model_total_queries", "", "the seed's total_queries"),
+    Column("model_avg_emissions_per_query_kg", "kg CO2eq", "the seed's avg_emissions_per_query"),
+    Column("model_total_time_s", "s", "the seed's total_time_s"),
+    Column("model_avg_time_s_per_query", "s", "the seed's avg_time_s_per_query"),
+    Column("run_started_at", "ISO 8601 UTC", "when the run started"),
+    Column("run_finished_at", "ISO 8601 UTC", "when the run finished"),
+    Column("run_status", "", "complete / interrupted / failed"),
+    Column("loads", "JSON list", "model loads: duration_s, energy (kWh), emissions (kg CO2eq), peak_rss_mb"),
+)
+COLUMN_NAMES = tuple(c.name for c in COLUMNS)
+
+RECORD_RENAMES: dict[str, str] = {
+    "emissions": "emissions_kg",
+    "timestamp": "sequence",
+    "started_at": "query_started_at",
+    "energy.total_kwh": "energy_kwh",
+    "energy.cpu_kwh": "energy_cpu_kwh",
+    "energy.gpu_kwh": "energy_gpu_kwh",
+    "energy.ram_kwh": "energy_ram_kwh",
+    "energy.window_s": "energy_window_s",
+    "energy.provenance": "energy_provenance",
+    "energy.meter": "energy_meter_name",
+    "energy.warnings": "energy_warnings",
+}
+MODEL_RENAMES: dict[str, str] = {
+    "model": "model_id",
+    "alias": "model",
+    "energy_provenance": "model_energy_provenance",
+    "total_emissions": "model_total_emissions_kg",
+    "total_queries": "model_total_queries",
+    "avg_emissions_per_query": "model_avg_emissions_per_query_kg",
+    "total_time_s": "model_total_time_s",
+    "avg_time_s_per_query": "model_avg_time_s_per_query",
+    "started_at": "run_started_at",
+    "finished_at": "run_finished_at",
+    "status": "run_status",
+}
+_MODEL_PREFIX_RENAMES = {"extra": "run_extra"}   # a record has its own 'extra'
+_DERIVED_METRICS = {  # column -> metric of metrics.METRICS
+    "energy_j": "energy", "energy_per_token_j": "energy_per_token", "latency_s": "latency",
+    "emissions_g": "emissions", "correct": "correct", "score": "score",
+}
+
+
+def column_for(path: Sequence[str], *, level: str) -> str:
+    """The column of a JSON field at ``path`` in a record (``level='record'``) or model file."""
+    dotted = ".".join(path)
+    if level == "record":
+        if tuple(path[:2]) == ("energy", "methods"):
+            return "energy_method_" + ".".join(path[2:])
+        return RECORD_RENAMES.get(dotted, dotted)
+    if dotted in MODEL_RENAMES:
+        return MODEL_RENAMES[dotted]
+    head = _MODEL_PREFIX_RENAMES.get(path[0])
+    return ".".join((head, *path[1:])) if head else dotted
+
+
+def json_leaves(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(path, value) of every leaf: scalars, and lists as JSON text; empty objects give none."""
+    for key, value in data.items():
+        path = (*prefix, str(key))
+        if isinstance(value, Mapping):
+            yield from json_leaves(value, path)
+        elif isinstance(value, (list, tuple)):
+            yield path, json.dumps(value, default=str, ensure_ascii=False)
+        else:
+            yield path, value
+
+
+def _energy_method(methods: Mapping[str, str]) -> str:
+    return ",".join(f"{c}={m}" for c, m in sorted(methods.items()) if m not in NO_FIGURE_METHODS)
+
+
+_SEP = "\x1f"   # joins JSON path parts while flattening; no field name contains it
+
+
+def _jsonable_lists(frame: pd.DataFrame) -> pd.DataFrame:
+    """List values as JSON text (see the naming rules)."""
+    for name in frame.columns[frame.dtypes == object]:
+        column = frame[name]
+        if column.map(lambda v: isinstance(v, (list, tuple))).any():
+            frame[name] = column.map(lambda v: json.dumps(list(v), default=str, ensure_ascii=False)
+                                     if isinstance(v, (list, tuple)) else v)
+    return frame
+
+
+def _run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
+    """One model's rows: its records flattened (one row per record and round) plus its file's fields."""
+    whole = run.to_dict()
+    records = pd.json_normalize(whole.pop("query_history"), sep=_SEP)
+    records.columns = [column_for(tuple(c.split(_SEP)), level="record") for c in records.columns]
+    # energy.total_kwh and energy_kwh are one column (equal values): keep one.
+    records = _jsonable_lists(records.loc[:, ~records.columns.duplicated()])
+    derived: dict[str, Any] = {
+        "run_id": run.run_id, "host": str(run.machine.get("hostname") or "unknown"), "source_file": source,
+        "source_format": run.source_format,
+        "energy_method": ["" if r.energy is None else _energy_method(r.energy.methods) for r in run.records],
+        "estimated": [r.energy is not None and r.energy.provenance in ("estimated", "mixed") for r in run.records],
+        "model": run.alias, "alias_in_file": alias_in_file,
+        "query_id": [r.query_id for r in run.records],
+    }
+    for column, metric in _DERIVED_METRICS.items():
+        extract = METRICS[metric].extract
+        derived[column] = [math.nan if (v := extract(r)) is None else float(v) for r in run.records]
+    # model and run_id are already there (model: the alias after equal ones were told apart).
+    model_fields = {column: v for p, v in json_leaves(whole)
+                    if (column := column_for(p, level="model")) not in derived and column not in records.columns}
+    frame = pd.concat([pd.DataFrame(derived, index=records.index), records.drop(
+        columns=[c for c in records.columns if c in derived]),
+        pd.DataFrame(model_fields, index=records.index)], axis=1)
+    # One row per round: a record of N rounds repeats N times, each with its round number and time.
+    rounds = [max(1, r.rounds) for r in run.records]
+    frame = frame.loc[frame.index.repeat(rounds)].reset_index(drop=True)
+    frame.insert(list(frame.columns).index("query_id") + 1, "round", [i + 1 for n in rounds for i in range(n)])
+    frame["round_duration_s"] = [
+        float(seconds[i]) if isinstance(seconds, list) and len(seconds) == n else r.duration_s
+        for r, n in zip(run.records, rounds) for seconds in [r.extra.get("round_seconds")] for i in range(n)]
+    return frame
+
+
+LEAN_EXTRA_FIELDS = ("concurrency", "load")     # extra.* columns the per-load figure groups by
+
+
+def _lean_run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
+    """The columns plots and reports need, read straight from the records (no flattening):
+    ten times faster than the full table for 10 models x 10,000 queries."""
+    records = run.records
+    rounds = [max(1, r.rounds) for r in records]
+    columns: dict[str, Any] = {
+        "run_id": run.run_id, "host": str(run.machine.get("hostname") or "unknown"), "source_file": source,
+        "source_format": run.source_format,
+        "energy_method": ["" if r.energy is None else _energy_method(r.energy.methods) for r in records],
+        "estimated": [r.energy is not None and r.energy.provenance in ("estimated", "mixed") for r in records],
+        "model": run.alias, "alias_in_file": alias_in_file, "query_id": [r.query_id for r in records],
+    }
+    for column, metric in _DERIVED_METRICS.items():
+        extract = METRICS[metric].extract
+        columns[column] = [math.nan if (v := extract(r)) is None else float(v) for r in records]
+    columns.update({
+        "outcome": [r.outcome for r in records], "task": [r.task for r in records],
+        "tokens_input": [r.tokens_input for r in records], "tokens_output": [r.tokens_output for r in records],
+        "duration_s": [r.duration_s for r in records], "ttft_s": [r.ttft_s for r in records],
+        "decode_s": [r.decode_s for r in records], "energy_kwh": [r.energy_kwh for r in records],
+        "emissions_kg": [r.emissions_kg for r in records], "sequence": [r.sequence for r in records],
+        "model_id": run.info.model_id, "model_energy_provenance": run.energy_provenance,
+    })
+    for name in LEAN_EXTRA_FIELDS:
+        if any(name in r.extra for r in records):
+            columns[f"extra.{name}"] = [r.extra.get(name) for r in records]
+    frame = pd.DataFrame(columns)
+    frame = frame.loc[frame.index.repeat(rounds)].reset_index(drop=True)
+    frame.insert(list(frame.columns).index("query_id") + 1, "round", [i + 1 for n in rounds for i in range(n)])
+    return frame
+
+
+def frame_from_runs(runs: Iterable[ModelRun], sources: Sequence[str] | None = None,
+                    aliases_in_files: Sequence[str] | None = None, *, lean: bool = False) -> pd.DataFrame:
+    """The tidy table of already loaded runs (``sources``: the file each came from;
+    ``aliases_in_files``: each run's alias before equal ones were told apart). ``lean``: only
+    the columns figures and reports use (identity, provenance, derived metrics, the main
+    record fields), without flattening every field."""
+    runs = list(runs)
+    names = list(sources) if sources is not None else [""] * len(runs)
+    aliases = list(aliases_in_files) if aliases_in_files is not None else [run.alias for run in runs]
+    build = _lean_run_frame if lean else _run_frame
+    parts = [build(run, source, alias) for run, source, alias in zip(runs, names, aliases) if run.records]
+    if not parts:
+        return pd.DataFrame(columns=list(COLUMN_NAMES))
+    frame = pd.concat(parts, ignore_index=True, sort=False)
+    first = [c for c in COLUMN_NAMES if c in frame.columns]
+    rest = sorted(c for c in frame.columns if c not in set(first))
+    frame = frame[first + rest]
+    for name in frame.columns[frame.dtypes == object]:
+        frame[name] = _one_type(frame[name])
+    return frame
+
+
+def _one_type(column: pd.Series) -> pd.Series:
+    """Text when the non-null values mix types (ints and floats count as numbers)."""
+    present = column[column.notna()]
+    kinds = {"number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
+             for v in present}
+    if len(kinds) <= 1:
+        return column
+    return column.map(lambda v: v if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+
+
+def runs_and_sources(paths: Sequence[Path]) -> tuple[list[ModelRun], list[str]]:
+    """Model runs from folders and files (the one loader), and the file each came from."""
+    from .storage import model_files
+
+    runs: list[ModelRun] = []
+    sources: list[str] = []
+    for path in paths:
+        files = model_files(path) if path.is_dir() else [path]
+        loaded = load_runs([path])   # the one loader: validates, explains, upgrades seed files
+        runs.extend(loaded)
+        sources.extend(str(f) for f in files[:len(loaded)])
+    return runs, sources
+
+
+def load_results(*paths: str | Path) -> pd.DataFrame:
+    """Run folders and/or model JSON files as one DataFrame: one row per record and round.
+
+    Columns: see :data:`COLUMNS` and the module's naming rules. Raises
+    :class:`~slm_energy_plugin.errors.SlmEnergyError` with one line for a bad file.
+    """
+    if not paths:
+        raise TypeError("load_results() needs at least one run folder or model file")
+    runs, sources = runs_and_sources([Path(p) for p in paths])
+    return frame_from_runs(runs, sources)

@@ -1,0 +1,130 @@
+"""Figure data from constructed runs with known values: what matplotlib is handed, not pixels."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from slm_energy_plugin.quality.efficiency import efficiency_rows
+from slm_energy_plugin.render import figure_data as fd
+from slm_energy_plugin.render.style import PALETTE
+from slm_energy_plugin.results.frame import frame_from_runs
+from tests.run_factory import MEASURED, make_run
+
+
+def test_distribution_medians_quartiles_and_estimated_label() -> None:
+    frame = frame_from_runs([make_run("a", [1.0, 2.0, 3.0, 4.0, 5.0]), make_run("b", [10.0, 20.0, 30.0])])
+    data = fd.distribution(frame, "energy")
+    assert data is not None
+    a, b = data.series
+    assert (a.model, a.median, a.q1, a.q3, a.n) == ("a", pytest.approx(3.0), pytest.approx(2.0), pytest.approx(4.0), 5)
+    assert b.median == pytest.approx(20.0) and b.n == 3
+    assert (a.color, b.color) == PALETTE[:2]
+    assert data.ylabel == "energy per query (J, estimated)" and "(estimated)" in data.title
+    latency = fd.distribution(frame, "latency")
+    assert latency is not None and "estimated" not in latency.ylabel
+
+
+def test_measured_energy_is_not_called_estimated() -> None:
+    frame = frame_from_runs([make_run("a", [1.0, 2.0], methods=MEASURED), make_run("b", [3.0, 4.0], methods=MEASURED)])
+    data = fd.distribution(frame, "energy")
+    assert data is not None and data.ylabel == "energy per query (J)" and "estimated" not in data.title
+
+
+def test_paired_ratios_of_a_model_using_exactly_twice_the_energy() -> None:
+    base = [1.0, 3.0, 0.5, 8.0, 2.0, 4.0]
+    frame = frame_from_runs([make_run("small", base), make_run("big", [2 * x for x in base])])
+    data = fd.paired_ratios(frame, "energy")
+    assert data is not None and data.baseline == "small"
+    (big,) = data.series
+    assert big.model == "big" and big.n_shared == 6
+    assert np.allclose(big.log10_ratios, math.log10(2.0))
+    assert big.median_ratio == pytest.approx(2.0)
+    assert big.hl_ratio == pytest.approx(2.0) and big.hl_low == pytest.approx(2.0) and big.hl_high == pytest.approx(2.0)
+    flipped = fd.paired_ratios(frame, "energy", baseline="big")
+    assert flipped is not None and flipped.series[0].median_ratio == pytest.approx(0.5)
+
+
+def test_unknown_baseline_is_one_clear_error() -> None:
+    from slm_energy_plugin.errors import SlmEnergyError
+
+    frame = frame_from_runs([make_run("a", [1.0, 2.0]), make_run("b", [2.0, 3.0])])
+    with pytest.raises(SlmEnergyError, match="baseline model 'zzz' is not in the run"):
+        fd.paired_ratios(frame, "energy", baseline="zzz")
+
+
+def test_pareto_front_holds_exactly_the_undominated_models() -> None:
+    # cheap: 2 J, 2/10 right; accurate: 8 J, 9/10 right; dominated: 9 J, 1/10 right.
+    runs = [
+        make_run("cheap", [2.0] * 10, correct=[True] * 2 + [False] * 8),
+        make_run("accurate", [8.0] * 10, correct=[True] * 9 + [False]),
+        make_run("dominated", [9.0] * 10, correct=[True] + [False] * 9),
+    ]
+    frame = frame_from_runs(runs)
+    data = fd.accuracy_vs_energy(efficiency_rows(runs), frame)
+    assert data is not None
+    (panel,) = data.panels
+    points = {p.model: p for p in panel.points}
+    assert [m for m, p in points.items() if p.pareto] == ["cheap", "accurate"]
+    assert panel.front == (pytest.approx((2.0, 0.2)), pytest.approx((8.0, 0.9)))
+    # Wilson 95% interval of 9/10 (the project's function): about [0.596, 0.982].
+    assert points["accurate"].low == pytest.approx(0.5958, abs=1e-3)
+    assert points["accurate"].high == pytest.approx(0.9821, abs=1e-3)
+    assert "estimated" in data.xlabel
+
+
+def test_scatter_pairs_each_querys_latency_with_its_energy() -> None:
+    frame = frame_from_runs([make_run("a", [1.0, 2.0, 4.0], seconds_per_joule=0.5)])
+    data = fd.energy_vs_latency(frame)
+    assert data is not None
+    (series,) = data.series
+    assert list(series.x) == pytest.approx([0.5, 1.0, 2.0]) and list(series.y) == pytest.approx([1.0, 2.0, 4.0])
+    tokens = fd.tokens_vs_energy(frame_from_runs([make_run("a", [1.0, 2.0], tokens=[10, 30])]))
+    assert tokens is not None and list(tokens.series[0].x) == [10.0, 30.0]
+
+
+def test_large_runs_draw_a_seeded_sample_but_keep_every_value_for_the_box() -> None:
+    values = list(np.random.default_rng(3).lognormal(0, 1, 10_000))
+    frame = frame_from_runs([make_run("a", values)])
+    first, second = fd.distribution(frame, "energy"), fd.distribution(frame, "energy")
+    assert first is not None and second is not None
+    (series,) = first.series
+    assert series.n == 10_000 and len(series.shown) == fd.MAX_POINTS
+    assert series.median == pytest.approx(float(np.median(values)))
+    assert np.array_equal(series.shown, second.series[0].shown)      # the same sample every time
+    assert "seeded sample" in first.caption
+
+
+def test_per_task_groups_only_when_there_are_several() -> None:
+    run = make_run("a", [1.0, 2.0, 3.0, 4.0])
+    frame = frame_from_runs([run])
+    assert fd.grouped(frame) is None
+    tasks = ["math", "math", "sql", "sql"]
+    tasked = replace(run, records=tuple(replace(r, task=t) for r, t in zip(run.records, tasks)))
+    data = fd.grouped(frame_from_runs([tasked]))
+    assert data is not None and data.groups == ("math", "sql")
+    assert [(s.model, s.median) for s in data.series] == [("math / a", pytest.approx(1.5)), ("sql / a", pytest.approx(3.5))]
+
+
+def test_machines_side_by_side_one_panel_per_host() -> None:
+    one = replace(make_run("gpt2", [1.0, 2.0, 3.0]), machine={"hostname": "laptop"}, run_id="r1")
+    two = replace(make_run("gpt2", [4.0, 5.0, 6.0]), machine={"hostname": "ci-runner"}, run_id="r2")
+    frame = frame_from_runs([one, two])
+    data = fd.machines(frame)
+    assert data is not None
+    assert [p.host for p in data.panels] == ["laptop", "ci-runner"]
+    assert [p.series[0].median for p in data.panels] == [pytest.approx(2.0), pytest.approx(5.0)]
+    assert fd.machines(frame_from_runs([one])) is None
+
+
+def test_timeline_from_a_csv_table() -> None:
+    table = pd.DataFrame({"elapsed_s": [10.0, 10.5, 11.0], "cpu_percent": [50.0, 95.0, 20.0], "note": ["a", "b", "c"]})
+    data = fd.timeline(table)
+    assert data is not None
+    assert list(data.time) == [0.0, 0.5, 1.0]
+    assert [name for name, _ in data.lines] == ["cpu_percent"]
+    assert fd.timeline(pd.DataFrame({"cpu_percent": [1.0]})) is None
