@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "compare models with statistical tests; optionally gate on a baseline"),
     "estimate": ("estimate", "estimate the energy, carbon and water of LLM requests (optionally calibrated by a run)"),
     "reproject": ("reproject", "re-project a measured run's emissions to another grid and PUE"),
+    "finetune": ("finetune", "fine-tune a model with LoRA on a task and measure the training's energy"),
     "serve": ("serve", "serve the footprint estimator as a web API (needs the [api] extra)"),
 }
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import ConfigError
 from ..paths import data_dir
@@ -26,6 +26,9 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_MAX_NEW_TOKENS = 32
 RANDOM_SUFFIX = "@random"
+
+if TYPE_CHECKING:
+    from ..finetune.adapter import AdapterRef
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,18 @@ class ModelSpec:
     shape_config: Path | None = None
     shape_origin: str = ""
     shape_of: str | None = None
+    # A LoRA adapter on this (base) spec: a folder with adapter_config.json (see finetune/adapter.py).
+    adapter: AdapterRef | None = None
+
+    @property
+    def base_alias(self) -> str:
+        """The alias of the model whose weights are loaded (the base, for an adapter)."""
+        return self.adapter.base_alias if self.adapter is not None else self.alias
 
     @property
     def model_id(self) -> str:
+        if self.adapter is not None:
+            return f"{self.adapter.base_model_id}+{self.adapter.path}"
         if self.source == "random":
             return f"{self.shape_of}{RANDOM_SUFFIX}"
         if self.source == "hub":
@@ -62,6 +74,8 @@ class ModelSpec:
 
     @property
     def weights(self) -> str:
+        if self.adapter is not None:  # e.g. "untrained+lora": the base's weights, then the adapter
+            return f"{replace(self, adapter=None).weights}+{self.adapter.peft_type.lower()}"
         return {"tiny": "untrained", "random": "random"}.get(self.source, "pretrained")
 
 
@@ -162,8 +176,13 @@ def resolve_model(name: str, registry: Registry, cwd: Path) -> ModelSpec:
     if not candidate.is_absolute():
         candidate = cwd / candidate
     if candidate.is_dir():
+        if (candidate / "adapter_config.json").is_file():
+            from ..finetune.adapter import resolve_adapter
+
+            return resolve_adapter(candidate, registry, cwd)
         if not (candidate / "config.json").is_file():
-            raise ConfigError(f"model folder {name!r} has no config.json; point at a folder saved with save_pretrained")
+            raise ConfigError(f"model folder {name!r} has no config.json (nor adapter_config.json); "
+                              "point at a folder saved with save_pretrained")
         return ModelSpec(alias=_alias_for_path(candidate), source="local", local_path=candidate.resolve())
     if _HUB_ID.match(name):
         return ModelSpec(alias=name.split("/", 1)[1], source="hub", hub_id=name)
