@@ -130,6 +130,8 @@ def _run_by_task(args: argparse.Namespace, accuracy_specs: list[AccuracyGateSpec
         import json
 
         _emit(json.dumps(task_comparison_dict(result), indent=2, default=str))
+    elif args.format == "markdown":   # the aligned text tables, fenced, for CI job summaries
+        _emit("```\n" + "\n".join(render_task_comparison(result)) + "\n```")
     else:
         _emit("\n".join(render_task_comparison(result)))
     return 1 if any(v.failed for v in result.gate) else 0

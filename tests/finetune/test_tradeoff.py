@@ -132,3 +132,9 @@ def test_compare_by_task_prints_the_trade_off_and_gates(base_and_tuned, tmp_path
     assert main(["compare", str(run_dir), "--by", "task"]) == 0
     capsys.readouterr()
     assert main(["compare", str(run_dir), "--by", "task", "--fail", "energy:10%"]) == 2
+    capsys.readouterr()
+    assert main(["compare", str(run_dir), "--by", "task", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    [tradeoff] = data["tradeoffs"]
+    assert tradeoff["training_kwh"] == TRAINING_KWH and tradeoff["break_even_queries"] == pytest.approx(3600 / 84 / 0.5)
+    assert tradeoff["gain"]["task"] == "sql" and [p["task"] for p in tradeoff["other_tasks"]] == ["mmlu"]
