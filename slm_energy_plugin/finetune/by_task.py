@@ -69,13 +69,15 @@ def _pair_cell(pair: PairedAccuracy | None) -> str:
     return f"{_pp(pair.difference)} pp [{_pp(pair.ci_low)}, {_pp(pair.ci_high)}] p={p}"
 
 
-def render_task_comparison(result: TaskComparison) -> list[str]:
-    lines = ["Accuracy per task (95% Wilson CI), energy per query and per correct answer"]
-    table = [[r.task, r.model, r.scored, f"{_pct(r.accuracy)} [{_pct(r.ci_low)}, {_pct(r.ci_high)}]",
-              format_energy(r.energy_per_query_j), format_energy(r.energy_per_correct_j), r.provenance]
-             for r in sorted(result.rows, key=lambda r: (r.task, r.model))]
-    lines += tabulate(table, headers=["task", "model", "n", "accuracy", "per query", "per correct", "energy"],
-                      disable_numparse=True).splitlines()
+def render_task_comparison(result: TaskComparison, *, accuracy_table: bool = True) -> list[str]:
+    lines: list[str] = []
+    if accuracy_table:
+        lines.append("Accuracy per task (95% Wilson CI), energy per query and per correct answer")
+        table = [[r.task, r.model, r.scored, f"{_pct(r.accuracy)} [{_pct(r.ci_low)}, {_pct(r.ci_high)}]",
+                  format_energy(r.energy_per_query_j), format_energy(r.energy_per_correct_j), r.provenance]
+                 for r in sorted(result.rows, key=lambda r: (r.task, r.model))]
+        lines += tabulate(table, headers=["task", "model", "n", "accuracy", "per query", "per correct", "energy"],
+                          disable_numparse=True).splitlines()
     if result.paired:
         lines += ["", f"Paired difference per task (fine-tuned - base, percentage points; CI: {CI_METHOD}; "
                       "McNemar two-sided, exact binomial below 25 discordant pairs)"]
@@ -116,3 +118,15 @@ def task_comparison_dict(result: TaskComparison) -> dict[str, Any]:
                        "break_even": t.break_even.text} for t in result.tradeoffs],
         "gate": [dict(v.__dict__) for v in result.gate],
     }
+
+
+def fine_tune_summary_lines(runs: Sequence[ModelRun]) -> list[str]:
+    """The paired and trade-off tables for the ``--energy-report`` summary (its efficiency table already
+    shows accuracy per task). Never raises: the terminal summary must not break the run."""
+    try:
+        result = build_task_comparison(runs)
+    except Exception as exc:  # noqa: BLE001 - a summary line instead of a broken session
+        return ["", f"Fine-tuning trade-off not shown: {type(exc).__name__}: {exc}"]
+    if not result.paired:
+        return []
+    return render_task_comparison(result, accuracy_table=False)

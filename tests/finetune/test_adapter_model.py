@@ -22,9 +22,14 @@ def test_the_suite_runs_base_and_adapter_and_names_both(trained: FinetuneResult,
     (bench_project.path / "test_tasks.py").write_text((BENCHMARKS / "test_tasks.py").read_text())
     adapter = str(trained.output)
     result = bench_project.runpytest("--energy-models", f"tiny-gpt2,{adapter}", "--benchmark-disable",
-                                     "-k", "sql01 or sql04 or mc01", "-p", "no:randomly", "-v", "-W", "error::FutureWarning")
+                                     "-k", "sql01 or sql04 or mc01", "-p", "no:randomly", "-v", "-W", "error::FutureWarning",
+                                     "--energy-report")
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["*test_sql_task?tiny-gpt2+sql-lora-sql01? PASSED*",
+                                 "Paired difference per task (fine-tuned - base*",
+                                 "sql * tiny-gpt2+sql-lora * tiny-gpt2 * 2 *",
+                                 "Trade-off (training energy from training.json beside the adapter)",
+                                 "tiny-gpt2+sql-lora * tiny-gpt2 * sql * kWh (*) *",
                                  "tiny-gpt2+sql-lora * 3 * untrained+lora*"])
     run_dir = run_dirs(bench_project.path)[0]
     tuned = load_model_json(run_dir, "tiny-gpt2_sql-lora")   # "+" is made safe in file names
