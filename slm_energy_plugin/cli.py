@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "write a run as a tidy table (CSV, Parquet or JSON lines) for notebooks and tools"),
     "plot": ("plot", "draw a run's figures (PNG and SVG): distributions, ratios, energy vs latency and quality"),
     "report": ("report", "write one self-contained HTML report of a run: figures, tables, statistics in words"),
+
+    "finetune": ("finetune", "fine-tune a model with LoRA on a task and measure the training's energy"),
     "serve": ("serve", "serve the footprint estimator as a web API (needs the [api] extra)"),
 }
 

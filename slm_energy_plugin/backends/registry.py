@@ -23,7 +23,6 @@ from .spec import (_HUB_ID, DEFAULT_MAX_NEW_TOKENS, DEVICES, DTYPES, PROMPT_STYL
 REGISTRY_FILE = "models.json"
 
 
-
 def _spec_from_entry(alias: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
     if not isinstance(entry, Mapping):
         raise ConfigError(f"{where}: entry {alias!r} must be an object")
@@ -110,8 +109,13 @@ def resolve_model(name: str, registry: Registry, cwd: Path) -> ModelSpec:
     if not candidate.is_absolute():
         candidate = cwd / candidate
     if candidate.is_dir():
+        if (candidate / "adapter_config.json").is_file():
+            from .adapter import resolve_adapter
+
+            return resolve_adapter(candidate, registry, cwd, resolve_model)
         if not (candidate / "config.json").is_file():
-            raise ConfigError(f"model folder {name!r} has no config.json; point at a folder saved with save_pretrained")
+            raise ConfigError(f"model folder {name!r} has no config.json (nor adapter_config.json); "
+                              "point at a folder saved with save_pretrained")
         return ModelSpec(alias=_alias_for_path(candidate), source="local", local_path=candidate.resolve())
     if _HUB_ID.match(name):
         return ModelSpec(alias=name.split("/", 1)[1], source="hub", hub_id=name)

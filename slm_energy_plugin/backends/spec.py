@@ -6,9 +6,9 @@ A leaf of the backends room: the registry, the shapes and every backend import i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 PROMPT_STYLES = ("plain", "chat")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -17,6 +17,25 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_MAX_NEW_TOKENS = 32
 RANDOM_SUFFIX = "@random"
+
+
+@dataclass(frozen=True)
+class AdapterRef:
+    """Which adapter folder sits on which base, and how it is applied."""
+
+    path: Path                  # the adapter folder, absolute
+    name: str                   # the folder's name, safe for aliases and file names
+    base_name: str              # base_model_name_or_path as written in the folder
+    base_alias: str
+    base_model_id: str
+    peft_type: str = "LORA"
+    rank: int | None = None
+    merged: bool = True
+
+    def to_info(self) -> dict[str, Any]:
+        return {"path": str(self.path), "name": self.name, "method": self.peft_type.lower(), "rank": self.rank,
+                "merged": self.merged, "base_model": self.base_model_id, "base_alias": self.base_alias}
+
 
 
 @dataclass(frozen=True)
@@ -40,9 +59,18 @@ class ModelSpec:
     shape_config: Path | None = None
     shape_origin: str = ""
     shape_of: str | None = None
+    # A LoRA adapter on this (base) spec: a folder with adapter_config.json (see backends/adapter.py).
+    adapter: AdapterRef | None = None
+
+    @property
+    def base_alias(self) -> str:
+        """The alias of the model whose weights are loaded (the base, for an adapter)."""
+        return self.adapter.base_alias if self.adapter is not None else self.alias
 
     @property
     def model_id(self) -> str:
+        if self.adapter is not None:
+            return f"{self.adapter.base_model_id}+{self.adapter.path}"
         if self.source == "random":
             return f"{self.shape_of}{RANDOM_SUFFIX}"
         if self.source == "hub":
@@ -53,6 +81,8 @@ class ModelSpec:
 
     @property
     def weights(self) -> str:
+        if self.adapter is not None:  # e.g. "untrained+lora": the base's weights, then the adapter
+            return f"{replace(self, adapter=None).weights}+{self.adapter.peft_type.lower()}"
         return {"tiny": "untrained", "random": "random"}.get(self.source, "pretrained")
 
 

@@ -123,8 +123,12 @@ class LoadedModel:
 
     def info(self, generation: dict[str, Any]) -> ModelInfo:
         notes: tuple[str, ...] = self.notes
-        if self.spec.weights == "untrained":
+        if self.spec.weights.startswith("untrained"):
             notes = ("untrained tiny model built by slm-energy: cost is real, answers are not",)
+        adapter = self.spec.adapter
+        if adapter is not None:
+            notes += (f"LoRA adapter {adapter.name} on base {adapter.base_model_id}, "
+                      f"{'merged into the base weights (merge_and_unload)' if adapter.merged else 'unmerged'}",)
         return ModelInfo(
             alias=self.alias,
             model_id=self.spec.model_id,
@@ -136,6 +140,7 @@ class LoadedModel:
             prompt_style=self.spec.prompt_style,
             generation=generation,
             notes=notes,
+            adapter=adapter.to_info() if adapter is not None else {},
         )
 
     def _resolved_revision(self) -> str | None:
@@ -330,6 +335,10 @@ def load_model(spec: ModelSpec, local_path: Path | None) -> LoadedModel:
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, local_files_only=local_only)
     model = AutoModelForCausalLM.from_pretrained(
         source, revision=revision, local_files_only=local_only, dtype=getattr(torch, spec.dtype))
+    if spec.adapter is not None:  # a LoRA adapter folder run as a model: base + adapter through peft
+        from .adapter import apply_adapter
+
+        model = apply_adapter(model, spec.adapter)
     model.to(device)
     model.eval()
     return LoadedModel(spec, model, tokenizer, device, source)

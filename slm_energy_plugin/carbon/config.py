@@ -241,8 +241,10 @@ def _check_references(config: EstimatorConfig, merged: Mapping[str, Any],
             raise schema.fail(origin, f"hardware.{key}.datacenter", "no datacenter of that name", hardware.datacenter)
     for name, (value, origin) in defaults.items():
         try:
-            check: Callable[..., object] = {"region": config.region, "datacenter": config.datacenter,
-                                              "hardware": config.hardware_profile, "profile": config.profile}[name]
+            checks: dict[str, Callable[..., object]] = {
+                "region": config.region, "datacenter": config.datacenter,
+                "hardware": config.hardware_profile, "profile": config.profile}
+            check = checks[name]
             check(value)
         except ConfigError as exc:
             raise schema.fail(origin, f"defaults.{name}", str(exc)) from None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 
 from ..errors import ConfigError
+from ..finetune.tradeoff import AccuracyGateSpec, is_accuracy_spec, parse_accuracy_spec
 from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
 from ..stats.metrics import get_metric
 from ..results.records import ModelRun
@@ -42,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail", action="append", default=None, metavar="METRIC:PERCENT%",
                         help="with --baseline: exit 1 when a model's median rose by more than PERCENT and a "
                              "one-sided paired Wilcoxon test says the rise is significant, e.g. energy:10%% "
-                             "(repeat or comma-separate for several)")
+                             "(repeat or comma-separate for several); correct:-5pp fails when a model's accuracy "
+                             "on a task fell by more than 5 points and a one-sided exact McNemar test agrees "
+                             "(against --baseline, else each fine-tuned model against its base)")
     parser.add_argument("--region", default=None,
                         help="re-project emissions to this grid first: a named region, ISO 3166 alpha-3 code "
                              "(FRA) or gcp:REGION (energy is unchanged; see `slm-energy reproject`)")
@@ -51,6 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # Declared once, in the option table the pytest plugin uses too.
     add_cli_options(parser, SHARED_OPTIONS, defaults={
         "metrics": (None, "energy,latency, plus correct where answers were scored")})
+    parser.add_argument("--by", choices=("model", "task"), default="model",
+                        help="task: per-task accuracy (Wilson CIs), paired differences (McNemar, Newcombe CI), "
+                             "energy per query and per correct answer, and the fine-tuning trade-off table "
+                             "(gain, loss, training kWh, break-even). Default: %(default)r")
 
 
 def load_sources(paths: list[Path]) -> tuple[list[ModelRun], list[str]]:
@@ -86,9 +93,35 @@ def _emit(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def _run_by_task(args: argparse.Namespace, accuracy_specs: list[AccuracyGateSpec]) -> int:
+    from ..finetune.by_task import build_task_comparison, render_task_comparison, task_comparison_dict
+
+    paths = [Path(p) for p in args.paths] or [latest_run_dir(Path(args.results_dir))]
+    runs, _ = load_sources(paths)
+    baseline = load_sources([Path(args.baseline)])[0] if args.baseline else None
+    result = build_task_comparison(runs, alpha=args.alpha, gate=accuracy_specs[-1] if accuracy_specs else None,
+                                   baseline=baseline)
+    if args.format == "json":
+        import json
+
+        _emit(json.dumps(task_comparison_dict(result), indent=2, default=str))
+    elif args.format == "markdown":   # the aligned text tables, fenced, for CI job summaries
+        _emit("```\n" + "\n".join(render_task_comparison(result)) + "\n```")
+    else:
+        _emit("\n".join(render_task_comparison(result)))
+    return 1 if any(v.failed for v in result.gate) else 0
+
+
 def run(args: argparse.Namespace) -> int:
     parse_cli_options(args, SHARED_OPTIONS)
-    specs: list[GateSpec] | None = parse_gate_specs(args.fail) if args.fail else None
+    fails = [part for text in (args.fail or []) for part in text.split(",") if part.strip()]
+    accuracy_specs = [parse_accuracy_spec(part) for part in fails if is_accuracy_spec(part)]
+    cost_fails = [part for part in fails if not is_accuracy_spec(part)]
+    specs: list[GateSpec] | None = parse_gate_specs(cost_fails) if cost_fails else None
+    if args.by == "task" or accuracy_specs:
+        if specs:
+            raise ConfigError("cost gates (METRIC:PERCENT%) need --by model; with --by task gate on correct:-Npp")
+        return _run_by_task(args, accuracy_specs)
     if specs and not args.baseline:
         raise ConfigError("--fail needs --baseline RUN_DIR_OR_FILE to compare with")
     paths = [Path(p) for p in args.paths] or [latest_run_dir(Path(args.results_dir))]

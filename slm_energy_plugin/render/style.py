@@ -65,5 +65,6 @@ def apply_style(rc: Any | None = None) -> None:
     import matplotlib
     from cycler import cycler
 
-    params = matplotlib.rcParams if rc is None else rc
-    params.update({**RC_PARAMS, "axes.prop_cycle": cycler(color=list(PALETTE))})
+    params: Any = matplotlib.rcParams if rc is None else rc
+    params.update(RC_PARAMS)
+    params["axes.prop_cycle"] = cycler(color=list(PALETTE))

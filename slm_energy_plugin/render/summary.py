@@ -147,6 +147,11 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
         if rows:
             writer.write_line("")
             render_efficiency(rows, writer)
+        if any(run.info.adapter for run in runs):   # fine-tuned adapters with their bases: the trade-off
+            from ..finetune.by_task import fine_tune_summary_lines
+
+            for line in fine_tune_summary_lines(runs):
+                writer.write_line(line)
         render_stability(runs, writer)
         write_statistics(runs, metrics, writer, alpha=alpha, header=False)
         writer.write_line("")

@@ -177,14 +177,19 @@ class ModelInfo:
     prompt_style: str = "plain"
     generation: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # A LoRA adapter run as a model: its folder, rank, base model and whether it was merged (else empty).
+    adapter: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "alias": self.alias, "model_id": self.model_id, "revision": self.revision,
             "device": self.device, "dtype": self.dtype, "parameters": self.parameters,
             "weights": self.weights, "prompt_style": self.prompt_style,
             "generation": dict(self.generation), "notes": list(self.notes),
         }
+        if self.adapter:
+            data["adapter"] = dict(self.adapter)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ModelInfo":
@@ -195,6 +200,7 @@ class ModelInfo:
             weights=str(data.get("weights", "pretrained")),
             prompt_style=str(data.get("prompt_style", "plain")),
             generation=dict(data.get("generation") or {}), notes=tuple(data.get("notes") or ()),
+            adapter=dict(data.get("adapter") or {}),
         )
 
 

@@ -106,7 +106,7 @@ class Measurer:
             raise ModelUnavailable(availability.reason)
         local_path = availability.local_path
         if spec.source == "tiny":
-            local_path = ensure_tiny(spec.alias, str(spec.tiny))
+            local_path = ensure_tiny(spec.base_alias, str(spec.tiny))
         meter = self.meter
         device = self._device_of(spec)
         self.bandwidth(device)   # a first measurement's buffers must not count as this model's memory

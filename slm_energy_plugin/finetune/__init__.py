@@ -1,0 +1,1 @@
+"""LoRA fine-tuning with measured training energy, and adapters run as models."""
