@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
 from .stats.metrics import DEFAULT_METRICS
+from .workload.order import ORDERS
 
 
 
@@ -111,6 +112,15 @@ def _bandwidth(text: str) -> str | float:
     return number
 
 
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+    return parse
+
+
 DTYPE_CHOICES = ("float32", "bfloat16", "float16")
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -193,6 +203,11 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("bandwidth", _bandwidth, "auto",
                "memory bandwidth for bandwidth utilisation (MBU): auto (a copy benchmark, run once per "
                "machine and cached), off, or a figure in GB/s", "GBPS"),
+    # Run order (issue 10): see workload/order.py.
+    OptionSpec("order", _choice(ORDERS), "interleaved",
+               "run order: interleaved (each query on every model before the next query, models rotated "
+               "per query; all models stay loaded) or grouped (model by model: drift in the machine is then "
+               "confounded with the model)", "ORDER"),
 )
 
 
@@ -223,6 +238,7 @@ class Settings:
     protocol_min_seconds: float = 10.0
     protocol_min_iterations: int = 10
     bandwidth: str | float = "auto"
+    order: str = "interleaved"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -249,6 +265,7 @@ class Settings:
             "protocol_min_seconds": self.protocol_min_seconds,
             "protocol_min_iterations": self.protocol_min_iterations,
             "bandwidth": self.bandwidth,
+            "order": self.order,
         }
 
 
@@ -338,4 +355,5 @@ def build_settings(
         protocol_min_seconds=float(resolved["energy_protocol_min_seconds"]),
         protocol_min_iterations=int(resolved["energy_protocol_min_iterations"]),
         bandwidth=resolved["energy_bandwidth"],
+        order=resolved["energy_order"],
     )
