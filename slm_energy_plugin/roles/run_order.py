@@ -39,7 +39,7 @@ def _value_key(value: object) -> Hashable:
         hash(value)
     except TypeError:
         return repr(value)
-    return value  # type: ignore[return-value]
+    return value
 
 
 def apply_order(items: list[pytest.Item], mode: str) -> dict[str, dict[str, object]]:
