@@ -73,7 +73,7 @@ class SLM:
             raise
         finally:
             self.observation.readings.append(self.meter.stop(handle))
-            self.observation.cpu_windows.append((before, background.snapshot()))
+            self.observation.cpu_windows.append((before, background.closing_snapshot(before)))
 
     def ask(self, query: Query | str, *, query_id: str | None = None, task: str | None = None,
             expected: str | None = None, max_new_tokens: int | None = None,

@@ -8,15 +8,17 @@ import time
 import psutil
 import pytest
 
-from slm_energy_plugin.perf.background import CpuSnapshot, background_share, snapshot, window_extra
+from slm_energy_plugin.perf.background import (CpuSnapshot, background_share, closing_snapshot, snapshot,
+                                               window_extra)
 
 from .. import burner
 from ..conftest import load_model_json, run_dirs
 
 
-def _spin(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
+def _spin(cpu_seconds: float) -> None:
+    """Burn this much of our own CPU time (however long a loaded machine makes that take)."""
+    end = time.process_time() + cpu_seconds
+    while time.process_time() < end:
         pass
 
 
@@ -36,13 +38,13 @@ def test_a_detached_burner_counts_as_background_and_our_own_child_does_not() -> 
     cpus = psutil.cpu_count() or 1
     procs = burner.child(cpus)
     try:
-        start = snapshot(); time.sleep(1.5); end = snapshot()
+        start = snapshot(tree_max_age_s=0); time.sleep(1.5); end = closing_snapshot(start)
         own_children = background_share([(start, end)], cpus)
     finally:
         burner.stop_children(procs)
     pids = burner.detached(cpus)
     try:
-        start = snapshot(); time.sleep(1.5); end = snapshot()
+        start = snapshot(tree_max_age_s=0); time.sleep(1.5); end = closing_snapshot(start)
         outsiders = background_share([(start, end)], cpus)
     finally:
         burner.stop(pids)
@@ -50,11 +52,24 @@ def test_a_detached_burner_counts_as_background_and_our_own_child_does_not() -> 
     assert outsiders > own_children + 0.05, (own_children, outsiders)
 
 
+def test_a_child_that_ends_inside_the_window_counts_once() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", burner.BURN.format(seconds=0.8)])
+    time.sleep(0.3)
+    start = snapshot(tree_max_age_s=0)
+    assert proc.pid in dict(start.descendants)
+    proc.wait()
+    end = closing_snapshot(start)
+    assert 0.0 <= end.own_s - start.own_s <= end.wall_s - start.wall_s + 0.05
+
+
 def test_our_own_work_is_not_background() -> None:
     start = snapshot()
-    _spin(1.0)
-    end = snapshot()
-    assert end.own_s - start.own_s > 0.3     # the spin was counted as ours
+    _spin(0.5)
+    end = closing_snapshot(start)
+    assert end.own_s - start.own_s >= 0.45    # the spin was counted as ours (10 ms ticks)
     share = background_share([(start, end)], psutil.cpu_count() or 1)
     assert share is not None and 0.0 <= share <= 1.0
 
