@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .errors import ConfigError
 from .stats.metrics import DEFAULT_METRICS
+from .workload.order import ORDERS
 
 
 
@@ -121,6 +122,15 @@ def _bandwidth(text: str) -> str | float:
     return number
 
 
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+    return parse
+
+
 DTYPE_CHOICES = ("float32", "bfloat16", "float16")
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -209,6 +219,11 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("bandwidth", _bandwidth, "auto",
                "memory bandwidth for bandwidth utilisation (MBU): auto (a copy benchmark, run once per "
                "machine and cached), off, or a figure in GB/s", "GBPS"),
+    # Run order (issue 10): see workload/order.py.
+    OptionSpec("order", _choice(ORDERS), "interleaved",
+               "run order: interleaved (each query on every model before the next query, models rotated "
+               "per query; all models stay loaded) or grouped (model by model: drift in the machine is then "
+               "confounded with the model)", "ORDER"),
 )
 
 
@@ -241,6 +256,7 @@ class Settings:
     protocol_min_iterations: int = 10
     bandwidth: str | float = "auto"
     html: bool = False
+    order: str = "interleaved"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -269,6 +285,7 @@ class Settings:
             "protocol_min_iterations": self.protocol_min_iterations,
             "bandwidth": self.bandwidth,
             "html": self.html,
+            "order": self.order,
         }
 
 
@@ -360,6 +377,7 @@ def build_settings(
         protocol_min_iterations=int(resolved["energy_protocol_min_iterations"]),
         bandwidth=resolved["energy_bandwidth"],
         html=bool(resolved["energy_html"]),
+        order=resolved["energy_order"],
     )
 
 

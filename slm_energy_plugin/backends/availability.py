@@ -55,7 +55,9 @@ def probe_hub(endpoint: str, timeout_s: float = PROBE_TIMEOUT_S) -> HubVerdict:
         except urllib.error.HTTPError as exc:
             outcome["error"] = f"answered HTTP {exc.code}, not the hub's API"
         except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-            outcome["error"] = getattr(exc, "reason", exc)
+            reason = getattr(exc, "reason", exc)
+            # The socket's own timeout and the join below race (same cap): one wording for both.
+            outcome["timeout" if isinstance(reason, TimeoutError) else "error"] = reason
 
     start = time.perf_counter()
     worker = threading.Thread(target=attempt, daemon=True, name="slm-energy-hub-probe")
@@ -64,7 +66,8 @@ def probe_hub(endpoint: str, timeout_s: float = PROBE_TIMEOUT_S) -> HubVerdict:
     seconds = time.perf_counter() - start
     if outcome.get("ok"):
         return HubVerdict(True, "reachable", seconds)
-    detail = str(outcome.get("error") or f"no answer within {timeout_s:g} s")
+    timed_out = worker.is_alive() or "timeout" in outcome
+    detail = f"no answer within {timeout_s:g} s" if timed_out else str(outcome.get("error") or "no answer")
     return HubVerdict(False, detail, seconds)
 
 

@@ -21,7 +21,7 @@ CSV_COLUMNS = (
     "metric", "unit", "row", "model", "model_b", "n", "n_shared", "paired", "dropped", "median", "q1", "q3",
     "mean", "std", "ci_low", "ci_high", "correct", "accuracy", "test", "statistic_name", "statistic", "df",
     "p_value", "p_holm", "effect_name", "effect", "kind", "estimate", "low", "high", "confidence", "method",
-    "note", "reason", "status", "threshold", "baseline_median", "current_median", "change",
+    "note", "reason", "status", "threshold", "baseline_median", "current_median", "change", "scale",
 )
 
 
@@ -73,11 +73,13 @@ def _rows(report: StatsReport, gate: Sequence[GateResult] | None) -> list[dict[s
         for t in c.omnibus:
             rows.append(dict(base, row="omnibus", **asdict(t)))
         for p in c.pairs:
-            pair = dict(base, row="pair", model=p.a, model_b=p.b, n_shared=p.n_shared)
+            pair = dict(base, row="pair", model=p.a, model_b=p.b, n_shared=p.n_shared, scale=p.scale)
             for t in p.tests:
                 rows.append(dict(pair, **asdict(t)))
             if p.shift is not None:
                 rows.append(dict(pair, test="Hodges-Lehmann", **asdict(p.shift)))
+            if p.difference is not None and p.difference is not p.shift:
+                rows.append(dict(pair, test="Hodges-Lehmann difference", **asdict(p.difference)))
     for r in gate or ():
         rows.append({"metric": r.metric, "row": "gate", "model": r.model, "n_shared": r.n_shared,
                      "test": r.test, "p_value": r.p_value, "status": r.status, "threshold": r.threshold,

@@ -82,6 +82,14 @@ def _shift_text(sh: Shift | None, factor: float) -> str:
     return f"{num(sh.estimate / factor):>5} {_interval(sh.low, sh.high, factor)}"
 
 
+def _difference_text(pair: PairComparison, factor: float, sign: float) -> str:
+    """The HL difference (first - second) in the metric's unit, beside a ratio."""
+    d = pair.difference
+    if d is None or d.estimate is None or d.kind != "difference" or pair.shift is d:
+        return "-"
+    return f"{num(sign * d.estimate / factor)}"
+
+
 def _effect(test: StatResult | None, sign: float) -> str:
     return "-" if test is None or test.effect is None else f"{sign * test.effect:+.2f}"
 
@@ -131,7 +139,7 @@ def _pair_tables(section: MetricSection, factor: float, alpha: float) -> list[tu
         first, second, sh, sign = oriented(p)
         label = f"{first} / {second}"
         if p.paired:
-            paired.append([label, str(p.n_shared), _shift_text(sh, factor),
+            paired.append([label, str(p.n_shared), _shift_text(sh, factor), _difference_text(p, factor, sign),
                            pval(p.wilcoxon.p, alpha), _effect(p.wilcoxon, sign)])
         mw = p.mann_whitney
         unpaired.append([label, f"{p.n_a if sign > 0 else p.n_b}/{p.n_b if sign > 0 else p.n_a}",
@@ -139,8 +147,8 @@ def _pair_tables(section: MetricSection, factor: float, alpha: float) -> list[tu
     ratio = "ratio" if all(p.shift is None or p.shift.kind == "ratio" for p in c.pairs) else "shift"
     tables = []
     if paired:
-        tables.append((["paired on shared queries", "shared", f"{ratio} (HL, 95% CI)", "Wilcoxon p", "r"],
-                       paired, "rlrr"))
+        tables.append((["paired (n shared)", "n", f"{ratio} (HL, 95% CI)", "diff", "Wilcoxon p", "r"],
+                       paired, "rlrrr"))
     head = ["unpaired, all values", "n", "MWU p", "r"]
     if any(not p.paired for p in c.pairs):
         tables.append((head + [f"{ratio} (HL, 95% CI)"], unpaired, "rrrl"))
@@ -169,6 +177,8 @@ def _notes(section: MetricSection) -> list[str]:
                 notes.append(f"{p.a} / {p.b}: {test.test} not computed - {test.reason}")
         if p.shift is not None and p.shift.reason:
             notes.append(f"{p.a} / {p.b}: ratio not computed - {p.shift.reason}")
+        if p.agreement:
+            notes.append(f"{p.a} / {p.b}: {p.agreement}")
     unpaired = [f"{p.a} / {p.b}" for p in c.pairs if not p.paired]
     if unpaired:
         notes.append("not paired (no shared query ids), unpaired tests only: " + ", ".join(unpaired))
@@ -185,8 +195,21 @@ def legend(section: MetricSection, comparison: Comparison, alpha: float) -> str:
     return ("Tests: Kruskal-Wallis H and Mann-Whitney U (MWU) use every value, unpaired; Friedman chi2 "
             "(Kendall's W) and Wilcoxon signed-rank use the queries the models share, paired. "
             "r: rank-biserial correlation, > 0 when the first model is higher. ratio: Hodges-Lehmann "
-            "estimate of first / second with its 95% CI. " + star + " Median CI: percentile bootstrap, "
+            "estimate of first / second with its 95% CI. " + _scale_sentence(comparison) + " " + star + " Median CI: percentile bootstrap, "
             f"{comparison.bootstrap_resamples} resamples, seed {comparison.bootstrap_seed}.")
+
+
+def _scale_sentence(comparison: Comparison) -> str:
+    """Which values every column of a pair row was computed on."""
+    scales = {p.scale for p in comparison.pairs}
+    if scales == {"log"}:
+        return ("Scale: every pairwise column (test, r, ratio and its CI) is computed on log values, so "
+                "the paired test is on per-query log ratios and the ratio's CI excludes 1 when p < 0.05 "
+                "before adjustment (a note says when not); diff: the Hodges-Lehmann difference in the "
+                "metric's unit, for reading.")
+    if scales == {"raw"}:
+        return "Scale: raw values (some value is zero or negative), shift = difference in the metric's unit."
+    return "Scale: log values for pairs whose values are all positive, raw values otherwise."
 
 
 def section_lines(section: MetricSection, alpha: float, fmt: str = "simple") -> list[str]:

@@ -138,6 +138,12 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
         writer.write_line(line)
     for line in meter_warnings(runs):
         writer.write_line(line)
+    from . import verdicts   # issue 10: run order, background load, one measurement, repeatability
+
+    for line in verdicts.order_lines(runs) + verdicts.background_lines(runs):
+        for part in textwrap.wrap(line, 100):
+            writer.write_line(part)
+    metrics, same = verdicts.same_measurement(runs, metrics)
     if full:
         writer.write_line("")
         render_model_table(runs, writer)
@@ -153,6 +159,9 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
             for line in fine_tune_summary_lines(runs):
                 writer.write_line(line)
         render_stability(runs, writer)
+        for line in verdicts.repeatability_lines(runs) + ([same] if same else []):
+            for part in textwrap.wrap(line, 100):
+                writer.write_line(part)
         write_statistics(runs, metrics, writer, alpha=alpha, header=False)
         writer.write_line("")
     render_brief(runs, writer)

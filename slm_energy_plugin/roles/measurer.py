@@ -70,6 +70,11 @@ class Measurer:
         self._pending: list[dict[str, Any]] = []
         self._bandwidth: dict[str, Bandwidth | None] = {}
         self._devices: dict[str, str] = {}   # alias -> device it runs on
+        # Loaded models, held for the whole process (issue 10): with the interleaved order pytest
+        # finalizes the session-scoped slm_model fixture at every model switch, so the fixture looks
+        # models up here instead of loading them again. A failed load is remembered too.
+        self._models: dict[str, OpenModel] = {}
+        self._failed: dict[str, Exception] = {}
 
     @property
     def meter(self) -> EnergyMeter:
@@ -81,8 +86,25 @@ class Measurer:
         return self._meter
 
     def close(self) -> None:
+        self._models.clear()
         if self._meter is not None:
             self._meter.close()
+
+    def held_model(self, spec: ModelSpec) -> OpenModel:
+        """The model, loaded once per process and held until :meth:`release` or :meth:`close`."""
+        if spec.alias in self._failed:
+            raise self._failed[spec.alias]
+        if spec.alias not in self._models:
+            try:
+                self._models[spec.alias] = self.open_model(spec)
+            except (ModelUnavailable, ModelLoadFailed) as exc:
+                self._failed[spec.alias] = exc
+                raise
+        return self._models[spec.alias]
+
+    def release(self, alias: str) -> None:
+        """Forget a held model (grouped order: its block is over, its memory goes back)."""
+        self._models.pop(alias, None)
 
     def take_pending_events(self) -> list[dict[str, Any]]:
         events, self._pending = self._pending, []
@@ -107,6 +129,7 @@ class Measurer:
         local_path = availability.local_path
         if spec.source == "tiny":
             local_path = ensure_tiny(spec.base_alias, str(spec.tiny))
+        self._check_fit(spec, local_path)
         meter = self.meter
         device = self._device_of(spec)
         self.bandwidth(device)   # a first measurement's buffers must not count as this model's memory
@@ -148,6 +171,16 @@ class Measurer:
         }
         self._pending.append(event)
         return OpenModel(loaded=loaded, event=event)
+
+    def _check_fit(self, spec: ModelSpec, local_path: Path | None) -> None:
+        """Interleaved order holds every model: refuse one that would not fit beside the others."""
+        if self.settings.order != "interleaved" or not self._models:
+            return
+        from ..perf.memory_fit import check_fit, weight_files_bytes
+
+        fit = check_fit(weight_files_bytes(local_path))
+        if not fit.fits:
+            raise ModelLoadFailed(fit.message(spec.alias, sorted(self._models)))
 
     @staticmethod
     def _device_of(spec: ModelSpec) -> str:
@@ -226,11 +259,16 @@ class Measurer:
     # -- tests ------------------------------------------------------------------------------
 
     def build_record(self, *, alias: str, observation: TestObservation, outcome: str, error: str | None,
-                     test_id: str, started_at: str, call_s: float, collection_index: int) -> QueryRecord:
+                     test_id: str, started_at: str, call_s: float, collection_index: int,
+                     order: dict[str, Any] | None = None) -> QueryRecord:
+        from ..perf.background import window_extra
+
+        # Issue 10: where the run order put this query, and what else the machine was doing.
+        context = {**self.resources(alias), "order": order, **window_extra(observation.cpu_windows)}
         return build_query_record(
             alias=alias, observation=observation, outcome=outcome, error=error, test_id=test_id,
             started_at=started_at, call_s=call_s, collection_index=collection_index,
-            carbon=self.carbon, baseline=self.baseline, worker=self.worker, resources=self.resources(alias))
+            carbon=self.carbon, baseline=self.baseline, worker=self.worker, resources=context)
 
 
 def build_query_record(

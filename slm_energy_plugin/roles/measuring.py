@@ -41,6 +41,7 @@ class MeasuringRole:
         self._queries: list[Query] | None = None
         self._errors: list[str] = []
         self._index: dict[str, int] = {}
+        self._placements: dict[str, dict[str, object]] = {}   # nodeid -> extra.order
 
     # -- collection ---------------------------------------------------------------------------
 
@@ -71,6 +72,12 @@ class MeasuringRole:
             if str(exc) not in self._errors:
                 self._errors.append(str(exc))
 
+    @pytest.hookimpl(trylast=True)   # after pytest's own fixture grouping, -k and --lf selection
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from .run_order import apply_order
+
+        self._placements = apply_order(items, self.settings.order)
+
     @pytest.hookimpl
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self._errors:
@@ -87,12 +94,14 @@ class MeasuringRole:
 
     def model_fixture(self, alias: str) -> Iterator[OpenModel]:
         try:
-            opened = self.measurer.open_model(self.spec(alias))
+            opened = self.measurer.held_model(self.spec(alias))
         except ModelUnavailable as exc:
             pytest.skip(f"{alias}: not available: {exc}")
         except ModelLoadFailed as exc:
             pytest.fail(f"{alias}: {exc}", pytrace=False)
         yield opened
+        if self.settings.order == "grouped":
+            self.measurer.release(alias)   # its block is over: give the memory back, as before
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
@@ -131,7 +140,8 @@ class MeasuringRole:
             outcome, message = "failed", f"{type(error).__name__}: {error}".splitlines()[0]
         record = self.measurer.build_record(
             alias=slm.alias, observation=obs, outcome=outcome, error=message, test_id=item.nodeid,
-            started_at=started_at, call_s=call_s, collection_index=self._index.get(item.nodeid, 0))
+            started_at=started_at, call_s=call_s, collection_index=self._index.get(item.nodeid, 0),
+            order=self._placements.get(item.nodeid))
         item.user_properties.append((EVENT_KEY, encode_event(query_event(record))))
         if slm.benchmark is not None:
             slm.benchmark.extra_info.update(benchmark_extra_info(record))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..energy import EnergyMeter, EnergyReading
+from ..perf import background
 from ..backends.transformers_runtime import Generation, LoadedModel
 from ..workload.queries import Query
 
@@ -31,6 +32,8 @@ class TestObservation:
     scoring_tokens_input: int = 0   # prompt tokens read by those passes
     scores: dict[str, Any] = field(default_factory=dict)
     generation_error: str | None = None
+    # CPU snapshots around each window, for background load (perf/background.py)
+    cpu_windows: list[tuple[Any, Any]] = field(default_factory=list)
 
     @property
     def did_work(self) -> bool:
@@ -61,6 +64,7 @@ class SLM:
 
     def _measured(self, work: Callable[[], Any]) -> Any:
         """Run model work inside one energy window; a failure is kept for the record and re-raised."""
+        before = background.snapshot()   # outside the energy window: reading /proc costs a little
         handle = self.meter.start()
         try:
             return work()
@@ -69,6 +73,7 @@ class SLM:
             raise
         finally:
             self.observation.readings.append(self.meter.stop(handle))
+            self.observation.cpu_windows.append((before, background.closing_snapshot(before)))
 
     def ask(self, query: Query | str, *, query_id: str | None = None, task: str | None = None,
             expected: str | None = None, max_new_tokens: int | None = None,

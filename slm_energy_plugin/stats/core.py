@@ -91,6 +91,9 @@ class PairComparison:
     shift: Shift | None = None
     mcnemar: StatResult | None = None
     discordant: tuple[int, int] | None = None   # right only for a, right only for b (binary)
+    scale: str = "raw"                # values the tests and the shift used: "log" or "raw"
+    difference: Shift | None = None   # HL difference a - b in the metric's unit (for reading)
+    agreement: str | None = None      # set when the test and the CI on the same scale disagree
 
     @property
     def paired(self) -> bool:
@@ -195,9 +198,14 @@ def summarize(model: str, values: Sequence[float], dropped: int = 0, *, confiden
                    reason=note[2:] or None)
 
 
-def shift(x: np.ndarray, y: np.ndarray, paired: bool, alpha: float) -> Shift:
-    """HL ratio a/b on log values when all are positive, else HL difference a - b."""
-    positive = bool(np.all(x > 0) and np.all(y > 0))
+def on_log_scale(*columns: np.ndarray) -> bool:
+    """Positive metrics are compared on log values (ratios); anything else on raw values."""
+    return all(bool(np.all(c > 0)) for c in columns)
+
+
+def shift(x: np.ndarray, y: np.ndarray, paired: bool, alpha: float, *, raw: bool = False) -> Shift:
+    """HL ratio a/b on log values when all are positive (and not ``raw``), else HL difference a - b."""
+    positive = on_log_scale(x, y) and not raw
     kind = "ratio" if positive else "difference"
     how = "paired (Walsh averages of per-query" if paired else "unpaired (all pairwise"
     method = f"Hodges-Lehmann, {how} {'log ratios' if positive else 'differences'})"
@@ -215,21 +223,65 @@ def shift(x: np.ndarray, y: np.ndarray, paired: bool, alpha: float) -> Shift:
                    method=f"{method}, {est.method}")
 
 
+def excludes_null(sh: Shift | None) -> bool | None:
+    """Whether the shift's CI leaves out "no difference" (ratio 1, difference 0)."""
+    if sh is None or sh.low is None or sh.high is None:
+        return None
+    null = 1.0 if sh.kind == "ratio" else 0.0
+    return not sh.low <= null <= sh.high
+
+
+def agreement_note(test: StatResult, sh: Shift | None, alpha: float) -> str | None:
+    """Says so when the test (unadjusted p) and the CI on the same scale disagree.
+
+    They are built from the same signed ranks, so they disagree only through discreteness: the
+    CI's ranks come from the exact null distribution (no ties), while the test drops zero
+    differences and corrects for ties, and an exact CI reaches a confidence >= 1 - alpha.
+    """
+    rejects = None if test.p_value is None else test.p_value < alpha   # the CI is per pair: unadjusted p
+    excluded = excludes_null(sh)
+    if rejects is None or excluded is None or rejects == excluded:
+        return None
+    assert sh is not None
+    what = "ratio" if sh.kind == "ratio" else "difference"
+    return (f"{test.test} p = {test.p_value:.3g} {'<' if rejects else '>='} {alpha:g} but the {what} CI "
+            f"{'excludes' if excluded else 'includes'} {'1' if sh.kind == 'ratio' else '0'}: a borderline "
+            "case (discreteness of the exact ranks, ties or zero differences)")
+
+
 def _pair(a: str, b: str, col_a: np.ndarray, col_b: np.ndarray, alpha: float) -> PairComparison:
-    """Model a against b from their columns of the query table (NaN = no value)."""
+    """Model a against b from their columns of the query table (NaN = no value).
+
+    One scale per row: the tests, their effect sizes and the HL ratio are computed on the same
+    values, log values when every value is positive (so the Wilcoxon test is on per-query log
+    ratios, the statistic the ratio's CI inverts), raw values otherwise. The HL difference in the
+    metric's unit is given beside the ratio, for reading only.
+    """
     has_a, has_b = ~np.isnan(col_a), ~np.isnan(col_b)
     shared = has_a & has_b
     xa, xb = col_a[has_a], col_b[has_b]
     n_shared = int(shared.sum())
     if n_shared:
         pa, pb = col_a[shared], col_b[shared]
-        wil = wilcoxon(pa, pb)
+        log = on_log_scale(pa, pb)
+        wil = wilcoxon(*((np.log(pa), np.log(pb)) if log else (pa, pb)))
         sh = shift(pa, pb, paired=True, alpha=alpha)
+        diff = shift(pa, pb, paired=True, alpha=alpha, raw=True) if log else sh
+        note = agreement_note(wil, sh, alpha)
     else:
         wil = StatResult(WILCOXON, statistic_name="T", paired=True,
                          reason="no shared query ids: only the unpaired test applies")
         sh = shift(xa, xb, paired=False, alpha=alpha)
-    return PairComparison(a, b, len(xa), len(xb), n_shared, mann_whitney(xa, xb), wil, sh)
+        log = on_log_scale(xa, xb)
+        diff = shift(xa, xb, paired=False, alpha=alpha, raw=True) if log else sh
+        note = None
+    # Mann-Whitney U is rank-based: on log values it gives the same U and p as on raw values,
+    # and it is computed on the same values as the unpaired HL ratio for that reason.
+    mwu = mann_whitney(*((np.log(xa), np.log(xb)) if on_log_scale(xa, xb) else (xa, xb)))
+    if not n_shared:
+        note = agreement_note(mwu, sh, alpha)
+    return PairComparison(a, b, len(xa), len(xb), n_shared, mwu, wil, sh,
+                          scale="log" if log else "raw", difference=diff, agreement=note)
 
 
 def _holm_family(pairs: list[PairComparison], attr: str) -> list[PairComparison]:

@@ -1,0 +1,85 @@
+"""Run order: which model answers which query when (pure: no pytest, no I/O).
+
+A model-by-model ("grouped") order confounds the model with time: anything that drifts during a
+run (another job on the machine, thermal state, frequency scaling) lands on whichever model ran
+then, and a paired test reads it as a model difference. The interleaved order runs each query on
+every selected model before the next query, and rotates the models' order from one query block
+to the next (block ``b`` starts with model ``b mod k``), so each model runs first, second, ... equally
+often and slow drift lands on every model alike.
+
+The function below only permutes: it never adds or drops an item (``-k``/``--lf`` selections are
+kept), it is deterministic (every xdist worker computes the same order), and items that are not
+model x query items keep their positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Hashable, Sequence
+
+ORDERS = ("interleaved", "grouped")
+SCHEME = "rotated"   # recorded with each record: how models are ordered within a query block
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """What the order needs to know about one collected item."""
+
+    model: str | None          # None: not a model x query item; it keeps its position
+    block: Hashable = None     # the query's key: the same for one query's items on every model
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a model x query item landed: its query block and its position inside the block."""
+
+    block: int
+    position: int
+
+    def to_dict(self, mode: str) -> dict[str, object]:
+        return {"mode": mode, "scheme": SCHEME if mode == "interleaved" else "model-by-model",
+                "block": self.block, "position": self.position}
+
+
+def interleave(keys: Sequence[OrderKey]) -> tuple[list[int], dict[int, Placement]]:
+    """The interleaved order of ``keys``: a permutation of their indices, and each moved item's place.
+
+    Model x query items fill the slots model items had, in query blocks (in order of each query's
+    first appearance); inside block ``b`` the models present run in their first-appearance order
+    rotated by ``b``. Items for the same model and block keep their relative order.
+    """
+    slots = [i for i, key in enumerate(keys) if key.model is not None]
+    model_rank: dict[str, int] = {}
+    blocks: dict[Hashable, dict[str, list[int]]] = {}
+    for i in slots:
+        key = keys[i]
+        assert key.model is not None
+        model_rank.setdefault(key.model, len(model_rank))
+        blocks.setdefault(key.block, {}).setdefault(key.model, []).append(i)
+    ordered: list[int] = []
+    placements: dict[int, Placement] = {}
+    for b, per_model in enumerate(blocks.values()):
+        models = sorted(per_model, key=model_rank.__getitem__)
+        shift = b % len(models)
+        for position, model in enumerate(models[shift:] + models[:shift]):
+            for i in per_model[model]:
+                placements[i] = Placement(block=b, position=position)
+                ordered.append(i)
+    order = list(range(len(keys)))
+    for slot, i in zip(slots, ordered):
+        order[slot] = i
+    return order, placements
+
+
+def grouped_placements(keys: Sequence[OrderKey]) -> dict[int, Placement]:
+    """Placements for the model-by-model order (kept as collected): block = the model's rank."""
+    model_rank: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    placements: dict[int, Placement] = {}
+    for i, key in enumerate(keys):
+        if key.model is None:
+            continue
+        rank = model_rank.setdefault(key.model, len(model_rank))
+        placements[i] = Placement(block=rank, position=seen.get(key.model, 0))
+        seen[key.model] = seen.get(key.model, 0) + 1
+    return placements
