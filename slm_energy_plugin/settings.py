@@ -193,6 +193,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("bandwidth", _bandwidth, "auto",
                "memory bandwidth for bandwidth utilisation (MBU): auto (a copy benchmark, run once per "
                "machine and cached), off, or a figure in GB/s", "GBPS"),
+    # Served models (openai:NAME, ollama:NAME): see backends/served.py.
+    OptionSpec("base-url", str, None,
+               "base URL of the OpenAI-compatible server for openai:NAME models without one in the registry. "
+               "Default: $OPENAI_BASE_URL, else http://127.0.0.1:8000/v1", "URL"),
 )
 
 
@@ -223,6 +227,7 @@ class Settings:
     protocol_min_seconds: float = 10.0
     protocol_min_iterations: int = 10
     bandwidth: str | float = "auto"
+    base_url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -249,7 +254,14 @@ class Settings:
             "protocol_min_seconds": self.protocol_min_seconds,
             "protocol_min_iterations": self.protocol_min_iterations,
             "bandwidth": self.bandwidth,
+            "base_url": _strip_url(self.base_url),
         }
+
+
+def _strip_url(url: str | None) -> str | None:
+    from .backends.served import strip_credentials
+
+    return None if url is None else strip_credentials(url)
 
 
 def _pairs_text(pairs: tuple[tuple[str | None, str], ...]) -> str | None:
@@ -338,4 +350,11 @@ def build_settings(
         protocol_min_seconds=float(resolved["energy_protocol_min_seconds"]),
         protocol_min_iterations=int(resolved["energy_protocol_min_iterations"]),
         bandwidth=resolved["energy_bandwidth"],
+        base_url=_base_url(resolved["energy_base_url"]),
     )
+
+
+def _base_url(value: str | None) -> str | None:
+    from .backends.served import check_base_url
+
+    return None if not value else check_base_url(value, "--energy-base-url")

@@ -177,6 +177,9 @@ class ModelInfo:
     prompt_style: str = "plain"
     generation: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    backend: str = "transformers"   # transformers / openai / ollama
+    # Served models: base URL (credentials stripped), the server's reported model id, energy scope.
+    server: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +187,7 @@ class ModelInfo:
             "device": self.device, "dtype": self.dtype, "parameters": self.parameters,
             "weights": self.weights, "prompt_style": self.prompt_style,
             "generation": dict(self.generation), "notes": list(self.notes),
+            "backend": self.backend, "server": None if self.server is None else dict(self.server),
         }
 
     @classmethod
@@ -195,6 +199,7 @@ class ModelInfo:
             weights=str(data.get("weights", "pretrained")),
             prompt_style=str(data.get("prompt_style", "plain")),
             generation=dict(data.get("generation") or {}), notes=tuple(data.get("notes") or ()),
+            backend=str(data.get("backend", "transformers")), server=data.get("server"),
         )
 
 

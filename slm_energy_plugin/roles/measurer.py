@@ -101,6 +101,10 @@ class Measurer:
         self._threads_set = True
 
     def open_model(self, spec: ModelSpec) -> OpenModel:
+        if spec.backend != "transformers":  # a model behind a server: see serving.py
+            from .serving import open_served
+
+            return open_served(self, spec)
         self._share_cores_with_workers()
         availability = check_availability(spec, self.settings.offline, self.probe)
         if not availability.available:
@@ -270,6 +274,8 @@ def build_query_record(
         "scoring_calls": observation.scoring_calls,
         **(resources or {}),
     }
+    if last is not None and last.extra:
+        extra["backend"] = dict(last.extra)   # served models: token source, server timings, finish reason
     response = last.response if last else str(observation.scores.get("extracted") or "")
     if last is not None:
         think_open = prompt_opens_think(last.rendered_prompt)
@@ -333,8 +339,11 @@ def benchmark_extra_info(record: QueryRecord) -> dict[str, Any]:
 
 def selected_specs(settings: Settings) -> list[ModelSpec]:
     """The models this run measures, with the per-model dtype/device options applied."""
-    return select_models(settings.models, load_registry(), Path.cwd(), settings.max_new_tokens,
-                         dtypes=settings.dtype, devices=settings.device)
+    from ..backends.served import with_base_urls
+
+    specs = select_models(settings.models, load_registry(), Path.cwd(), settings.max_new_tokens,
+                          dtypes=settings.dtype, devices=settings.device)
+    return with_base_urls(specs, settings.base_url)   # served models: the server each one is reached at
 
 
 def check_devices(specs: list[ModelSpec]) -> None:
