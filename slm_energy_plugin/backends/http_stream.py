@@ -45,11 +45,19 @@ def make_client(base_url: str, env_name: str | None, timeouts: Timeouts) -> http
     return httpx.Client(base_url=base_url, headers=headers, timeout=timeouts.to_httpx(), trust_env=False)
 
 
-def explain(exc: Exception, url: str, timeouts: Timeouts, key_env: str | None = None) -> BackendError:
-    """One line for a failed request: what happened and what to check."""
+def explain(exc: Exception, url: str, timeouts: Timeouts, key_env: str | None = None,
+            pieces: int | None = None) -> BackendError:
+    """One line for a failed request: what happened and what to check.
+
+    ``pieces``: how much of the answer had arrived (0: a reset before any answer, which is how a
+    kept-alive connection to a server that died between two queries fails).
+    """
     where = strip_credentials(url)
     if isinstance(exc, BackendError):
         return exc
+    if pieces == 0 and isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return BackendError(f"{where} reset the connection before answering ({_first_line(exc)}); check that "
+                            "the server is still running (it may have crashed or restarted)")
     if isinstance(exc, httpx.ConnectTimeout):
         return BackendError(f"no connection to {where} within {timeouts.connect_s:g} s; check the host, "
                             "port and firewall")
@@ -74,7 +82,7 @@ def explain(exc: Exception, url: str, timeouts: Timeouts, key_env: str | None = 
         return BackendError(f"{where} answered HTTP {status}{': ' + body if body else ''}; {hint}")
     if isinstance(exc, httpx.HTTPError):
         return BackendError(f"request to {where} failed ({type(exc).__name__}: {_first_line(exc)})")
-    return BackendError(f"{type(exc).__name__}: {_first_line(exc)}")
+    return BackendError(f"{type(exc).__module__}.{type(exc).__name__}: {_first_line(exc)}")
 
 
 def _first_line(exc: BaseException) -> str:

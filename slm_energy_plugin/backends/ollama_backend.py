@@ -130,7 +130,7 @@ class OllamaBackend:
                 if event is not None:
                     apply_ollama_event(answer, event, final)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one line that says what to check
-            raise explain(exc, self.base_url + path, self.timeouts) from None
+            raise explain(exc, self.base_url + path, self.timeouts, pieces=answer.pieces) from None
         end = time.perf_counter()
         if not answer.finished:
             raise BackendError(f"truncated stream from {strip_credentials(self.base_url + path)}: it ended "

@@ -25,6 +25,8 @@ from .stream_answer import StreamedAnswer
 from .token_count import SERVER_USAGE, TokenCounter
 from .transformers_runtime import Generation
 
+REASONING_BY_PIECES = "server-usage shared by stream pieces (reasoning vs answer)"
+
 
 def parse_sse_line(line: str) -> dict[str, Any] | None:
     """One SSE line → its JSON event; None for comments, blank lines and ``[DONE]``'s caller check."""
@@ -123,7 +125,7 @@ class OpenAIBackend:
                 if event is not None:
                     apply_event(answer, event)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one line that says what to check
-            raise explain(exc, self.base_url + path, self.timeouts, self.spec.api_key_env) from None
+            raise explain(exc, self.base_url + path, self.timeouts, self.spec.api_key_env, answer.pieces) from None
         end = time.perf_counter()
         if not answer.finished and answer.finish_reason is None:
             raise BackendError(f"truncated stream from {strip_credentials(self.base_url + path)}: it ended "
@@ -147,6 +149,11 @@ class OpenAIBackend:
         reasoning_source = None
         if isinstance(details, dict) and isinstance(details.get("reasoning_tokens"), int) and details["reasoning_tokens"]:
             reasoning, reasoning_source = int(details["reasoning_tokens"]), SERVER_USAGE
+        elif answer.reasoning and source == SERVER_USAGE:
+            # Re-tokenizing decoded text does not give back the model's tokens (11 for 8 here, seen
+            # with transformers serve): share the server's count by stream pieces, ~one token each.
+            reasoning = round(tokens_out * len(answer.reasoning) / answer.pieces)
+            reasoning_source = REASONING_BY_PIECES
         elif answer.reasoning:
             reasoning = self.counter.count(answer.reasoning_text, len(answer.reasoning))
             reasoning_source = self.counter.source

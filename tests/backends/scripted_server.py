@@ -91,7 +91,7 @@ class ScriptedServer:
                 for i, line in enumerate(lines):
                     if mode == "slow" and i == 1:
                         time.sleep(1.5)
-                    if mode == "die" and i == 2:
+                    if mode == "die" and i == 4:
                         # The server process dies mid-answer: the socket closes inside a chunked body.
                         self.wfile.write(b"5\r\nda")
                         self.wfile.flush()
