@@ -156,7 +156,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("meter", _meter, "codecarbon",
                "energy meter NAME[=ARGUMENT], any installed in the slm_energy.meters entry-point group: "
                "codecarbon (hardware counters where present, else estimates), rapl[=POWERCAP_ROOT] (Linux "
-               "powercap counters only), null (time and tokens only)", "NAME"),
+               "powercap counters only), null (time and tokens only), prometheus=URL[,metric=NAME,unit=J|mJ|kWh,"
+               "labels=k=v;k=v,interval=S] (a serving host's DCGM / node-exporter counters)", "NAME"),
     OptionSpec("country", _country, "USA",
                "ISO 3166 alpha-3 country whose grid carbon intensity turns energy into emissions", "ISO3"),
     OptionSpec("pue", _pue, 1.0, "datacenter power usage effectiveness applied to emissions", "X"),
@@ -197,6 +198,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("base-url", str, None,
                "base URL of the OpenAI-compatible server for openai:NAME models without one in the registry. "
                "Default: $OPENAI_BASE_URL, else http://127.0.0.1:8000/v1", "URL"),
+    OptionSpec("concurrency", _count(1), 1,
+               "served models: send all queries of a model with N requests in flight in one energy window "
+               "(shared among requests by time overlap); 1 = one request at a time", "N"),
 )
 
 
@@ -228,6 +232,7 @@ class Settings:
     protocol_min_iterations: int = 10
     bandwidth: str | float = "auto"
     base_url: str | None = None
+    concurrency: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -255,6 +260,7 @@ class Settings:
             "protocol_min_iterations": self.protocol_min_iterations,
             "bandwidth": self.bandwidth,
             "base_url": _strip_url(self.base_url),
+            "concurrency": self.concurrency,
         }
 
 
@@ -351,6 +357,7 @@ def build_settings(
         protocol_min_iterations=int(resolved["energy_protocol_min_iterations"]),
         bandwidth=resolved["energy_bandwidth"],
         base_url=_base_url(resolved["energy_base_url"]),
+        concurrency=int(resolved["energy_concurrency"]),
     )
 
 

@@ -138,6 +138,10 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
         writer.write_line(line)
     for line in meter_warnings(runs):
         writer.write_line(line)
+    from .load_lines import load_lines   # served models under --energy-concurrency
+
+    for line in load_lines(runs):
+        writer.write_line(line)
     if full:
         writer.write_line("")
         render_model_table(runs, writer)

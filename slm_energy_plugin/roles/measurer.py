@@ -259,6 +259,9 @@ def build_query_record(
     generations: list[Generation] = observation.generations
     rounds = max(1, len(generations))
     per_round = EnergyReading.combine(observation.readings).scaled(1.0 / rounds)
+    from .load_run import load_share   # --energy-concurrency: the request's share of its load window
+
+    per_round = load_share(generations) or per_round
     last = generations[-1] if generations else None
     net = None
     if baseline is not None and per_round.total_kwh is not None:

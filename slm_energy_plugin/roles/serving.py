@@ -53,6 +53,15 @@ def open_served(measurer: "Measurer", spec: ModelSpec) -> "OpenModel":
         except BackendError as exc:
             warmup_error = str(exc)
     warmup_seconds = time.perf_counter() - warm_started
+    load = None
+    if measurer.settings.concurrency > 1 and backend.probe_error is None:
+        from ..workload.queries import load_queries
+        from .load_run import LoadedAnswers, run_load
+
+        prompts = [q.prompt for q in load_queries(measurer.settings.queries, measurer.settings.answers)]
+        result = run_load(backend, prompts, spec.max_new_tokens, measurer.settings.concurrency, meter)
+        load = result.summary()
+        backend = LoadedAnswers(backend, result)
     if measurer.baseline is None and measurer.settings.idle_seconds > 0:
         measurer.baseline = measurer.measure_idle(measurer.settings.idle_seconds)
     info = backend.info(measurer.generation_settings(spec))
@@ -72,7 +81,7 @@ def open_served(measurer: "Measurer", spec: ModelSpec) -> "OpenModel":
         "idle": None if measurer.baseline is None else measurer.baseline.to_dict(),
         "meter": {**meter_info, "scope": scope},
         "carbon": measurer.carbon.to_dict(),
-        "performance": {"device": "server", "base_url": strip_credentials(str(spec.base_url))},
+        "performance": {"device": "server", "base_url": strip_credentials(str(spec.base_url)), "load": load},
     }
     measurer._pending.append(event)
     opened: ModelBackend = backend

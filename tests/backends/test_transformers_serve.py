@@ -136,3 +136,25 @@ def test_server_killed_mid_run(bench_project: pytest.Pytester, tiny_cache: Path,
     for query in history[1:]:
         assert "check that the server" in query["error"] and query["energy"] is not None
     assert load_model_json(run_dir, "tiny-qwen2")["total_queries"] == 3     # the local model went on
+
+
+def test_concurrency_sends_the_queries_together_and_shares_the_window(
+        bench_project: pytest.Pytester, qwen_server: ServeProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    _project_with_registry(bench_project, qwen_server, monkeypatch)
+    result = bench_project.runpytest_subprocess("--energy-models", "served-qwen2", "--energy-concurrency", "3",
+                                                "--benchmark-disable", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["served-qwen2 under load: 3 in flight, 3 requests (0 failed) in * s = "
+                                 "* requests/s, * output tokens/s, * J/request (estimated; shared by time overlap)"])
+    [run_dir] = run_dirs(bench_project.path)
+    data = load_model_json(run_dir, "served-qwen2")
+    load = data["performance"]["load"]
+    assert load["concurrency"] == 3 and load["requests"] == 3 and load["output_tokens"] == 24
+    assert load["requests_per_s"] == pytest.approx(3 / load["window_s"])
+    figures = [q["extra"]["backend"]["load"] for q in data["query_history"]]
+    assert sum(f["energy_fraction"] for f in figures) == pytest.approx(1.0)
+    assert max(f["mean_in_flight"] for f in figures) > 1.0   # they really were in flight together
+    assert sum(q["energy_kwh"] for q in data["query_history"]) == pytest.approx(load["energy"]["total_kwh"])
+    for query in data["query_history"]:
+        assert query["tokens_output"] == 8 and query["ttft_s"] > 0
+        assert query["duration_s"] == pytest.approx(query["extra"]["backend"]["load"]["latency_s"])
