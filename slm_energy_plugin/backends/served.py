@@ -43,8 +43,10 @@ def served_spec_from_name(name: str) -> ModelSpec | None:
     served_name = served_name.strip()
     if not served_name:
         raise ConfigError(f"{name!r}: name the served model after '{backend}:', e.g. {backend}:qwen2.5:0.5b")
+    # A typed openai: name sends $OPENAI_API_KEY when it is set (the openai client's convention).
     return ModelSpec(alias=_alias(backend, served_name), source="served", backend=backend,
-                     served_name=served_name, prompt_style="chat")
+                     served_name=served_name, prompt_style="chat",
+                     api_key_env="OPENAI_API_KEY" if backend == "openai" else None)
 
 
 def served_spec_from_entry(alias: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
