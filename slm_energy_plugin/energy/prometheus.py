@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -232,7 +233,7 @@ class PrometheusMeter(EnergyMeter):
             "version": None,
             "methods": self.methods,
             "provenance": "measured",
-            "url": self.config.url,
+            "url": _without_credentials(self.config.url),
             "counters": [{"name": c.name, "unit": c.unit, "component": c.component, "labels": dict(c.labels),
                           "interval_s": self.interval(c)} for c in self.counters],
             "description": "energy counters of the serving host read from a Prometheus endpoint before and after "
@@ -241,6 +242,12 @@ class PrometheusMeter(EnergyMeter):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _without_credentials(url: str) -> str:
+    """The endpoint as recorded: no ``user:password@``, no query string."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 def make_meter(request: MeterRequest) -> PrometheusMeter:

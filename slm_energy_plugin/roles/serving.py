@@ -9,6 +9,7 @@ line saying what to check, and nothing measured before is lost.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import BackendError, ModelBackend
@@ -69,7 +70,7 @@ def open_served(measurer: "Measurer", spec: ModelSpec) -> "OpenModel":
     scope = energy_scope(str(spec.base_url), str(meter_info.get("name", "")))
     server = dict(info.server or {})
     server.update(energy_scope=scope, loopback=is_loopback(str(spec.base_url)), warmup_error=warmup_error)
-    info = type(info)(**{**info.__dict__, "server": server, "notes": (*info.notes, f"energy: {scope}")})
+    info = replace(info, server=server, notes=(*info.notes, f"energy: {scope}"))
     event = {
         "kind": "model",
         "alias": spec.alias,

@@ -170,3 +170,10 @@ def test_unreachable_endpoint_is_one_line_and_a_failure_mid_run_keeps_the_window
 def test_bad_arguments_are_one_line(argument: str | None, words: str) -> None:
     with pytest.raises(ConfigError, match=words):
         parse_argument(argument)
+
+
+def test_the_recorded_url_has_no_credentials(exporter: tuple[str, Counters]) -> None:
+    url, counters = exporter
+    counters.set("node_rapl_package_joules_total", 1.0, index="0")
+    meter = PrometheusMeter(parse_argument(url.replace("http://", "http://user:pw@") + "?token=abc"))
+    assert meter.describe()["url"] == url
