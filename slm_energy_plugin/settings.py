@@ -177,7 +177,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("meter", _meter, "codecarbon",
                "energy meter NAME[=ARGUMENT], any installed in the slm_energy.meters entry-point group: "
                "codecarbon (hardware counters where present, else estimates), rapl[=POWERCAP_ROOT] (Linux "
-               "powercap counters only), null (time and tokens only)", "NAME"),
+               "powercap counters only), null (time and tokens only), prometheus=URL[,metric=NAME,unit=J|mJ|kWh,"
+               "labels=k=v;k=v,interval=S] (a serving host's DCGM / node-exporter counters)", "NAME"),
     OptionSpec("country", _country, "USA",
                "ISO 3166 alpha-3 country whose grid carbon intensity turns energy into emissions", "ISO3"),
     OptionSpec("pue", _pue, 1.0, "datacenter power usage effectiveness applied to emissions", "X"),
@@ -224,6 +225,13 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "run order: interleaved (each query on every model before the next query, models rotated "
                "per query; all models stay loaded) or grouped (model by model: drift in the machine is then "
                "confounded with the model)", "ORDER"),
+    # Served models (openai:NAME, ollama:NAME): see backends/served.py.
+    OptionSpec("base-url", str, None,
+               "base URL of the OpenAI-compatible server for openai:NAME models without one in the registry. "
+               "Default: $OPENAI_BASE_URL, else http://127.0.0.1:8000/v1", "URL"),
+    OptionSpec("concurrency", _count(1), 1,
+               "served models: send all queries of a model with N requests in flight in one energy window "
+               "(shared among requests by time overlap); 1 = one request at a time", "N"),
 )
 
 
@@ -257,6 +265,8 @@ class Settings:
     bandwidth: str | float = "auto"
     html: bool = False
     order: str = "interleaved"
+    base_url: str | None = None
+    concurrency: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -286,7 +296,15 @@ class Settings:
             "bandwidth": self.bandwidth,
             "html": self.html,
             "order": self.order,
+            "base_url": _strip_url(self.base_url),
+            "concurrency": self.concurrency,
         }
+
+
+def _strip_url(url: str | None) -> str | None:
+    from .backends.served import strip_credentials
+
+    return None if url is None else strip_credentials(url)
 
 
 def _pairs_text(pairs: tuple[tuple[str | None, str], ...]) -> str | None:
@@ -378,7 +396,15 @@ def build_settings(
         bandwidth=resolved["energy_bandwidth"],
         html=bool(resolved["energy_html"]),
         order=resolved["energy_order"],
+        base_url=_base_url(resolved["energy_base_url"]),
+        concurrency=int(resolved["energy_concurrency"]),
     )
+
+
+def _base_url(value: str | None) -> str | None:
+    from .backends.served import check_base_url
+
+    return None if not value else check_base_url(value, "--energy-base-url")
 
 
 def add_cli_options(parser: Any, names: Sequence[str], defaults: Mapping[str, tuple[Any, str]] | None = None) -> None:

@@ -26,8 +26,12 @@ REGISTRY_FILE = "models.json"
 def _spec_from_entry(alias: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
     if not isinstance(entry, Mapping):
         raise ConfigError(f"{where}: entry {alias!r} must be an object")
+    if entry.get("backend", "transformers") != "transformers":  # a served model: see served.py
+        from .served import served_spec_from_entry
+
+        return served_spec_from_entry(alias, entry, where)
     known = {"hub_id", "tiny", "path", "revision", "dtype", "device", "prompt_style", "prompt_template",
-             "reasoning", "max_new_tokens", "description"}
+             "reasoning", "max_new_tokens", "description", "backend"}
     unknown = sorted(set(entry) - known)
     if unknown:
         raise ConfigError(f"{where}: model {alias!r} has unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
@@ -99,6 +103,11 @@ def _alias_for_path(path: Path) -> str:
 def resolve_model(name: str, registry: Registry, cwd: Path) -> ModelSpec:
     """Turn what a user typed into a spec, or say in one line why it is none of the accepted forms."""
     name = name.strip()
+    from .served import served_spec_from_name  # openai:NAME / ollama:NAME
+
+    served = served_spec_from_name(name)
+    if served is not None:
+        return served
     if name.endswith(RANDOM_SUFFIX):
         from .shapes import resolve_random
 

@@ -59,6 +59,15 @@ class ModelSpec:
     shape_config: Path | None = None
     shape_origin: str = ""
     shape_of: str | None = None
+    # Served models (see served.py): the engine's API, the name the server knows the model by,
+    # where it listens, the environment variable holding its API key (the key itself is never
+    # stored), and a tokenizer (tiny alias or local folder) for servers that report no usage.
+    backend: str = "transformers"     # "transformers", "openai" or "ollama"
+    served_name: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    tokenizer: str | None = None
+
     # A LoRA adapter on this (base) spec: a folder with adapter_config.json (see backends/adapter.py).
     adapter: AdapterRef | None = None
 
@@ -69,6 +78,8 @@ class ModelSpec:
 
     @property
     def model_id(self) -> str:
+        if self.backend != "transformers":
+            return f"{self.backend}:{self.served_name}"
         if self.adapter is not None:
             return f"{self.adapter.base_model_id}+{self.adapter.path}"
         if self.source == "random":

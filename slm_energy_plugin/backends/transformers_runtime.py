@@ -284,6 +284,9 @@ class LoadedModel:
                 results.append(float(logprobs.gather(1, target[:, None]).sum()))
         return results
 
+    def close(self) -> None:
+        """Nothing to release: the weights go with the object (the backend interface asks for close)."""
+
     def _sync(self) -> None:
         if self.device.startswith("cuda"):
             import torch

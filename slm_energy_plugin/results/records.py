@@ -179,6 +179,9 @@ class ModelInfo:
     notes: tuple[str, ...] = ()
     # A LoRA adapter run as a model: its folder, rank, base model and whether it was merged (else empty).
     adapter: Mapping[str, Any] = field(default_factory=dict)
+    backend: str = "transformers"   # transformers / openai / ollama
+    # Served models: base URL (credentials stripped), the server's reported model id, energy scope.
+    server: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -186,6 +189,7 @@ class ModelInfo:
             "device": self.device, "dtype": self.dtype, "parameters": self.parameters,
             "weights": self.weights, "prompt_style": self.prompt_style,
             "generation": dict(self.generation), "notes": list(self.notes),
+            "backend": self.backend, "server": None if self.server is None else dict(self.server),
         }
         if self.adapter:
             data["adapter"] = dict(self.adapter)
@@ -201,6 +205,7 @@ class ModelInfo:
             prompt_style=str(data.get("prompt_style", "plain")),
             generation=dict(data.get("generation") or {}), notes=tuple(data.get("notes") or ()),
             adapter=dict(data.get("adapter") or {}),
+            backend=str(data.get("backend", "transformers")), server=data.get("server"),
         )
 
 

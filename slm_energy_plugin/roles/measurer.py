@@ -122,6 +122,10 @@ class Measurer:
         self._threads_set = True
 
     def open_model(self, spec: ModelSpec) -> OpenModel:
+        if spec.backend != "transformers":  # a model behind a server: see serving.py
+            from .serving import open_served
+
+            return open_served(self, spec)
         self._share_cores_with_workers()
         availability = check_availability(spec, self.settings.offline, self.probe)
         if not availability.available:
@@ -292,6 +296,9 @@ def build_query_record(
     generations: list[Generation] = observation.generations
     rounds = max(1, len(generations))
     per_round = EnergyReading.combine(observation.readings).scaled(1.0 / rounds)
+    from .load_run import load_share   # --energy-concurrency: the request's share of its load window
+
+    per_round = load_share(generations) or per_round
     last = generations[-1] if generations else None
     net = None
     if baseline is not None and per_round.total_kwh is not None:
@@ -307,6 +314,8 @@ def build_query_record(
         "scoring_calls": observation.scoring_calls,
         **(resources or {}),
     }
+    if last is not None and last.extra:
+        extra["backend"] = dict(last.extra)   # served models: token source, server timings, finish reason
     response = last.response if last else str(observation.scores.get("extracted") or "")
     if last is not None:
         think_open = prompt_opens_think(last.rendered_prompt)
@@ -370,8 +379,11 @@ def benchmark_extra_info(record: QueryRecord) -> dict[str, Any]:
 
 def selected_specs(settings: Settings) -> list[ModelSpec]:
     """The models this run measures, with the per-model dtype/device options applied."""
-    return select_models(settings.models, load_registry(), Path.cwd(), settings.max_new_tokens,
-                         dtypes=settings.dtype, devices=settings.device)
+    from ..backends.served import with_base_urls
+
+    specs = select_models(settings.models, load_registry(), Path.cwd(), settings.max_new_tokens,
+                          dtypes=settings.dtype, devices=settings.device)
+    return with_base_urls(specs, settings.base_url)   # served models: the server each one is reached at
 
 
 def check_devices(specs: list[ModelSpec]) -> None:

@@ -35,7 +35,7 @@ def _usage_error(result: pytest.RunResult, *patterns: str) -> None:
         (["--energy-idle-seconds", "-3"], "ERROR: --energy-idle-seconds='-3': must be a finite number >= 0"),
         (["--energy-country", "US"], "ERROR: --energy-country='US': expected an ISO 3166 alpha-3 code*"),
         (["--energy-country", "XYZ"], "ERROR: unknown country code 'XYZ': use an ISO 3166 alpha-3 code*"),
-        (["--energy-meter", "joulemeter"], "ERROR: --energy-meter='joulemeter': choose one of codecarbon, rapl, null"),
+        (["--energy-meter", "joulemeter"], "ERROR: --energy-meter='joulemeter': choose one of codecarbon, rapl, null, prometheus"),
         (["--energy-pue", "0.5"], "ERROR: --energy-pue='0.5': a datacenter PUE lies between 1.0*"),
         (["--energy-metrics", "energy,joy"], "ERROR: --energy-metrics: unknown metric 'joy'*"),
     ],

@@ -1,0 +1,110 @@
+"""HTTP plumbing shared by the served backends: one client, sane timeouts, one-line failures.
+
+httpx rather than the ``openai`` package: one small dependency that also speaks to Ollama's
+native API, explicit connect/read timeouts per phase, and the raw Server-Sent-Events lines, so
+the time to the first token is taken when its bytes arrive, not after an SDK has parsed them.
+Every failure becomes a :class:`~.base.BackendError` whose message says what to check.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import httpx
+
+from .base import BackendError
+from .served import strip_credentials
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Connect: a server that is up accepts at once. Read: the longest silence between two chunks
+    (a long prefill on a busy server), not the whole answer's time."""
+
+    connect_s: float = 5.0
+    read_s: float = 120.0
+    write_s: float = 10.0
+
+    def to_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(connect=self.connect_s, read=self.read_s, write=self.write_s, pool=self.connect_s)
+
+
+def api_key(env_name: str | None) -> str | None:
+    """The key from the named environment variable, read at request-building time, never stored."""
+    return os.environ.get(env_name) if env_name else None
+
+
+def make_client(base_url: str, env_name: str | None, timeouts: Timeouts) -> httpx.Client:
+    headers = {"Accept": "application/json, text/event-stream"}
+    key = api_key(env_name)
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    # Environment proxies are ignored: a benchmark of a loopback server must not detour through one.
+    return httpx.Client(base_url=base_url, headers=headers, timeout=timeouts.to_httpx(), trust_env=False)
+
+
+def explain(exc: Exception, url: str, timeouts: Timeouts, key_env: str | None = None,
+            pieces: int | None = None) -> BackendError:
+    """One line for a failed request: what happened and what to check.
+
+    ``pieces``: how much of the answer had arrived (0: a reset before any answer, which is how a
+    kept-alive connection to a server that died between two queries fails).
+    """
+    where = strip_credentials(url)
+    if isinstance(exc, BackendError):
+        return exc
+    if pieces == 0 and isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return BackendError(f"{where} reset the connection before answering ({_first_line(exc)}); check that "
+                            "the server is still running (it may have crashed or restarted)")
+    if isinstance(exc, httpx.ConnectTimeout):
+        return BackendError(f"no connection to {where} within {timeouts.connect_s:g} s; check the host, "
+                            "port and firewall")
+    if isinstance(exc, httpx.ConnectError):
+        return BackendError(f"cannot connect to {where} ({_first_line(exc)}); check that the server is "
+                            "running and that --energy-base-url / OLLAMA_HOST point at it")
+    if isinstance(exc, httpx.ReadTimeout):
+        return BackendError(f"{where} sent nothing for {timeouts.read_s:g} s (read timeout); check the "
+                            "server's log and load")
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return BackendError(f"{where} closed the connection mid-answer ({_first_line(exc)}); check whether "
+                            "the server crashed or restarted")
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        body = _body_snippet(exc.response)
+        hint = "check the server's log"
+        if status in (401, 403):
+            hint = (f"check the API key in ${key_env}" if key_env
+                    else "the server wants an API key: name its variable with api_key_env in the registry")
+        elif status == 404:
+            hint = "check the model name and the base URL (an OpenAI-compatible URL usually ends in /v1)"
+        return BackendError(f"{where} answered HTTP {status}{': ' + body if body else ''}; {hint}")
+    if isinstance(exc, httpx.HTTPError):
+        return BackendError(f"request to {where} failed ({type(exc).__name__}: {_first_line(exc)})")
+    return BackendError(f"{type(exc).__module__}.{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _body_snippet(response: httpx.Response) -> str:
+    try:
+        text = response.read().decode("utf-8", "replace")
+    except httpx.HTTPError:
+        return ""
+    return " ".join(text.split())[:200]
+
+
+def stream_lines(client: httpx.Client, path: str, payload: dict[str, Any]) -> Iterator[str]:
+    """POST ``payload`` and yield the answer's lines as they arrive (SSE or NDJSON).
+
+    Raises httpx errors (a 4xx/5xx as HTTPStatusError) for :func:`explain` to word.
+    """
+    with client.stream("POST", path, json=payload) as response:
+        if response.status_code >= 400:
+            response.read()
+            response.raise_for_status()
+        yield from response.iter_lines()

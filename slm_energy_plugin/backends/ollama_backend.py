@@ -1,0 +1,179 @@
+"""``ollama:<model>``: Ollama's native API (``OLLAMA_HOST``, default http://127.0.0.1:11434).
+
+``/api/generate`` for plain prompts, ``/api/chat`` for chat ones, streamed as NDJSON (one JSON
+object a line). The final object (``done: true``) carries the server's own accounting —
+``prompt_eval_count``/``_duration``, ``eval_count``/``_duration``, ``load_duration``,
+``total_duration`` (nanoseconds, per docs.ollama.com/api/usage) — recorded in seconds beside
+the client's TTFT and decode time; the token counts come from there. ``thinking`` text (models
+run with ``think``) is counted as reasoning.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+from ..results.records import ModelInfo
+from .base import BackendError
+from .http_stream import Timeouts, explain, make_client, stream_lines
+from .served import strip_credentials
+from .spec import ModelSpec
+from .stream_answer import StreamedAnswer
+from .token_count import TokenCounter
+from .transformers_runtime import Generation
+
+NS_PER_S = 1e9
+SERVER_TIMINGS = ("total_duration", "load_duration", "prompt_eval_duration", "eval_duration")
+SERVER_COUNTS = ("prompt_eval_count", "eval_count")
+OLLAMA_USAGE = "server-usage (ollama prompt_eval_count/eval_count)"
+
+
+def parse_ndjson_line(line: str) -> dict[str, Any] | None:
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError:
+        raise BackendError(f"malformed stream: a line is not JSON ({line[:80]!r}); check that OLLAMA_HOST "
+                           "points at Ollama") from None
+    if not isinstance(event, dict):
+        raise BackendError(f"malformed stream: expected a JSON object, got {line[:80]!r}")
+    return event
+
+
+def apply_ollama_event(answer: StreamedAnswer, event: dict[str, Any], final: dict[str, Any]) -> None:
+    """Fold one NDJSON object into the answer; the ``done`` object's counters go into ``final``."""
+    if "error" in event:
+        raise BackendError(f"ollama reported an error: {str(event['error'])[:200]}")
+    answer.server_model = event.get("model") or answer.server_model
+    message = event.get("message")
+    if isinstance(message, dict):          # /api/chat
+        answer.add(message.get("content"), message.get("thinking"))
+    else:                                  # /api/generate
+        answer.add(event.get("response"), event.get("thinking"))
+    if event.get("done"):
+        answer.finished = True
+        answer.finish_reason = str(event.get("done_reason") or "stop")
+        final.update({key: event[key] for key in (*SERVER_TIMINGS, *SERVER_COUNTS) if key in event})
+
+
+def server_timings(final: dict[str, Any]) -> dict[str, Any]:
+    """The done object's figures, durations in seconds (Ollama gives nanoseconds)."""
+    found: dict[str, Any] = {}
+    for key in SERVER_TIMINGS:
+        if isinstance(final.get(key), (int, float)):
+            found[key.replace("_duration", "_s")] = final[key] / NS_PER_S
+    for key in SERVER_COUNTS:
+        if isinstance(final.get(key), int):
+            found[key] = final[key]
+    if found.get("eval_count") and found.get("eval_s"):
+        found["server_decode_tokens_per_s"] = found["eval_count"] / found["eval_s"]
+    return found
+
+
+class OllamaBackend:
+    """A model served by Ollama's native API."""
+
+    backend = "ollama"
+
+    def __init__(self, spec: ModelSpec, timeouts: Timeouts | None = None) -> None:
+        if not spec.base_url:
+            raise ValueError(f"{spec.alias}: no base URL settled for a served model")
+        self.spec = spec
+        self.base_url = spec.base_url
+        self.timeouts = timeouts or Timeouts()
+        self.client = make_client(self.base_url, spec.api_key_env, self.timeouts)
+        self.counter = TokenCounter(spec.tokenizer)
+        self.server_models: list[str] = []
+        self.server_version: str | None = None
+        self.probe_error: str | None = None
+
+    @property
+    def alias(self) -> str:
+        return self.spec.alias
+
+    def probe(self) -> None:
+        """GET /api/version and /api/tags (the models pulled); a failure is kept for the record."""
+        try:
+            version = self.client.get("/api/version")
+            version.raise_for_status()
+            self.server_version = str(version.json().get("version"))
+            tags = self.client.get("/api/tags")
+            tags.raise_for_status()
+            self.server_models = [str(m.get("name")) for m in tags.json().get("models") or []
+                                  if isinstance(m, dict) and m.get("name")]
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            self.probe_error = str(explain(exc, self.base_url + "/api/version", self.timeouts))
+
+    def render_prompt(self, query: str) -> str:
+        return query if self.spec.prompt_style == "chat" else self.spec.prompt_template.format(query=query)
+
+    def _request(self, query: str, max_new_tokens: int) -> tuple[str, dict[str, Any]]:
+        # temperature 0 and a fixed seed: greedy, as the in-process backend decodes.
+        common: dict[str, Any] = {"model": self.spec.served_name, "stream": True,
+                                  "options": {"num_predict": max_new_tokens, "temperature": 0, "seed": 0}}
+        if self.spec.prompt_style == "chat":
+            return "/api/chat", {**common, "messages": [{"role": "user", "content": query}]}
+        return "/api/generate", {**common, "prompt": self.render_prompt(query)}
+
+    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None) -> Generation:
+        path, payload = self._request(query, max_new_tokens)
+        answer = StreamedAnswer()
+        final: dict[str, Any] = {}
+        try:
+            for line in stream_lines(self.client, path, payload):
+                event = parse_ndjson_line(line)
+                if event is not None:
+                    apply_ollama_event(answer, event, final)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one line that says what to check
+            raise explain(exc, self.base_url + path, self.timeouts, pieces=answer.pieces) from None
+        end = time.perf_counter()
+        if not answer.finished:
+            raise BackendError(f"truncated stream from {strip_credentials(self.base_url + path)}: it ended "
+                               f"after {answer.pieces} pieces without done: true; check the server's log")
+        timings = server_timings(final)
+        if "eval_count" in timings:
+            source, tokens_out = OLLAMA_USAGE, int(timings["eval_count"])
+            tokens_in = int(timings.get("prompt_eval_count") or 0)
+        else:
+            source = self.counter.source
+            tokens_out = self.counter.count(answer.reasoning_text + answer.text, answer.pieces)
+            tokens_in = self.counter.count(self.render_prompt(query), 0) if self.counter.name else 0
+        reasoning = None
+        if answer.reasoning:
+            reasoning = self.counter.count(answer.reasoning_text, len(answer.reasoning))
+        extra: dict[str, Any] = {"backend": self.backend, "server_model": answer.server_model,
+                                 "finish_reason": answer.finish_reason, "token_source": source,
+                                 "stream_pieces": answer.pieces, "server": timings}
+        if reasoning is not None:
+            extra["reasoning_token_source"] = self.counter.source
+        return Generation(
+            prompt=query, rendered_prompt=self.render_prompt(query), response=answer.text.strip(),
+            tokens_input=tokens_in, tokens_output=tokens_out, seconds=end - answer.started,
+            ttft_s=answer.ttft_s, decode_s=answer.decode_s, hit_eos=answer.finish_reason == "stop",
+            max_new_tokens=max_new_tokens, reasoning_tokens=reasoning, extra=extra,
+        )
+
+    def prompt_tokens(self, query: str) -> int:
+        return self.counter.count(self.render_prompt(query), 0)
+
+    def loglikelihoods(self, context: str, continuations: list[str]) -> list[float]:
+        raise NotImplementedError(f"{self.alias}: log-likelihood scoring needs the model in-process; "
+                                  "served models answer generation tests only")
+
+    def info(self, generation: dict[str, Any]) -> ModelInfo:
+        name = str(self.spec.served_name)
+        listed = name in self.server_models or f"{name}:latest" in self.server_models
+        server = {"base_url": strip_credentials(self.base_url), "served_name": name,
+                  "model_id": name if listed else None, "models_listed": self.server_models[:20],
+                  "server_version": self.server_version, "probe_error": self.probe_error}
+        return ModelInfo(alias=self.alias, model_id=self.spec.model_id, device="server", dtype="unknown",
+                         weights="served", prompt_style=self.spec.prompt_style, generation=generation,
+                         backend=self.backend, server=server)
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,150 @@
+"""Served models: what ``openai:NAME`` / ``ollama:NAME`` and registry entries with a ``backend`` mean.
+
+Pure (no I/O, no network): names and registry entries become :class:`ModelSpec` values whose
+``backend`` says which client runs them; the base URL is settled here, once, so the record
+names the server every query went to. Credentials never enter a spec: a registry entry names
+the *environment variable* that holds the API key (``api_key_env``), and URLs are stripped of
+any ``user:password@`` part before they are recorded.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import replace
+from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import ConfigError
+from .spec import DEFAULT_MAX_NEW_TOKENS, PROMPT_STYLES, ModelSpec
+
+SERVED_BACKENDS = ("openai", "ollama")
+OPENAI_DEFAULT_URL = "http://127.0.0.1:8000/v1"
+OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENTRY_KEYS = frozenset({"backend", "model", "base_url", "api_key_env", "tokenizer", "prompt_style",
+                         "prompt_template", "reasoning", "max_new_tokens", "description"})
+
+
+def _alias(backend: str, served_name: str) -> str:
+    # Aliases name files and pytest ids: keep them to safe characters.
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{backend}-{served_name}").strip("-")
+
+
+def served_spec_from_name(name: str) -> ModelSpec | None:
+    """``openai:NAME`` or ``ollama:NAME`` as typed in ``--energy-models``; None for anything else.
+
+    Chat models are the common case on servers, so typed names default to the chat style.
+    """
+    backend, sep, served_name = name.partition(":")
+    if not sep or backend not in SERVED_BACKENDS:
+        return None
+    served_name = served_name.strip()
+    if not served_name:
+        raise ConfigError(f"{name!r}: name the served model after '{backend}:', e.g. {backend}:qwen2.5:0.5b")
+    # A typed openai: name sends $OPENAI_API_KEY when it is set (the openai client's convention).
+    return ModelSpec(alias=_alias(backend, served_name), source="served", backend=backend,
+                     served_name=served_name, prompt_style="chat",
+                     api_key_env="OPENAI_API_KEY" if backend == "openai" else None)
+
+
+def served_spec_from_entry(alias: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
+    """A registry entry with ``backend: openai|ollama`` and ``model`` (the server's name for it)."""
+    unknown = sorted(set(entry) - _ENTRY_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: served model {alias!r} has unknown key {unknown[0]!r} "
+                          f"(known: {', '.join(sorted(_ENTRY_KEYS))})")
+    backend = entry.get("backend")
+    if backend not in SERVED_BACKENDS:
+        raise ConfigError(f"{where}: model {alias!r} has backend {backend!r}; choose transformers, "
+                          + " or ".join(SERVED_BACKENDS))
+    served_name = entry.get("model")
+    if not isinstance(served_name, str) or not served_name.strip():
+        raise ConfigError(f"{where}: served model {alias!r} needs \"model\": the name its server knows it by")
+    api_key_env = entry.get("api_key_env")
+    if api_key_env is not None and (not isinstance(api_key_env, str) or not _ENV_NAME.match(api_key_env)):
+        raise ConfigError(f"{where}: model {alias!r} api_key_env must be the NAME of an environment variable "
+                          "(the key itself is never written in the registry)")
+    base_url = entry.get("base_url")
+    if base_url is not None:
+        base_url = check_base_url(str(base_url), f"{where}: model {alias!r} base_url")
+    style = entry.get("prompt_style", "chat")
+    if style not in PROMPT_STYLES:
+        raise ConfigError(f"{where}: model {alias!r} has prompt_style {style!r}; choose plain or chat")
+    template = entry.get("prompt_template", "{query}")
+    if "{query}" not in template:
+        raise ConfigError(f"{where}: model {alias!r} prompt_template must contain {{query}}")
+    max_new = entry.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS)
+    if not isinstance(max_new, int) or isinstance(max_new, bool) or max_new < 1:
+        raise ConfigError(f"{where}: model {alias!r} max_new_tokens must be a positive whole number")
+    return ModelSpec(alias=alias, source="served", backend=backend, served_name=served_name.strip(),
+                     base_url=base_url, api_key_env=api_key_env, tokenizer=entry.get("tokenizer"),
+                     prompt_style=style, prompt_template=template, reasoning=bool(entry.get("reasoning", False)),
+                     max_new_tokens=max_new)
+
+
+def check_base_url(url: str, origin: str) -> str:
+    """An http(s) URL with a host, without a trailing slash; one line otherwise."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{origin}: {url!r} is not an http(s) URL such as {OPENAI_DEFAULT_URL}")
+    return url.strip().rstrip("/")
+
+
+def default_base_url(backend: str, option: str | None, environ: Mapping[str, str] = os.environ) -> str:
+    """Where a served model is reached when its registry entry names no URL.
+
+    openai: ``--energy-base-url``, else ``OPENAI_BASE_URL``, else vLLM's default port on loopback.
+    ollama: ``OLLAMA_HOST`` (a bare ``host:port`` is accepted, as Ollama does), else its default.
+    """
+    if backend == "ollama":
+        host = environ.get("OLLAMA_HOST", "").strip()
+        if not host:
+            return OLLAMA_DEFAULT_URL
+        if "://" not in host:
+            host = "http://" + host
+        return check_base_url(host, "OLLAMA_HOST")
+    if option:
+        return check_base_url(option, "--energy-base-url")
+    env = environ.get("OPENAI_BASE_URL", "").strip()
+    return check_base_url(env, "OPENAI_BASE_URL") if env else OPENAI_DEFAULT_URL
+
+
+def with_base_urls(specs: list[ModelSpec], option: str | None,
+                   environ: Mapping[str, str] = os.environ) -> list[ModelSpec]:
+    """Every served spec gets its base URL settled (the registry's own wins)."""
+    return [spec if spec.backend == "transformers" or spec.base_url
+            else replace(spec, base_url=default_base_url(spec.backend, option, environ))
+            for spec in specs]
+
+
+def strip_credentials(url: str) -> str:
+    """The URL as recorded: no ``user:password@``, no query string (tokens hide there too)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def is_loopback(url: str) -> bool:
+    """True when the server runs on this machine (its energy is in the machine meter's figures)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def energy_scope(url: str, meter_name: str) -> str:
+    """One sentence: whose energy the meter's figures are, for a model behind ``url``."""
+    if meter_name.startswith("prometheus"):
+        return "the serving host's counters read from a Prometheus endpoint"
+    if is_loopback(url):
+        return "whole machine, includes the server"
+    return ("this client machine only: the server runs elsewhere and its energy is not measured "
+            "(use --energy-meter prometheus=URL on the serving host's exporter)")

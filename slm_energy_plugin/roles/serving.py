@@ -1,0 +1,89 @@
+"""Opening a served model (``openai:``/``ollama:``) for the measurer: its "model" event.
+
+The in-process path loads weights; here "loading" is the first contact with the server
+(GET of its model list), timed and metered like a load, then the warm-ups. A server that is
+down does not fail the model: every query then fails on its own with outcome ``error`` and a
+line saying what to check, and nothing measured before is lost.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ..backends.base import BackendError, ModelBackend
+from ..backends.served import energy_scope, is_loopback, strip_credentials
+from ..backends.spec import ModelSpec
+from ..perf.memory import peak_rss_mb
+from ..results.records import LoadRecord
+
+if TYPE_CHECKING:
+    from .measurer import Measurer, OpenModel
+
+
+def make_backend(spec: ModelSpec) -> Any:
+    """The client for ``spec.backend`` (imported only when a served model is selected)."""
+    if spec.backend == "openai":
+        from ..backends.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(spec)
+    if spec.backend == "ollama":
+        from ..backends.ollama_backend import OllamaBackend
+
+        return OllamaBackend(spec)
+    raise ValueError(f"{spec.alias}: unknown backend {spec.backend!r}")
+
+
+def open_served(measurer: "Measurer", spec: ModelSpec) -> "OpenModel":
+    from .measurer import WARMUP_PROMPT, OpenModel
+
+    meter = measurer.meter
+    backend = make_backend(spec)
+    handle = meter.start()
+    started = time.perf_counter()
+    backend.probe()
+    load_reading = meter.stop(handle)
+    load_seconds = time.perf_counter() - started
+    warm_started = time.perf_counter()
+    warmup_error = None
+    if backend.probe_error is None:
+        try:
+            for _ in range(measurer.settings.warmup):
+                backend.generate(WARMUP_PROMPT, spec.max_new_tokens)
+        except BackendError as exc:
+            warmup_error = str(exc)
+    warmup_seconds = time.perf_counter() - warm_started
+    load = None
+    if measurer.settings.concurrency > 1 and backend.probe_error is None:
+        from ..workload.queries import load_queries
+        from .load_run import LoadedAnswers, run_load
+
+        prompts = [q.prompt for q in load_queries(measurer.settings.queries, measurer.settings.answers)]
+        result = run_load(backend, prompts, spec.max_new_tokens, measurer.settings.concurrency, meter)
+        load = result.summary()
+        backend = LoadedAnswers(backend, result)
+    if measurer.baseline is None and measurer.settings.idle_seconds > 0:
+        measurer.baseline = measurer.measure_idle(measurer.settings.idle_seconds)
+    info = backend.info(measurer.generation_settings(spec))
+    meter_info = meter.describe()
+    scope = energy_scope(str(spec.base_url), str(meter_info.get("name", "")))
+    server = dict(info.server or {})
+    server.update(energy_scope=scope, loopback=is_loopback(str(spec.base_url)), warmup_error=warmup_error)
+    info = replace(info, server=server, notes=(*info.notes, f"energy: {scope}"))
+    event = {
+        "kind": "model",
+        "alias": spec.alias,
+        "worker": measurer.worker,
+        "info": info.to_dict(),
+        "load": LoadRecord(duration_s=load_seconds, energy=load_reading,
+                           emissions_kg=measurer.carbon.emissions_kg(load_reading.total_kwh),
+                           peak_rss_mb=peak_rss_mb(), worker=measurer.worker, warmup_s=warmup_seconds).to_dict(),
+        "idle": None if measurer.baseline is None else measurer.baseline.to_dict(),
+        "meter": {**meter_info, "scope": scope},
+        "carbon": measurer.carbon.to_dict(),
+        "performance": {"device": "server", "base_url": strip_credentials(str(spec.base_url)), "load": load},
+    }
+    measurer._pending.append(event)
+    opened: ModelBackend = backend
+    return OpenModel(loaded=opened, event=event)  # type: ignore[arg-type]
