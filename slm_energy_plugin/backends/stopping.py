@@ -61,5 +61,8 @@ def finish(text: str, stops: tuple[str, ...], *, hit_eos: bool, tokens_output: i
         if 0 <= at < cut:
             cut, matched = at, stop
     unused = max(0, max_new_tokens - tokens_output)
-    reason = "eos" if hit_eos else "stop" if matched is not None else "length"
+    # transformers' stop_strings also match across the prompt's end (a prompt ending in "Answer:"
+    # and a new token ":" complete "::"): an early end without EOS is then a stop, uncut.
+    early = bool(stops) and tokens_output < max_new_tokens
+    reason = "eos" if hit_eos else "stop" if matched is not None or early else "length"
     return StopOutcome(text[:cut], reason, matched, unused)
