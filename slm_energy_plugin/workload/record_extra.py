@@ -17,7 +17,9 @@ def workload_extra(observation: Any) -> dict[str, Any]:
         last = generations[-1]
         sampling = dict(last.extra.get("sampling") or {})
         if sampling.get("decoding") == "sampling":
+            # "seed" is the base seed (round 0's); round r sampled with seed + r.
             sampling["round_seeds"] = [g.extra.get("sampling", {}).get("seed") for g in generations]
+            sampling["seed"] = sampling["round_seeds"][0]
         out["sampling"] = sampling
         out["max_tokens"] = last.max_new_tokens
         if "stop_reason" in last.extra:
