@@ -133,6 +133,7 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
     from .perf_tables import render_performance
     from ..quality.efficiency import efficiency_rows, render_efficiency
     from .stats_tables import write_statistics
+    from .workload_tables import has_breakdown, render_task_load_table
 
     for line in textwrap.wrap(provenance_sentence(runs), 100):
         writer.write_line(line)
@@ -147,6 +148,9 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
         if rows:
             writer.write_line("")
             render_efficiency(rows, writer)
+        if has_breakdown(runs):   # workloads (issue 13): cost by task type and input load
+            writer.write_line("")
+            render_task_load_table(runs, writer)
         render_stability(runs, writer)
         write_statistics(runs, metrics, writer, header=False)
         writer.write_line("")
