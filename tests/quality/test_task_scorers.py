@@ -70,3 +70,20 @@ def test_numeric_reads_the_first_answer_of_a_rambling_continuation(response, exp
     result = score_numeric(response, expected)
     assert result.correct, result
     assert bool(result.details.get("cut_at_continuation")) is cut
+
+
+def test_sampled_records_are_not_called_greedy_non_determinism():
+    from dataclasses import replace
+
+    from slm_energy_plugin.quality import stability_by_model
+
+    from ..run_factory import make_run
+
+    run = make_run("m", [1.0, 1.0], query_ids=["c1", "c1"])
+    records = tuple(replace(r, response=f"text {i}", extra={"sampling": {"decoding": "sampling"}})
+                    for i, r in enumerate(run.records))
+    [sampled] = stability_by_model([replace(run, records=records)])
+    assert sampled.unstable_queries == ("c1",) and sampled.note is None
+    greedy = tuple(replace(r, extra={}) for r in records)
+    [flagged] = stability_by_model([replace(run, records=greedy)])
+    assert flagged.note and "non-determinism" in flagged.note
