@@ -87,3 +87,11 @@ def test_sampled_records_are_not_called_greedy_non_determinism():
     greedy = tuple(replace(r, extra={}) for r in records)
     [flagged] = stability_by_model([replace(run, records=greedy)])
     assert flagged.note and "non-determinism" in flagged.note
+
+
+def test_task_kinds_through_score_answer():
+    from slm_energy_plugin.quality import score_answer
+
+    assert score_answer("It is Paris.", "Paris", kind="qa").correct
+    assert score_answer("The council will repair the bridge for cars from May.", REFERENCE, kind="summary").kind == "summary"
+    assert score_answer("    return 1\n", "def f():\n", kind="code_syntax").correct
