@@ -25,6 +25,8 @@ from .roles.measurer import Measurer, OpenModel, check_devices, selected_specs
 from .roles.measuring import MeasuringRole
 from .roles.slm import SLM
 from .settings import OPTIONS, Settings, build_settings
+from .backends.sampling import Sampling
+from .workload.cases import Case, load_cases
 from .workload.queries import Query, load_queries
 
 MEASURING = pytest.StashKey[MeasuringRole]()
@@ -99,6 +101,8 @@ def _check_explicit_inputs(config: pytest.Config, settings: Settings) -> None:
         check_devices(selected_specs(settings))   # a bad name, dtype or device
     if settings.queries or settings.answers:
         load_queries(settings.queries, settings.answers)
+    if settings.cases:
+        load_cases(settings.cases)
     if config.getoption("energy_results_dir") or config.getini("energy_results_dir"):
         storage.check_writable(settings.results_dir)
 
@@ -120,7 +124,7 @@ def slm(slm_model: OpenModel, request: pytest.FixtureRequest) -> SLM:
     spec = slm_model.loaded.spec
     callspec = getattr(request.node, "callspec", None)
     params = callspec.params.values() if callspec is not None else ()
-    query = next((value for value in params if isinstance(value, Query)), None)
+    query = next((value for value in params if isinstance(value, (Query, Case))), None)
     provider = None
     if request.config.pluginmanager.hasplugin("benchmark"):
         # Requested on first use only: pytest-benchmark warns about a fixture a test never used.
@@ -128,4 +132,6 @@ def slm(slm_model: OpenModel, request: pytest.FixtureRequest) -> SLM:
             return request.getfixturevalue("benchmark")
     return SLM(slm_model.loaded, role.measurer.meter, max_new_tokens=spec.max_new_tokens,
                repeat=role.settings.repeat, benchmark_provider=provider,
-               default_query_id=query.id if query else None)
+               default_query_id=query.id if query else None,
+               sampling=Sampling(role.settings.temperature or 0.0, role.settings.top_p, role.settings.seed),
+               stops=role.settings.stops, sampler=role.measurer.sampler)

@@ -131,6 +131,25 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
+def _bounded(low: float, high: float, what: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"expected {what}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must lie between {low:g} and {high:g}")
+        return value
+    return parse
+
+
+def _top_p(text: str) -> float:
+    value = _bounded(0.0, 1.0, "a probability mass such as 0.9")(text)
+    if value == 0.0:
+        raise ValueError("must be above 0 (1 keeps every token)")
+    return value
+
+
 DTYPE_CHOICES = ("float32", "bfloat16", "float16")
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -232,6 +251,21 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("concurrency", _count(1), 1,
                "served models: send all queries of a model with N requests in flight in one energy window "
                "(shared among requests by time overlap); 1 = one request at a time", "N"),
+    # Workloads (issue 13): task cases, sampling, stop sequences, utilisation sampling.
+    OptionSpec("cases", str, None,
+               "task cases in the seed's test_cases.json format (JSON list: prompt, task_type, model, "
+               "reference_text, max_tokens, temperature, ...). Default: data/test_cases.json", "PATH"),
+    OptionSpec("temperature", _bounded(0.0, 2.0, "a temperature such as 0 or 0.7"), None,
+               "sampling temperature for queries, and for cases that set none; 0 = greedy. "
+               "Default: greedy for queries, 0.7 (the seed format's) for cases", "T"),
+    OptionSpec("top-p", _top_p, None, "nucleus sampling mass when sampling (cases may set their own)", "P"),
+    OptionSpec("seed", _count(0), 0,
+               "base seed of sampled generations: round r of a query samples with seed + r (recorded)", "N"),
+    OptionSpec("stops", _parse_bool, True,
+               "stop plain-prompt models at their prompt format's stop strings (and cases' stop lists); "
+               "off generates to end-of-sequence or the token limit", "on|off"),
+    OptionSpec("sample-hz", _bounded(0.0, 100.0, "samples per second such as 10"), 10.0,
+               "utilisation samples per second while a model works (CPU, RSS, NVIDIA GPU); 0 = off", "HZ"),
 )
 
 
@@ -267,6 +301,12 @@ class Settings:
     order: str = "interleaved"
     base_url: str | None = None
     concurrency: int = 1
+    cases: Path | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int = 0
+    stops: bool = True
+    sample_hz: float = 10.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -298,6 +338,12 @@ class Settings:
             "order": self.order,
             "base_url": _strip_url(self.base_url),
             "concurrency": self.concurrency,
+            "cases": str(self.cases) if self.cases else None,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "seed": self.seed,
+            "stops": self.stops,
+            "sample_hz": self.sample_hz,
         }
 
 
@@ -398,6 +444,12 @@ def build_settings(
         order=resolved["energy_order"],
         base_url=_base_url(resolved["energy_base_url"]),
         concurrency=int(resolved["energy_concurrency"]),
+        cases=path_or_none(resolved["energy_cases"]),
+        temperature=resolved["energy_temperature"],
+        top_p=resolved["energy_top_p"],
+        seed=int(resolved["energy_seed"]),
+        stops=bool(resolved["energy_stops"]),
+        sample_hz=float(resolved["energy_sample_hz"]),
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from ..paths import cache_dir, data_dir
 
 SEED = 20241122
-BUILD_VERSION = 1
+BUILD_VERSION = 2   # 2: 2,048 positions, so the long input loads fit (issue 13)
 MARKER = "slm_energy_build.json"
 EOS_TOKEN = "<|endoftext|>"
 
@@ -42,16 +42,16 @@ def _config_kwargs(arch: str, vocab_size: int, eos_id: int) -> tuple[Callable[..
 
     common = {"vocab_size": vocab_size, "bos_token_id": eos_id, "eos_token_id": eos_id}
     if arch == "gpt2":
-        return GPT2Config, GPT2LMHeadModel, dict(common, n_positions=512, n_embd=64, n_layer=2, n_head=4)
+        return GPT2Config, GPT2LMHeadModel, dict(common, n_positions=2048, n_embd=64, n_layer=2, n_head=4)
     if arch == "phi":
         return PhiConfig, PhiForCausalLM, dict(
             common, hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=4, partial_rotary_factor=0.4, max_position_embeddings=512,
+            num_key_value_heads=4, partial_rotary_factor=0.4, max_position_embeddings=2048,
             hidden_act="gelu_new", layer_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False)
     if arch == "qwen2":
         return Qwen2Config, Qwen2ForCausalLM, dict(
             common, hidden_size=64, intermediate_size=176, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=2, max_position_embeddings=512, hidden_act="silu", rms_norm_eps=1e-6,
+            num_key_value_heads=2, max_position_embeddings=2048, hidden_act="silu", rms_norm_eps=1e-6,
             rope_theta=10000.0, tie_word_embeddings=False)
     raise ValueError(f"unknown tiny architecture {arch!r}")
 

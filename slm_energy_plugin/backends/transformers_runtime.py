@@ -15,7 +15,9 @@ from typing import Any
 
 from ..results.records import ModelInfo
 from .quiet import quiet_transformers
+from .sampling import Sampling, seed_generator
 from .spec import ModelSpec
+from .stopping import finish, stop_kwargs
 
 THINK_END = "</think>"
 
@@ -190,7 +192,8 @@ class LoadedModel:
                 f"prompt of {prompt_len} tokens + {new_tokens} new tokens exceeds {self.alias}'s "
                 f"{limit} positions; shorten the query or lower --energy-max-new-tokens")
 
-    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None) -> Generation:
+    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None, *,
+                 sampling: Sampling | None = None, stop: tuple[str, ...] = ()) -> Generation:
         import torch
 
         rendered = self.render_prompt(query)
@@ -207,6 +210,11 @@ class LoadedModel:
             min_new_tokens = max_new_tokens
         if min_new_tokens:
             kwargs["min_new_tokens"] = min_new_tokens
+        # Workloads (issue 13): sampling per round with a recorded seed; stop strings.
+        stop = () if self.forced_length else stop
+        kwargs.update((sampling or Sampling()).generate_kwargs())
+        kwargs.update(stop_kwargs(stop, self.tokenizer))
+        seed_generator(sampling)
         self._sync()
         start = time.perf_counter()
         with torch.inference_mode():
@@ -219,18 +227,21 @@ class LoadedModel:
         decode = (times[-1] - times[0]) if len(times) >= 2 else None
         response = self.decode(new_ids)
         reasoning_tokens = self._reasoning_tokens(new_ids) if self.spec.reasoning else None
+        hit_eos = not self.forced_length and bool(new_ids) and new_ids[-1] in self.eos_ids
+        stopped = finish(response, stop, hit_eos=hit_eos, tokens_output=len(new_ids), max_new_tokens=max_new_tokens)
         return Generation(
             prompt=query,
             rendered_prompt=rendered,
-            response=response.strip(),
+            response=stopped.text.strip(),
             tokens_input=prompt_len,
             tokens_output=len(new_ids),
             seconds=end - start,
             ttft_s=ttft,
             decode_s=decode,
-            hit_eos=not self.forced_length and bool(new_ids) and new_ids[-1] in self.eos_ids,
+            hit_eos=hit_eos,
             max_new_tokens=max_new_tokens,
             reasoning_tokens=reasoning_tokens,
+            extra={"sampling": (sampling or Sampling()).to_dict(), "stop": list(stop), **stopped.to_dict()},
         )
 
     def decode(self, ids: list[int]) -> str:

@@ -4,7 +4,8 @@
 :class:`ScoreResult` whose ``to_dict()`` goes into ``QueryRecord.scores``.
 
 Kinds: ``numeric``, ``exact``, ``contains``, ``overlap``, ``sql_execution``,
-``multiple_choice``, ``python_tests``. Scorers that execute untrusted output
+``multiple_choice``, ``python_tests``, and the seed task types ``qa``, ``summary``,
+``code_syntax`` (:mod:`.tasks`; creative writing has no right/wrong: :mod:`.diversity`). Scorers that execute untrusted output
 (``sql_execution``, ``python_tests``) live in their own modules with their limits documented.
 """
 
@@ -40,6 +41,15 @@ def _python(response: str, expected: str, **options: Any) -> ScoreResult:
     return score_python(response, expected, **options)
 
 
+def _task(name: str) -> Callable[..., ScoreResult]:
+    """The seed task types' scorers (:mod:`.tasks`), imported on first use."""
+    def score(response: str, expected: str, **options: Any) -> ScoreResult:
+        from . import tasks
+        scorer: Callable[..., ScoreResult] = getattr(tasks, name)
+        return scorer(response, expected, **options)
+    return score
+
+
 KINDS: dict[str, Callable[..., ScoreResult]] = {
     "numeric": score_numeric,
     "exact": score_exact,
@@ -48,6 +58,9 @@ KINDS: dict[str, Callable[..., ScoreResult]] = {
     "sql_execution": _sql,
     "multiple_choice": score_multiple_choice,
     "python_tests": _python,
+    "qa": _task("score_qa"),
+    "summary": _task("score_summary"),
+    "code_syntax": _task("score_code_syntax"),   # expected = the prompt the completion continues
 }
 
 

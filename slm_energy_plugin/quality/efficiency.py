@@ -77,7 +77,9 @@ class EfficiencyRow:
 
 
 def _task_of(record: QueryRecord) -> str:
-    return record.task or "-"
+    """The task type, with the input load when the record has one (e.g. ``summary@long``)."""
+    load = record.extra.get("load") if record.extra else None
+    return (record.task or "-") + (f"@{load}" if load else "")
 
 
 def _row(model: str, task: str, records: Sequence[QueryRecord]) -> EfficiencyRow:

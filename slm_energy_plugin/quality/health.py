@@ -163,8 +163,11 @@ def stability_by_model(runs: Iterable[ModelRun], *, greedy: bool | None = None) 
     out = []
     for run in runs:
         is_greedy = greedy if greedy is not None else not run.info.generation.get("do_sample", False)
-        per_query = {qid: answer_stability(a, greedy=is_greedy) for qid, a in round_answers(run).items()
-                     if len(a) >= 2}
+        # A record that sampled (a case's temperature, issue 13) is never held to greedy agreement.
+        sampled = {r.query_id for r in run.records
+                   if ((r.extra or {}).get("sampling") or {}).get("decoding") == "sampling"}
+        per_query = {qid: answer_stability(a, greedy=is_greedy and qid not in sampled)
+                     for qid, a in round_answers(run).items() if len(a) >= 2}
         if not per_query:
             out.append(ModelStability(run.alias, 0, None, (), "each query answered once: run with "
                                       "--energy-repeat N (N >= 2) to measure stability"))
@@ -172,7 +175,8 @@ def stability_by_model(runs: Iterable[ModelRun], *, greedy: bool | None = None) 
         unstable = tuple(sorted(q for q, s in per_query.items() if s.distinct > 1))
         mean = sum(s.share_identical for s in per_query.values()) / len(per_query)
         note = None
-        if unstable and is_greedy:
-            note = f"non-determinism under greedy decoding on {len(unstable)} of {len(per_query)} queries"
+        greedy_unstable = [q for q in unstable if q not in sampled]
+        if greedy_unstable and is_greedy:
+            note = f"non-determinism under greedy decoding on {len(greedy_unstable)} of {len(per_query)} queries"
         out.append(ModelStability(run.alias, len(per_query), mean, unstable, note))
     return out

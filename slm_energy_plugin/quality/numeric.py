@@ -42,6 +42,9 @@ _ANSWER_PHRASE = re.compile(
     r"(?:the\s+)?(?:final\s+)?answer\s*(?:is|:|=)\s*(?:[:=]\s*)?(?:\*\*|__)?\s*", re.IGNORECASE)
 _HASHES = re.compile(r"####\s*")
 _PHRASE_WINDOW = 40   # characters after "the answer is" in which the number must start
+# A plain-completion model that rambles on starts a new, invented exchange with the prompt
+# format's turn marker ("The answer is 85. Question: what is 10 + 10? The answer is 20.").
+_CONTINUATION = re.compile(r"\b(?:Question|Instruct|Input|User)\s*:")
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,15 @@ def extract_strict(text: str) -> tuple[ParsedNumber, str] | None:
     return None
 
 
+def first_answer(text: str) -> tuple[str, bool]:
+    """The response up to the first invented follow-up exchange (a turn marker after some text),
+    and whether it was cut: the model's answer is the first one, not the invented ones after it."""
+    for m in _CONTINUATION.finditer(text):
+        if text[:m.start()].strip():
+            return text[:m.start()], True
+    return text, False
+
+
 def extract_flexible(text: str) -> tuple[ParsedNumber, str] | None:
     """The last number in the text (the harness's "flexible-extract")."""
     numbers = find_numbers(text)
@@ -165,13 +177,15 @@ def score_numeric(response: str, expected: str, *, strict_only: bool = False,
     final = split_reasoning(response, think_open=think_open)
     if final.text is None:
         return failed(KIND, final.reason or "no answer")
-    found = extract_strict(final.text)
+    answer_text, cut = first_answer(final.text)
+    found = extract_strict(answer_text)
     if found is None and not strict_only:
-        found = extract_flexible(final.text)
+        found = extract_flexible(answer_text)
     if found is None:
         why = "no marked answer (strict extraction only)" if strict_only else "no number in the answer"
         return failed(KIND, why)
     number, method = found
     ok = numbers_equal(number, key, rel_tol=rel_tol, abs_tol=abs_tol)
     return ScoreResult(1.0 if ok else 0.0, ok, number.canonical, KIND, None if ok else "wrong number",
-                       {"method": method, "as_written": number.text, "expected": key.canonical})
+                       {"method": method, "as_written": number.text, "expected": key.canonical,
+                        **({"cut_at_continuation": True} if cut else {})})

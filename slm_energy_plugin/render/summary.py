@@ -133,6 +133,7 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
     from .perf_tables import render_performance
     from ..quality.efficiency import efficiency_rows, render_efficiency
     from .stats_tables import write_statistics
+    from .workload_tables import has_breakdown, render_task_load_table
 
     for line in textwrap.wrap(provenance_sentence(runs), 100):
         writer.write_line(line)
@@ -163,6 +164,10 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
 
             for line in fine_tune_summary_lines(runs):
                 writer.write_line(line)
+
+        if has_breakdown(runs):   # workloads (issue 13): cost by task type and input load
+            writer.write_line("")
+            render_task_load_table(runs, writer)
         render_stability(runs, writer)
         for line in verdicts.repeatability_lines(runs) + ([same] if same else []):
             for part in textwrap.wrap(line, 100):

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ..perf.machine import machine_info
+from ..perf.sampler import write_timeline
 from ..render.summary import render_summary
 from ..results import storage
 from ..results.collector import RunCollector
@@ -41,6 +42,7 @@ class CollectingRole:
         self.html_error: str | None = None
         self.runs: list[ModelRun] = []
         self._seen: set[str] = set()
+        self.timeline: list[list[Any]] = []   # utilisation rows from the query events (perf.sampler)
         self._started = time.perf_counter()
 
     @pytest.hookimpl
@@ -53,6 +55,7 @@ class CollectingRole:
                 continue
             self._seen.add(event["id"])
             self.collector.ingest(event)
+            self.timeline.extend([event["alias"], *row] for row in event.get("timeline") or ())
             self._journal(event)
 
     def _journal(self, event: dict[str, Any]) -> None:
@@ -80,6 +83,8 @@ class CollectingRole:
             storage.atomic_write_json(self.run_dir / storage.RUN_MANIFEST, self.collector.manifest(
                 runs, status=status, exit_status=int(exitstatus), wall_s=time.perf_counter() - self._started,
                 args=list(self.config.invocation_params.args), gate=self.gate_lines))
+            if self.timeline:
+                self.written.append(write_timeline(self.run_dir, self.timeline))
             if self.journal is not None:
                 self.journal.close()
                 (self.run_dir / storage.JOURNAL).unlink()

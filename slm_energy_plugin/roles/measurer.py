@@ -21,6 +21,8 @@ from ..energy.intensity import CarbonContext
 from ..errors import SlmEnergyError
 from ..perf.memory import MemoryWindow, cuda_peak_mb
 from ..perf.memory import peak_rss_mb
+from ..perf.sampler import UtilisationSampler
+from ..workload.record_extra import workload_extra
 from ..backends.availability import HubProbe, check_availability
 from ..backends.registry import load_registry, select_models
 from ..backends.spec import ModelSpec
@@ -76,6 +78,8 @@ class Measurer:
         self._models: dict[str, OpenModel] = {}
         self._failed: dict[str, Exception] = {}
 
+        self._sampler: UtilisationSampler | None = None
+
     @property
     def meter(self) -> EnergyMeter:
         if self._meter is None:
@@ -84,6 +88,13 @@ class Measurer:
             meter.warm_up()  # hardware detection is paid here, not by a measured window
             self._meter = meter
         return self._meter
+
+    @property
+    def sampler(self) -> UtilisationSampler | None:
+        """The process's utilisation sampler (None when --energy-sample-hz is 0)."""
+        if self._sampler is None and self.settings.sample_hz > 0:
+            self._sampler = UtilisationSampler(self.settings.sample_hz)
+        return self._sampler
 
     def close(self) -> None:
         self._models.clear()
@@ -238,8 +249,12 @@ class Measurer:
     def generation_settings(self, spec: ModelSpec) -> dict[str, Any]:
         return {
             "max_new_tokens": spec.max_new_tokens,
-            "do_sample": False,
-            "decoding": "greedy",
+            "do_sample": bool(self.settings.temperature),
+            "decoding": "sampling" if self.settings.temperature else "greedy",
+            "temperature": self.settings.temperature,
+            "top_p": self.settings.top_p,
+            "seed": self.settings.seed,
+            "stops": self.settings.stops,
             "warmup": self.settings.warmup,
             "repeat": self.settings.repeat,
             "prompt_style": spec.prompt_style,
@@ -329,6 +344,7 @@ def build_query_record(
             extra["round_answers"] = [normalized_answer(g.response, think_open=think_open) for g in generations]
             if len({g.response for g in generations}) > 1:
                 extra["round_responses"] = [g.response for g in generations]
+    extra.update(workload_extra(observation))   # sampling, stops, load, utilisation (issue 13)
     tokens_input = last.tokens_input if last else observation.scoring_tokens_input
     return QueryRecord(
         model=alias,
@@ -356,8 +372,11 @@ def build_query_record(
     )
 
 
-def query_event(record: QueryRecord) -> dict[str, Any]:
-    return {"kind": "query", "alias": record.model, "record": record.to_dict()}
+def query_event(record: QueryRecord, timeline: list[list[Any]] | None = None) -> dict[str, Any]:
+    event = {"kind": "query", "alias": record.model, "record": record.to_dict()}
+    if timeline:
+        event["timeline"] = timeline   # utilisation rows: primitives, written by the controller only
+    return event
 
 
 def benchmark_extra_info(record: QueryRecord) -> dict[str, Any]:

@@ -18,13 +18,16 @@ from ..backends.spec import ModelSpec
 from ..errors import SlmEnergyError
 from ..results import storage
 from ..settings import Settings
+from ..workload.cases import Case, load_cases
 from ..workload.queries import Query, load_queries
+from ..workload.run_case import case_params, resolve_case
 from .events import EVENT_KEY, encode_event
 from .measurer import (Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, benchmark_extra_info, query_event,
                        selected_specs, utc_now)
 from .slm import SLM
 
 QUERY_FIXTURE = "math_query"
+CASE_FIXTURE = "slm_case"
 
 
 def _uses_slm(item: pytest.Item) -> bool:
@@ -39,6 +42,7 @@ class MeasuringRole:
         self.measurer = measurer
         self._specs: list[ModelSpec] | None = None
         self._queries: list[Query] | None = None
+        self._cases: list[Case] | None = None
         self._errors: list[str] = []
         self._index: dict[str, int] = {}
         self._placements: dict[str, dict[str, object]] = {}   # nodeid -> extra.order
@@ -58,10 +62,24 @@ class MeasuringRole:
             self._queries = load_queries(self.settings.queries, self.settings.answers)
         return self._queries
 
+    def cases(self) -> list[Case]:
+        if self._cases is None:
+            s = self.settings
+            self._cases = [resolve_case(case, s.temperature, s.top_p, s.seed) for case in load_cases(s.cases)]
+        return self._cases
+
+    def _parametrize_cases(self, metafunc: pytest.Metafunc) -> None:
+        """(model, case) pairs: a case naming a model runs on that model only (see workload.run_case)."""
+        params = [pytest.param(p.alias, p.case, id=p.id, marks=[pytest.mark.skip(reason=p.skip)] if p.skip else [])
+                  for p in case_params(self.cases(), self.specs())]
+        metafunc.parametrize(("slm_model", CASE_FIXTURE), params, indirect=["slm_model"], scope="session")
+
     @pytest.hookimpl
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         try:
-            if "slm_model" in metafunc.fixturenames:
+            if CASE_FIXTURE in metafunc.fixturenames and "slm_model" in metafunc.fixturenames:
+                self._parametrize_cases(metafunc)
+            elif "slm_model" in metafunc.fixturenames:
                 aliases = [spec.alias for spec in self.specs()]
                 metafunc.parametrize("slm_model", aliases, indirect=True, scope="session", ids=aliases)
             if QUERY_FIXTURE in metafunc.fixturenames:
@@ -142,7 +160,7 @@ class MeasuringRole:
             alias=slm.alias, observation=obs, outcome=outcome, error=message, test_id=item.nodeid,
             started_at=started_at, call_s=call_s, collection_index=self._index.get(item.nodeid, 0),
             order=self._placements.get(item.nodeid))
-        item.user_properties.append((EVENT_KEY, encode_event(query_event(record))))
+        item.user_properties.append((EVENT_KEY, encode_event(query_event(record, obs.samples))))
         if slm.benchmark is not None:
             slm.benchmark.extra_info.update(benchmark_extra_info(record))
 

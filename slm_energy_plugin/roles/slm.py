@@ -14,6 +14,9 @@ from typing import Any, Callable
 
 from ..energy import EnergyMeter, EnergyReading
 from ..perf import background
+
+from ..backends.sampling import Sampling
+from ..backends.stopping import stops_for
 from ..backends.transformers_runtime import Generation, LoadedModel
 from ..workload.queries import Query
 
@@ -35,6 +38,9 @@ class TestObservation:
     # CPU snapshots around each window, for background load (perf/background.py)
     cpu_windows: list[tuple[Any, Any]] = field(default_factory=list)
 
+    extra: dict[str, Any] = field(default_factory=dict)             # e.g. the case's load
+    samples: list[list[Any]] = field(default_factory=list)          # utilisation timeline rows
+
     @property
     def did_work(self) -> bool:
         return bool(self.readings)
@@ -45,8 +51,12 @@ class SLM:
 
     def __init__(self, model: LoadedModel, meter: EnergyMeter, *, max_new_tokens: int, repeat: int,
                  benchmark_provider: Callable[[], Any] | None = None,
-                 default_query_id: str | None = None) -> None:
+                 default_query_id: str | None = None, sampling: Sampling | None = None,
+                 stops: bool = True, sampler: Any = None) -> None:
         self.model = model
+        self.sampling = sampling or Sampling()   # the run's default decoding (greedy unless asked)
+        self.stops = stops                       # --energy-stops: the prompt format's stop strings
+        self.sampler = sampler                   # perf.sampler.UtilisationSampler, or None (off)
         self.meter = meter
         self.max_new_tokens = max_new_tokens
         self.repeat = repeat
@@ -65,6 +75,8 @@ class SLM:
     def _measured(self, work: Callable[[], Any]) -> Any:
         """Run model work inside one energy window; a failure is kept for the record and re-raised."""
         before = background.snapshot()   # outside the energy window: reading /proc costs a little
+
+        window = self.sampler.open(self.observation.query_id) if self.sampler is not None else None
         handle = self.meter.start()
         try:
             return work()
@@ -75,10 +87,18 @@ class SLM:
             self.observation.readings.append(self.meter.stop(handle))
             self.observation.cpu_windows.append((before, background.closing_snapshot(before)))
 
+            if window is not None:
+                self.observation.samples.extend(window.close())
+
     def ask(self, query: Query | str, *, query_id: str | None = None, task: str | None = None,
             expected: str | None = None, max_new_tokens: int | None = None,
-            min_new_tokens: int | None = None) -> str:
-        """Generate an answer (``--energy-repeat`` rounds) and return the last round's response."""
+            min_new_tokens: int | None = None, sampling: Sampling | None = None,
+            stop: tuple[str, ...] | None = None) -> str:
+        """Generate an answer (``--energy-repeat`` rounds) and return the last round's response.
+
+        ``sampling`` (default: the run's) decodes greedily at temperature 0; otherwise round r
+        samples with seed + r. ``stop`` adds stop strings to the prompt format's (``--energy-stops``).
+        """
         obs = self.observation
         if isinstance(query, Query):
             obs.query_id = query_id or query.id
@@ -88,9 +108,14 @@ class SLM:
             obs.query_id = query_id or obs.query_id
             obs.query, obs.task, obs.expected = str(query), task, expected
         limit = max_new_tokens or self.max_new_tokens
+        decoding = sampling or self.sampling
+        spec = self.model.spec
+        stops = stops_for(spec.prompt_style, spec.prompt_template, obs.task, stop) if self.stops else ()
+        rounds = iter(range(1_000_000))
 
         def one_round() -> Generation:
-            generation = self.model.generate(obs.query or "", limit, min_new_tokens)
+            generation = self.model.generate(obs.query or "", limit, min_new_tokens,
+                                             sampling=decoding.for_round(next(rounds)), stop=stops)
             obs.generations.append(generation)
             return generation
 

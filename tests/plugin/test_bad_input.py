@@ -93,8 +93,8 @@ def test_model_that_fails_to_load_errors_and_others_run(bench_project: pytest.Py
 
 
 def test_a_generation_that_raises_fails_its_test_and_is_recorded(bench_project: pytest.Pytester) -> None:
-    # tiny-gpt2 has 512 positions: a longer prompt is refused before transformers would crash.
-    long_query = "What is " + " + ".join(["1"] * 400) + "?"
+    # tiny-gpt2 has 2,048 positions: a longer prompt is refused before transformers would crash.
+    long_query = "What is " + " + ".join(["1"] * 1100) + "?"
     (bench_project.path / "queries.txt").write_text(f"What is 7 + 5?\n{long_query}\nWhat is 100 minus 37?\n")
     result = bench_project.runpytest("--energy-models", "tiny-gpt2", "--benchmark-disable")
     result.assert_outcomes(passed=2, failed=1)
@@ -102,9 +102,9 @@ def test_a_generation_that_raises_fails_its_test_and_is_recorded(bench_project: 
     assert validate_model_dict(data) == []
     outcomes = [(q["query_id"], q["outcome"]) for q in data["query_history"]]
     assert outcomes == [("q001", "passed"), ("q002", "error"), ("q003", "passed")]
-    assert data["query_history"][1]["error"].startswith("PromptTooLong: prompt of 80")
+    assert data["query_history"][1]["error"].startswith("PromptTooLong: prompt of 2")
     assert data["query_history"][1]["error"].endswith(
-        "exceeds tiny-gpt2's 512 positions; shorten the query or lower --energy-max-new-tokens")
+        "exceeds tiny-gpt2's 2048 positions; shorten the query or lower --energy-max-new-tokens")
     assert data["query_history"][1]["energy_kwh"] > 0  # the failed attempt's cost is still recorded
 
 
