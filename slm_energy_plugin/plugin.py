@@ -21,7 +21,8 @@ from .energy.intensity import carbon_context
 from .errors import SlmEnergyError
 from .results import storage
 from .roles.collecting import CollectingRole
-from .roles.measurer import Measurer, OpenModel, check_devices, selected_specs
+from .roles.measurer import Measurer, check_devices, selected_specs
+from .roles.opened import OpenModel
 from .roles.measuring import MeasuringRole
 from .roles.slm import SLM
 from .settings import OPTIONS, Settings, build_settings

@@ -164,8 +164,9 @@ class LoadedModel:
         if self.spec.prompt_style == "chat":
             if not getattr(self.tokenizer, "chat_template", None):
                 raise ValueError(f"{self.alias}: prompt_style is chat but the tokenizer has no chat template")
-            return self.tokenizer.apply_chat_template(
+            rendered: str = self.tokenizer.apply_chat_template(
                 [{"role": "user", "content": query}], add_generation_prompt=True, tokenize=False)
+            return rendered
         return self.spec.prompt_template.format(query=query)
 
     def _encode(self, text: str) -> Any:
@@ -247,7 +248,8 @@ class LoadedModel:
     def decode(self, ids: list[int]) -> str:
         if self.forced_length:  # a stand-in tokenizer knows only the low ids of a random model's vocabulary
             ids = [i for i in ids if i < len(self.tokenizer)]
-        return self.tokenizer.decode(ids, skip_special_tokens=not self.spec.reasoning)
+        text: str = self.tokenizer.decode(ids, skip_special_tokens=not self.spec.reasoning)
+        return text
 
     def generate_ids(self, input_ids: Any, new_tokens: int) -> float:
         """Generate exactly ``new_tokens`` after ``input_ids`` (no tokenizer, no streamer); seconds taken."""

@@ -34,6 +34,13 @@ _SCALES = {  # unit -> (factor, label) choices, largest first
 }
 
 
+def _comparison(section: MetricSection) -> Comparison:
+    """The section's comparison; the tables are only drawn for sections that have one."""
+    if section.comparison is None:
+        raise ValueError(f"{section.name}: no comparison to draw ({section.reason})")
+    return section.comparison
+
+
 def _scale(section: MetricSection) -> tuple[float, str]:
     """Pick a unit prefix so the largest median reads between 1 and 1000."""
     choices = _SCALES.get(section.unit)
@@ -110,7 +117,7 @@ def omnibus_line(test: StatResult, alpha: float) -> str:
 
 
 def _model_rows(section: MetricSection, factor: float) -> tuple[list[str], list[list[str]], str]:
-    c = section.comparison
+    c = _comparison(section)
     if section.binary:
         rows = [[a.model, str(a.n), str(a.correct), num(a.accuracy), _interval(a.ci_low, a.ci_high)]
                 for a in c.accuracies]
@@ -123,7 +130,7 @@ def _model_rows(section: MetricSection, factor: float) -> tuple[list[str], list[
 
 
 def _pair_tables(section: MetricSection, factor: float, alpha: float) -> list[tuple[list[str], list[list[str]], str]]:
-    c = section.comparison
+    c = _comparison(section)
     if not c.pairs:
         return []
     if section.binary:
@@ -132,7 +139,8 @@ def _pair_tables(section: MetricSection, factor: float, alpha: float) -> list[tu
             m = p.mcnemar
             only = "-" if p.discordant is None else f"{p.discordant[0]} / {p.discordant[1]}"
             rows.append([f"{p.a} / {p.b}", str(p.n_shared), only,
-                         "-" if m is None or m.effect is None else f"{m.effect:+.2f}", pval(m.p, alpha)])
+                         "-" if m is None or m.effect is None else f"{m.effect:+.2f}",
+                         pval(None if m is None else m.p, alpha)])
         return [(["pair (a / b)", "shared", "only a / only b", "a-b", "McNemar p"], rows, "rrrr")]
     paired, unpaired = [], []
     for p in c.pairs:
@@ -140,10 +148,11 @@ def _pair_tables(section: MetricSection, factor: float, alpha: float) -> list[tu
         label = f"{first} / {second}"
         if p.paired:
             paired.append([label, str(p.n_shared), _shift_text(sh, factor), _difference_text(p, factor, sign),
-                           pval(p.wilcoxon.p, alpha), _effect(p.wilcoxon, sign)])
+                           pval(None if p.wilcoxon is None else p.wilcoxon.p, alpha), _effect(p.wilcoxon, sign)])
         mw = p.mann_whitney
         unpaired.append([label, f"{p.n_a if sign > 0 else p.n_b}/{p.n_b if sign > 0 else p.n_a}",
-                         pval(mw.p, alpha), _effect(mw, sign), "" if p.paired else _shift_text(sh, factor)])
+                         pval(None if mw is None else mw.p, alpha), _effect(mw, sign),
+                         "" if p.paired else _shift_text(sh, factor)])
     ratio = "ratio" if all(p.shift is None or p.shift.kind == "ratio" for p in c.pairs) else "shift"
     tables = []
     if paired:
@@ -163,7 +172,7 @@ def _table(head: list[str], rows: list[list[str]], align: str, fmt: str) -> list
 
 
 def _notes(section: MetricSection) -> list[str]:
-    c = section.comparison
+    c = _comparison(section)
     notes = list(c.notes)
     for s in c.summaries:
         if s.reason:

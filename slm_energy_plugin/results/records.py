@@ -242,7 +242,7 @@ class ModelRun:
     def to_dict(self) -> dict[str, Any]:
         emissions = [r.emissions_kg for r in self.records if r.emissions_kg is not None]
         durations = [r.duration_s for r in self.records]
-        total_emissions = sum(emissions) if emissions else None
+        total_emissions: float | None = sum(emissions) if emissions else None
         total_time = sum(durations)
         n = len(self.records)
         return {
@@ -251,7 +251,7 @@ class ModelRun:
             "device": self.info.device,
             "total_emissions": total_emissions,
             "total_queries": n,
-            "avg_emissions_per_query": (total_emissions / len(emissions)) if emissions else None,
+            "avg_emissions_per_query": (total_emissions / len(emissions)) if total_emissions is not None else None,
             "total_time_s": total_time,
             "avg_time_s_per_query": (total_time / n) if n else None,
             "query_history": [r.to_dict() for r in self.records],

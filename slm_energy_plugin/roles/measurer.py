@@ -32,9 +32,7 @@ from ..results.records import LoadRecord, QueryRecord
 from ..settings import Settings
 from .slm import TestObservation
 from ..stats.summary import median_or_none
-
-WARMUP_PROMPT = "Warm-up: what is 1 + 1?"
-
+from .opened import WARMUP_PROMPT, OpenModel
 
 class ModelUnavailable(Exception):
     """The model cannot be had here; its tests are skipped with this reason."""
@@ -46,12 +44,6 @@ class ModelLoadFailed(Exception):
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-@dataclass
-class OpenModel:
-    loaded: LoadedModel
-    event: dict[str, Any]        # the "model" event (info, load, idle, meter, carbon)
 
 
 class Measurer:
@@ -373,7 +365,7 @@ def build_query_record(
 
 
 def query_event(record: QueryRecord, timeline: list[list[Any]] | None = None) -> dict[str, Any]:
-    event = {"kind": "query", "alias": record.model, "record": record.to_dict()}
+    event: dict[str, Any] = {"kind": "query", "alias": record.model, "record": record.to_dict()}
     if timeline:
         event["timeline"] = timeline   # utilisation rows: primitives, written by the controller only
     return event

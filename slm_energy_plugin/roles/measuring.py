@@ -22,7 +22,8 @@ from ..workload.cases import Case, load_cases
 from ..workload.queries import Query, load_queries
 from ..workload.run_case import case_params, resolve_case
 from .events import EVENT_KEY, encode_event
-from .measurer import (Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, benchmark_extra_info, query_event,
+from .opened import OpenModel
+from .measurer import (Measurer, ModelLoadFailed, ModelUnavailable, benchmark_extra_info, query_event,
                        selected_specs, utc_now)
 from .slm import SLM
 

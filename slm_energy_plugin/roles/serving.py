@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..backends.base import BackendError, ModelBackend
 from ..backends.served import energy_scope, is_loopback, strip_credentials
@@ -18,8 +18,28 @@ from ..backends.spec import ModelSpec
 from ..perf.memory import peak_rss_mb
 from ..results.records import LoadRecord
 
-if TYPE_CHECKING:
-    from .measurer import Measurer, OpenModel
+from ..energy.base import EnergyMeter
+from ..energy.intensity import CarbonContext
+from ..energy.reading import PowerBaseline
+from ..settings import Settings
+from .opened import WARMUP_PROMPT, OpenModel
+
+
+class MeasuringHost(Protocol):
+    """The part of the measurer a served model is opened with (see roles/measurer.py)."""
+
+    settings: Settings
+    carbon: CarbonContext
+    worker: str
+    baseline: PowerBaseline | None
+    _pending: list[dict[str, Any]]
+
+    @property
+    def meter(self) -> EnergyMeter: ...
+
+    def measure_idle(self, seconds: float) -> PowerBaseline: ...
+
+    def generation_settings(self, spec: ModelSpec) -> dict[str, Any]: ...
 
 
 def make_backend(spec: ModelSpec) -> Any:
@@ -35,8 +55,7 @@ def make_backend(spec: ModelSpec) -> Any:
     raise ValueError(f"{spec.alias}: unknown backend {spec.backend!r}")
 
 
-def open_served(measurer: "Measurer", spec: ModelSpec) -> "OpenModel":
-    from .measurer import WARMUP_PROMPT, OpenModel
+def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
 
     meter = measurer.meter
     backend = make_backend(spec)
@@ -86,4 +105,4 @@ def open_served(measurer: "Measurer", spec: ModelSpec) -> "OpenModel":
     }
     measurer._pending.append(event)
     opened: ModelBackend = backend
-    return OpenModel(loaded=opened, event=event)  # type: ignore[arg-type]
+    return OpenModel(loaded=opened, event=event)

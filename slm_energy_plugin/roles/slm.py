@@ -132,14 +132,16 @@ class SLM:
                 last = self._measured(lambda: bench.pedantic(one_round, rounds=self.repeat, iterations=1))
         else:
             last = self._measured(all_rounds)
-        return last.response
+        response: str = last.response
+        return response
 
     def loglikelihoods(self, context: str, continuations: list[str]) -> list[float]:
         """Log-likelihood of each continuation after the context: a measured scoring pass."""
         obs = self.observation
         obs.scoring_calls += 1
         obs.scoring_tokens_input += self.model.prompt_tokens(context)
-        return self._measured(lambda: self.model.loglikelihoods(context, continuations))
+        values: list[float] = self._measured(lambda: self.model.loglikelihoods(context, continuations))
+        return values
 
     def set_query(self, query_id: str, query: str, task: str | None = None,
                   expected: str | None = None) -> None:

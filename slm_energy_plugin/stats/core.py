@@ -170,7 +170,8 @@ def bootstrap_medians(sorted_values: np.ndarray, resamples: int = BOOTSTRAP_RESA
     if n % 2:
         return value(u_k)
     u_next = u_k + (1.0 - u_k) * rng.beta(1, n - k, resamples)
-    return (value(u_k) + value(u_next)) / 2.0
+    mid: np.ndarray = (value(u_k) + value(u_next)) / 2.0
+    return mid
 
 
 def bootstrap_median_ci(sorted_values: np.ndarray, confidence: float = 0.95,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -108,7 +108,7 @@ def _compare(model: str, spec: GateSpec, current: dict[str, float], baseline: di
     cur = np.array([current[q] for q in shared])
     base = np.array([baseline[q] for q in shared])
     cur_med, base_med = float(np.median(cur)), float(np.median(base))
-    fields = dict(baseline_median=base_med, current_median=cur_med, n_shared=len(shared))
+    fields: dict[str, Any] = dict(baseline_median=base_med, current_median=cur_med, n_shared=len(shared))
     if base_med <= 0:
         return GateResult(model, spec.metric, spec.threshold, "not compared",
                           f"{label}: not compared - the baseline median is {num(base_med)} {metric.unit}, "

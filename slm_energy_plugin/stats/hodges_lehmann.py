@@ -113,7 +113,8 @@ class _PairSums:
         sizes = last - first
         rows = np.repeat(np.arange(len(self.a)), sizes)
         offsets = np.arange(rows.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        return self.a[rows] + self.b[first[rows] + offsets]
+        listed: np.ndarray = self.a[rows] + self.b[first[rows] + offsets]
+        return listed
 
     def next_above(self, lo: float | None) -> float:
         """The smallest sum > lo."""
@@ -126,7 +127,8 @@ class _PairSums:
         bounds = np.maximum(np.searchsorted(self.b, ts[:, None] - self.a[None, :], side="right"),
                             self.start[None, :])
         self._cache.update(zip(ts.tolist(), bounds))
-        return np.sum(bounds, axis=1) - int(self.start.sum())
+        counted: np.ndarray = np.sum(bounds, axis=1) - int(self.start.sum())
+        return counted
 
     def _first_guesses(self, ks: list[int]) -> list[float]:
         """Values around the wanted ranks, read off a fixed-seed sample of the sums."""
@@ -139,7 +141,8 @@ class _PairSums:
             p = (k - 0.5) / self.total
             margin = 3.0 * math.sqrt(p * (1 - p) / _GUESS_SAMPLE) + 2.0 / _GUESS_SAMPLE
             spans.append((max(p - margin, 0.0), min(p + margin, 1.0)))
-        return np.quantile(sample, _merged_ends(spans)).tolist()
+        guesses: list[float] = np.quantile(sample, _merged_ends(spans)).tolist()
+        return guesses
 
     def select(self, ks: list[int]) -> list[float]:
         """The k-th smallest sums (1-based ranks, sorted), found together.

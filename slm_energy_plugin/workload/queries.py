@@ -9,6 +9,7 @@ answers live beside it in ``answers.jsonl``: one JSON object per line with ``id`
 from __future__ import annotations
 
 import json
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ class Query:
 
 
 def parse_queries(text: str, source: str) -> list[Query]:
-    queries = []
+    queries: list[Query] = []
     for line in text.splitlines():
         prompt = line.strip()
         if not prompt or prompt.startswith("#"):
@@ -45,8 +46,8 @@ def parse_queries(text: str, source: str) -> list[Query]:
     return queries
 
 
-def parse_answers(text: str, source: str, query_ids: set[str]) -> dict[str, dict]:
-    answers: dict[str, dict] = {}
+def parse_answers(text: str, source: str, query_ids: set[str]) -> dict[str, dict[str, Any]]:
+    answers: dict[str, dict[str, Any]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue

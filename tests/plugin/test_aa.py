@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from slm_energy_plugin.results.storage import load_run_dir
-from slm_energy_plugin.stats.core.core import compare_models
+from slm_energy_plugin.stats.core import compare_models
 from slm_energy_plugin.stats.metrics import values_by_model
 
 from ..conftest import run_dirs

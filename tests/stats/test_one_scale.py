@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from slm_energy_plugin.stats.core.core import compare_models, excludes_null
+from slm_energy_plugin.stats.core import compare_models, excludes_null
 from slm_energy_plugin.stats.rank_tests import wilcoxon
 
 ALPHA = 0.05
