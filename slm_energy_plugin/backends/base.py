@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from ..results.records import ModelInfo
+from .sampling import Sampling
 from .spec import ModelSpec
 from .transformers_runtime import Generation
 
@@ -23,7 +24,8 @@ class ModelBackend(Protocol):
     @property
     def alias(self) -> str: ...
 
-    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None) -> Generation:
+    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None, *,
+                 sampling: Sampling | None = None, stop: tuple[str, ...] = ()) -> Generation:
         """Answer one query; raises with a one-line reason when the model or its server fails."""
 
     def prompt_tokens(self, query: str) -> int:

@@ -20,6 +20,7 @@ from ..results.records import ModelInfo
 from .base import BackendError
 from .http_stream import Timeouts, explain, make_client, stream_lines
 from .served import strip_credentials
+from .sampling import Sampling
 from .spec import ModelSpec
 from .stream_answer import StreamedAnswer
 from .token_count import TokenCounter
@@ -112,16 +113,25 @@ class OllamaBackend:
     def render_prompt(self, query: str) -> str:
         return query if self.spec.prompt_style == "chat" else self.spec.prompt_template.format(query=query)
 
-    def _request(self, query: str, max_new_tokens: int) -> tuple[str, dict[str, Any]]:
-        # temperature 0 and a fixed seed: greedy, as the in-process backend decodes.
-        common: dict[str, Any] = {"model": self.spec.served_name, "stream": True,
-                                  "options": {"num_predict": max_new_tokens, "temperature": 0, "seed": 0}}
+    def _request(self, query: str, max_new_tokens: int, sampling: Sampling | None = None,
+                 stop: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
+        # Greedy by default (temperature 0, a fixed seed), as the in-process backend decodes;
+        # a sampled round sends its recorded seed.
+        options: dict[str, Any] = {"num_predict": max_new_tokens, "temperature": 0, "seed": 0}
+        if sampling is not None and not sampling.greedy:
+            options.update(temperature=sampling.temperature, seed=sampling.seed)
+            if sampling.top_p is not None:
+                options["top_p"] = sampling.top_p
+        if stop:
+            options["stop"] = list(stop)
+        common: dict[str, Any] = {"model": self.spec.served_name, "stream": True, "options": options}
         if self.spec.prompt_style == "chat":
             return "/api/chat", {**common, "messages": [{"role": "user", "content": query}]}
         return "/api/generate", {**common, "prompt": self.render_prompt(query)}
 
-    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None) -> Generation:
-        path, payload = self._request(query, max_new_tokens)
+    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None, *,
+                 sampling: Sampling | None = None, stop: tuple[str, ...] = ()) -> Generation:
+        path, payload = self._request(query, max_new_tokens, sampling, stop)
         answer = StreamedAnswer()
         final: dict[str, Any] = {}
         try:

@@ -20,6 +20,7 @@ from ..results.records import ModelInfo
 from .base import BackendError
 from .http_stream import Timeouts, explain, make_client, stream_lines
 from .served import strip_credentials
+from .sampling import Sampling
 from .spec import ModelSpec
 from .stream_answer import StreamedAnswer
 from .token_count import SERVER_USAGE, TokenCounter
@@ -108,16 +109,24 @@ class OpenAIBackend:
     def render_prompt(self, query: str) -> str:
         return query if self.spec.prompt_style == "chat" else self.spec.prompt_template.format(query=query)
 
-    def _request(self, query: str, max_new_tokens: int) -> tuple[str, dict[str, Any]]:
+    def _request(self, query: str, max_new_tokens: int, sampling: Sampling | None = None,
+                 stop: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
         common: dict[str, Any] = {"model": self.spec.served_name, "max_tokens": max_new_tokens,
                                   "temperature": 0, "stream": True,
                                   "stream_options": {"include_usage": True}}
+        if sampling is not None and not sampling.greedy:   # the round's recorded seed, as in-process
+            common.update(temperature=sampling.temperature, seed=sampling.seed)
+            if sampling.top_p is not None:
+                common["top_p"] = sampling.top_p
+        if stop:
+            common["stop"] = list(stop[:4])   # the OpenAI API takes at most four stop strings
         if self.spec.prompt_style == "chat":
             return "/chat/completions", {**common, "messages": [{"role": "user", "content": query}]}
         return "/completions", {**common, "prompt": self.render_prompt(query)}
 
-    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None) -> Generation:
-        path, payload = self._request(query, max_new_tokens)
+    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None, *,
+                 sampling: Sampling | None = None, stop: tuple[str, ...] = ()) -> Generation:
+        path, payload = self._request(query, max_new_tokens, sampling, stop)
         answer = StreamedAnswer()
         try:
             for line in stream_lines(self.client, path, payload):

@@ -20,6 +20,7 @@ from ..backends.base import BackendError, ModelBackend
 from ..backends.transformers_runtime import Generation
 from ..energy import EnergyMeter, EnergyReading
 from ..workload.load import ENERGY_RULE, Throughput, share_by_overlap
+from ..backends.sampling import Sampling
 
 LOAD_KEY = "load"   # Generation.extra key holding the request's share of a load window
 
@@ -119,12 +120,14 @@ class LoadedAnswers:
     def alias(self) -> str:
         return str(self._backend.alias)
 
-    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None) -> Generation:
+    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None, *,
+                 sampling: Sampling | None = None, stop: tuple[str, ...] = ()) -> Generation:
         with self._lock:
             waiting = self._stored.get(query)
             entry = waiting.pop(0) if waiting else None
         if entry is None:
-            return self._backend.generate(query, max_new_tokens, min_new_tokens)  # type: ignore[no-any-return]
+            return self._backend.generate(query, max_new_tokens, min_new_tokens,  # type: ignore[no-any-return]
+                                          sampling=sampling, stop=stop)
         request, figures = entry
         if request.generation is None:
             raise BackendError(f"under load: {request.error}")
