@@ -113,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
     if specs and not args.baseline:
         raise ConfigError("--fail needs --baseline RUN_DIR_OR_FILE to compare with")
     paths = [Path(p) for p in args.paths] or [latest_run_dir(Path(args.results_dir))]
+    if not args.paths:   # say which run was picked and why: the newest is not always the one meant
+        print(f"comparing {paths[0]}: the newest run with model files under {args.results_dir} "
+              "(`slm-energy runs` lists them all)", file=sys.stderr)
     runs, sources = load_sources(paths)
     region_notes = []
     if args.region:

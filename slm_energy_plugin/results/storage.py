@@ -42,6 +42,7 @@ def atomic_write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; results are shared like any file
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, ensure_ascii=False, allow_nan=False, default=str)
             handle.write("\n")
@@ -54,6 +55,13 @@ def atomic_write_json(path: Path, data: Any) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def check_writable(results_dir: Path) -> None:
@@ -196,12 +204,30 @@ def load_run_dir(run_dir: Path) -> list[ModelRun]:
     return [load_model_file(path) for path in files]
 
 
-def latest_run_dir(results_dir: Path) -> Path:
-    """The newest run folder that holds model files (names sort by start time)."""
+def run_candidates(results_dir: Path) -> list[tuple[Path, str]]:
+    """Every run folder under ``results_dir``, oldest first, each with what it holds.
+
+    The state is one of: ``N model files`` (finished, or rebuilt by recover), ``interrupted
+    (journal only: slm-energy recover)``, ``empty``.
+    """
     if not results_dir.is_dir():
         raise SlmEnergyError(f"{results_dir}: no such results directory; run `pytest benchmarks` first")
-    candidates = sorted((p for p in results_dir.iterdir() if p.is_dir() and model_files(p)),
-                        key=lambda p: p.name)
+    found = []
+    for folder in sorted((p for p in results_dir.iterdir() if p.is_dir()), key=lambda p: p.name):
+        files = model_files(folder)
+        if files:
+            state = f"{len(files)} model file{'s' if len(files) != 1 else ''}"
+        elif (folder / JOURNAL).is_file():
+            state = "interrupted (journal only: slm-energy recover)"
+        else:
+            state = "empty"
+        found.append((folder, state))
+    return found
+
+
+def latest_run_dir(results_dir: Path) -> Path:
+    """The newest run folder that holds model files (names sort by start time)."""
+    candidates = [p for p, state in run_candidates(results_dir) if "model file" in state]
     if not candidates:
         raise SlmEnergyError(f"{results_dir}: holds no finished run; run `pytest benchmarks` first")
     return candidates[-1]
