@@ -151,3 +151,16 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
         write_statistics(runs, metrics, writer, header=False)
         writer.write_line("")
     render_brief(runs, writer)
+
+
+def skipped_model_lines(skipped: dict[str, tuple[int, str]]) -> list[str]:
+    """One line per model that could not be had here: how many tests it skipped, why, how to get it.
+
+    Printed even when every model was skipped, so ``116 skipped`` never stands alone.
+    """
+    if not skipped:
+        return []
+    lines = [f"Skipped {len(skipped)} model{'s' if len(skipped) != 1 else ''} (not available here):"]
+    for alias, (count, reason) in skipped.items():
+        lines.append(f"  {alias} ({count} test{'s' if count != 1 else ''}): {reason}")
+    return lines

@@ -16,13 +16,13 @@ import pytest
 
 from ..errors import SlmEnergyError
 from ..perf.machine import machine_info
-from ..render.summary import render_summary
+from ..render.summary import render_summary, skipped_model_lines
 from ..results import storage
 from ..results.collector import RunCollector
 from ..results.records import ModelRun
 from ..settings import Settings
 from .events import EVENT_KEY, decode_event
-from .journal_guard import journal_full, save_pending
+from .journal_guard import journal_full, note_skipped_model, save_pending
 from .measurer import utc_now
 
 
@@ -44,11 +44,13 @@ class CollectingRole:
         self._seen: set[str] = set()
         self.pending: list[dict[str, Any]] = []   # events the journal could not take (disk full)
         self.journal_error: str | None = None
+        self.skipped_models: dict[str, tuple[int, str]] = {}   # alias -> (tests, reason and how to get it)
         self.session: pytest.Session | None = None
         self._started = time.perf_counter()
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        note_skipped_model(self.skipped_models, report)
         for key, value in getattr(report, "user_properties", ()):
             if key != EVENT_KEY:
                 continue
@@ -120,10 +122,12 @@ class CollectingRole:
     @pytest.hookimpl(trylast=True)  # last: the summary ends with our figures and file paths
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         runs = self.runs
-        if not runs and self.write_error is None:
+        if not runs and self.write_error is None and not self.skipped_models:
             return
         try:
             terminalreporter.section("slm-energy")
+            for line in skipped_model_lines(self.skipped_models):
+                terminalreporter.write_line(line)
             for run in runs:
                 for warning in run.warnings:
                     terminalreporter.write_line(f"Warning: {run.alias}: {warning}", yellow=True)

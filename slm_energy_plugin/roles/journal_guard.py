@@ -1,4 +1,6 @@
-"""What the collecting role does when the journal cannot be appended to (a full or vanished disk).
+"""What the collecting role does when things go wrong: a full disk, models that cannot be had.
+
+A journal that cannot be appended to (a full or vanished disk):
 
 Nothing measured may be lost and pytest must not end in INTERNALERROR: the event stays in
 memory (the collector already holds it), the session is stopped after the current test with a
@@ -10,10 +12,14 @@ names both.
 from __future__ import annotations
 
 import json
+import re
 import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+# The measuring role skips an unavailable model's tests with "<alias>: not available: <reason>".
+_UNAVAILABLE = re.compile(r"(?:Skipped: )?(?P<alias>[^\s:]+): not available: (?P<reason>.+)", re.S)
 
 if TYPE_CHECKING:   # pragma: no cover - typing only; collecting imports this module
     from .collecting import CollectingRole
@@ -47,3 +53,13 @@ def save_pending(role: "CollectingRole") -> str:
         return f"; {len(role.pending)} records after the journal filled could not be saved anywhere"
     journal = (role.run_dir or Path(".")) / "journal.jsonl"
     return f"; {len(role.pending)} records the journal missed were saved to {name} (append them to {journal} first)"
+
+
+def note_skipped_model(skipped: dict[str, tuple[int, str]], report: Any) -> None:
+    """Count a test skipped because its model is not available here (works across xdist: reports)."""
+    if not report.skipped or not isinstance(report.longrepr, tuple) or len(report.longrepr) != 3:
+        return
+    found = _UNAVAILABLE.match(str(report.longrepr[2]))
+    if found:
+        count, _ = skipped.get(found["alias"], (0, ""))
+        skipped[found["alias"]] = (count + 1, " ".join(found["reason"].split()))
