@@ -20,6 +20,7 @@ from ..results import storage
 from ..settings import Settings
 from ..workload.queries import Query, load_queries
 from .events import EVENT_KEY, encode_event
+from .preflight import preflight
 from .measurer import (Measurer, ModelLoadFailed, ModelUnavailable, OpenModel, benchmark_extra_info, query_event,
                        selected_specs, utc_now)
 from .slm import SLM
@@ -80,6 +81,8 @@ class MeasuringRole:
         if measured:
             try:
                 storage.check_writable(self.settings.results_dir)
+                if not session.config.option.collectonly:
+                    preflight(self.measurer)   # meter and cache: one usage error, not one per test
             except SlmEnergyError as exc:
                 raise pytest.UsageError(str(exc)) from None
 
