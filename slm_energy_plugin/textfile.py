@@ -115,7 +115,7 @@ class BoundedYamlLoader(yaml.SafeLoader):
             self._aliases = getattr(self, "_aliases", 0) + 1
             if self._aliases > MAX_YAML_ALIASES:
                 raise yaml.composer.ComposerError(
-                    None, None, f"more than {MAX_YAML_ALIASES} aliases; refused", self.peek_event().start_mark)
+                    None, None, f"more than {MAX_YAML_ALIASES} aliases; refused", self.peek_event().start_mark)  # type: ignore[no-untyped-call]
         return super().compose_node(parent, index)
 
     def _check_expansion(self, root: yaml.Node) -> None:

@@ -59,8 +59,8 @@ class RunCollector:
 
         JSON has no NaN: a scorer returning one would otherwise cost the run its files.
         """
-        clean, found = finite_or_null(dict(event))
-        event = clean
+        cleaned, found = finite_or_null(dict(event))
+        event = clean = dict(cleaned)
         alias = str(event["alias"])
         if found:
             where = event.get("record", {}).get("query_id") or event.get("kind", "event")
@@ -72,7 +72,7 @@ class RunCollector:
         elif event["kind"] == "query":
             record = QueryRecord.from_dict(event["record"], model=alias, position=0)
             self.records.setdefault(alias, []).append(record)
-        return event
+        return clean
 
     def ingest_all(self, events: Iterable[Mapping[str, Any]]) -> None:
         """Journal entries; one that does not fit the field table is skipped and said in ``skipped``."""
