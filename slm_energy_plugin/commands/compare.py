@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import ConfigError, SlmEnergyError
 from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
 from ..stats.metrics import DEFAULT_METRICS, get_metric, has_values, record_values
+from ..render.format import plural
 from ..results.records import ModelRun
 from ..render.stats_export import render_csv, render_json
 from ..render.stats_tables import WIDTH, render_markdown, report_lines
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     runs, alias_notes = disambiguate(runs, sources)
     runs, text_notes = unpair_different_texts(runs)
     names, metric_notes = choose_metrics(args.metrics, runs)
-    notes = [f"Comparing {len(runs)} model(s) from {', '.join(str(p) for p in paths)}."]
+    notes = [f"Comparing {plural(len(runs), 'model')} from {', '.join(str(p) for p in paths)}."]
     if len({r.run_id or str(Path(s).parent) for r, s in zip(runs, sources)}) > 1:
         notes.append("The models come from more than one run: differences mix model and machine/run effects.")
     notes += region_notes + alias_notes + text_notes + metric_notes

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..render.format import plural
 from ..results import storage
 from ..results.collector import RunCollector
 from ..errors import SlmEnergyError
@@ -43,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped {len(skipped)} unreadable journal lines (first: {skipped[0]})", file=sys.stderr)
     for path in storage.write_model_runs(run_dir, runs):
         print(f"wrote {path}")
-    print(f"recovered {collector.record_count} records of {len(runs)} models from {journal}")
+    print(f"recovered {plural(collector.record_count, 'record')} of {plural(len(runs), 'model')} from {journal}")
     return 0

@@ -27,7 +27,7 @@ from tabulate import tabulate
 
 from ..stats.binary import wilson_interval as stats_wilson_interval
 from ..results.records import COUNTED_OUTCOMES, ModelRun, QueryRecord, combine_provenance
-from ..render.format import LineWriter
+from ..render.format import LineWriter, accuracy
 from ..energy.units import J_PER_KWH
 
 # (upper bound of energy per correct answer in joules, stars). A decade per star covers
@@ -167,7 +167,7 @@ def stars_text(stars: int | None, unicode: bool = True) -> str:
 def _accuracy_text(row: EfficiencyRow) -> str:
     if row.accuracy is None:
         return "not scored"
-    return f"{row.accuracy:.0%} [{row.ci_low:.0%}, {row.ci_high:.0%}] ({row.correct}/{row.scored})"
+    return accuracy(row.correct, row.scored, row.ci_low, row.ci_high)
 
 
 def _per_correct_text(row: EfficiencyRow) -> str:
@@ -228,8 +228,8 @@ def efficiency_legend(rows: Sequence[EfficiencyRow], *, unicode: bool = True) ->
         lines.append(f"at chance: the 95% interval reaches the guessing accuracy ({', '.join(rates)} for multiple "
                      "choice); such accuracy is not distinguishable from guessing, so no rating and no Pareto place.")
     if all(r.correct == 0 for r in rows):
-        lines.append("No model answered any question correctly (accuracy ~0, as expected for untrained tiny "
-                     "models): energy per correct answer and ratings are undefined, not infinite.")
+        lines.append("No model answered any question correctly (accuracy ~0): energy per correct answer and "
+                     "ratings are undefined, not infinite.")
     kinds = {r.provenance for r in rows}
     if kinds & {"estimated", "mixed"}:
         lines.append("energy 'estimated': modelled by the meter (e.g. CodeCarbon's CPU load x TDP and a RAM "

@@ -13,7 +13,8 @@ from tabulate import tabulate
 from ..stats.metrics import METRICS, record_values
 from ..results.records import ModelRun
 from ..stats.summary import median_or_none
-from .format import LineWriter, num
+from ..stats.binary import wilson_interval
+from .format import LineWriter, accuracy, num
 from ..energy.units import J_PER_KWH
 
 # The statistics modules import scipy.stats (~60 MB resident, ~0.7 s): imported when a summary is
@@ -47,7 +48,10 @@ WEIGHT_NOTES = {
 def _accuracy(run: ModelRun) -> str:
     verdicts = [bool(r.scores["correct"]) for r in run.records
                 if r.scores and r.scores.get("correct") is not None and r.outcome != "error"]
-    return f"{sum(verdicts)}/{len(verdicts)}" if verdicts else "-"
+    if not verdicts:
+        return "-"
+    low, high = wilson_interval(sum(verdicts), len(verdicts))
+    return accuracy(sum(verdicts), len(verdicts), low, high)
 
 
 def render_brief(runs: Sequence[ModelRun], writer: LineWriter) -> None:

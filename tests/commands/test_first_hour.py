@@ -87,3 +87,23 @@ def test_the_api_answers_a_negative_tokens_in_with_one_line() -> None:
     detail = response.json()["detail"]
     assert isinstance(detail, str) and "\n" not in detail and detail.startswith("tokens_in: ")
     json.dumps(response.json())
+
+
+def test_long_lines_are_wrapped_to_the_terminal(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["estimate", "--in-tokens", "2000", "--out-tokens", "500", "--region", "usa",
+                 "--hardware", "a100"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    method = next(i for i, line in enumerate(out) if line.startswith("Method:"))
+    assert len(out[method]) <= 100 and out[method + 1].startswith("  ")   # was one line of ~250
+    assert main(["models", "--offline"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in rows) <= 130                      # rows were up to 392
+
+
+def test_wording_counts_are_singular_when_one() -> None:
+    from slm_energy_plugin.render.format import accuracy, plural
+
+    assert plural(1, "model") == "1 model" and plural(2, "query", "queries") == "2 queries"
+    assert accuracy(5, 116, 0.02, 0.10) == "5/116 (4% [2%, 10%])"
