@@ -20,6 +20,7 @@ Method (the README repeats it):
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Protocol, Sequence
 
@@ -27,7 +28,7 @@ from tabulate import tabulate
 
 from ..stats.binary import wilson_interval as stats_wilson_interval
 from ..results.records import COUNTED_OUTCOMES, ModelRun, QueryRecord, combine_provenance
-from ..render.format import LineWriter, accuracy
+from ..render.format import WIDTH, LineWriter, accuracy
 from ..energy.units import J_PER_KWH
 
 # (upper bound of energy per correct answer in joules, stars). A decade per star covers
@@ -192,12 +193,13 @@ def render_efficiency(rows: Sequence[EfficiencyRow], writer: LineWriter, *, tabl
               "at chance" if r.at_chance and r.correct else stars_text(r.stars, unicode),
               {True: "yes", False: "no", None: "-"}[r.pareto]] + ([r.provenance] if mixed else [])
              for r in rows]
-    headers = ["model", "task", "accuracy [95% Wilson]", "per query", "per correct",
+    headers = ["model", "task", "right/n (accuracy [95% Wilson])", "per query", "per correct",
                "correct/kJ", "rating", "Pareto"] + (["energy"] if mixed else [])
     for line in tabulate(table, headers=headers, tablefmt=tablefmt, disable_numparse=True).splitlines():
         writer.write_line(line)
-    for line in efficiency_legend(rows, unicode=unicode):
-        writer.write_line(line)
+    for line in efficiency_legend(rows, unicode=unicode):   # prose: wrapped, as every legend
+        for part in textwrap.wrap(line, WIDTH, subsequent_indent="  ", break_on_hyphens=False) or [""]:
+            writer.write_line(part)
 
 
 def efficiency_legend(rows: Sequence[EfficiencyRow], *, unicode: bool = True) -> list[str]:
