@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Any, Sequence
 
@@ -20,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("models", "list the model registry and whether each model can be had here"),
     "recover": ("recover", "rebuild the model files of an interrupted run from its journal"),
     "countries": ("countries", "list country codes and grid carbon intensities"),
+    "runs": ("runs", "list the run folders under a results directory and what each holds"),
     "compare": ("compare", "compare models with statistical tests; optionally gate on a baseline"),
     "estimate": ("estimate", "estimate the energy, carbon and water of LLM requests (optionally calibrated by a run)"),
     "reproject": ("reproject", "re-project a measured run's emissions to another grid and PUE"),
@@ -66,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"slm-energy {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `slm-energy ... | head` closed the pipe: not an error. Point stdout at devnull so the
+        # interpreter's final flush does not raise again (Python's documented recipe).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

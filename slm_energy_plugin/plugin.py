@@ -80,6 +80,9 @@ def pytest_configure(config: pytest.Config) -> None:
         collecting = CollectingRole(settings, config, baseline)
         config.stash[COLLECTING] = collecting
         config.pluginmanager.register(collecting, "slm-energy-collecting")
+        if config.pluginmanager.hasplugin("benchmark"):   # one-round rows of pytest-benchmark's table: hidden
+            from .roles.benchmark_table import OneRoundTableHider
+            config.pluginmanager.register(OneRoundTableHider(settings.repeat), "slm-energy-benchmark-table")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -92,6 +95,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if collecting is not None:
         del config.stash[COLLECTING]
         config.pluginmanager.unregister(collecting)
+    hider = config.pluginmanager.get_plugin("slm-energy-benchmark-table")
+    if hider is not None:
+        config.pluginmanager.unregister(hider)
 
 
 def _check_explicit_inputs(config: pytest.Config, settings: Settings) -> None:

@@ -34,14 +34,24 @@ def _parse_list(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))  # keep order, drop repeats
 
 
-def _count(minimum: int) -> Callable[[str], int]:
+# Upper bounds: a value past them is a typo, not a plan, and would hang a run without a word.
+MAX_COUNT = 1_000_000
+MAX_NEW_TOKENS = 131_072     # the longest context of the registered models
+MAX_SECONDS = 3600.0         # idle and protocol windows: an hour is already a long benchmark
+
+
+def _count(minimum: int, maximum: int = MAX_COUNT) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            value = int(text) if len(text) <= 20 else None
         except ValueError:
-            raise ValueError("expected a whole number") from None
+            value = None
+        if value is None:
+            raise ValueError("expected a whole number")
         if value < minimum:
             raise ValueError(f"must be at least {minimum}")
+        if value > maximum:
+            raise ValueError(f"must be at most {maximum:,}")
         return value
     return parse
 
@@ -53,6 +63,8 @@ def _seconds(text: str) -> float:
         raise ValueError("expected a number of seconds") from None
     if not value >= 0 or value == float("inf"):
         raise ValueError("must be a finite number >= 0")
+    if value > MAX_SECONDS:
+        raise ValueError(f"must be at most {MAX_SECONDS:g} seconds (an hour)")
     return value
 
 
@@ -201,7 +213,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("country", _country, "USA",
                "ISO 3166 alpha-3 country whose grid carbon intensity turns energy into emissions", "ISO3"),
     OptionSpec("pue", _pue, 1.0, "datacenter power usage effectiveness applied to emissions", "X"),
-    OptionSpec("max-new-tokens", _count(1), None,
+    OptionSpec("max-new-tokens", _count(1, MAX_NEW_TOKENS), None,
                "tokens to generate per query. Default: each model's registry value", "N"),
     OptionSpec("warmup", _count(0), 1, "warm-up generations per model before measuring (not recorded)", "N"),
     OptionSpec("idle-seconds", _seconds, 2.0,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from .errors import ConfigError
 
@@ -12,7 +16,8 @@ def read_text(path: Path, label: str | None = None, hint: str = "") -> str:
     name = label or str(path)
     suffix = f"; {hint}" if hint else ""
     try:
-        return path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark some editors write is not part of the first line.
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"{name}: no such file{suffix}") from None
     except IsADirectoryError:
@@ -23,3 +28,147 @@ def read_text(path: Path, label: str | None = None, hint: str = "") -> str:
         raise ConfigError(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+
+
+# --- Untrusted structured text: one place that bounds what a parser may build -----------------
+
+# A result file of 116 queries is ~1 MB; a thousand times that is still a plausible file.
+MAX_JSON_BYTES = 512 * 1024 * 1024
+# Our files nest 5 levels deep; 64 leaves room for tools' extra fields, far from Python's recursion limit.
+MAX_DEPTH = 64
+# Longest number literal accepted (digits, sign, point, exponent): a float needs ~25, an int64 20.
+MAX_NUMBER_CHARS = 64
+# YAML: nodes after alias expansion, and aliases used (a "billion laughs" document has few aliases
+# but an exponential expansion, so both are bounded).
+MAX_YAML_NODES = 100_000
+MAX_YAML_ALIASES = 100
+
+
+def _number(kind: type[int] | type[float], name: str) -> Any:
+    def parse(literal: str) -> int | float:
+        if len(literal) > MAX_NUMBER_CHARS:
+            raise ConfigError(f"{name}: a number of {len(literal)} characters (more than {MAX_NUMBER_CHARS}) "
+                              "is refused")
+        return kind(literal)
+    return parse
+
+
+def depth_of(value: Any) -> int:
+    """Nesting depth of parsed JSON/YAML (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            depth += 1
+            stack.extend((v, depth) for v in item.values())
+        elif isinstance(item, list):
+            depth += 1
+            stack.extend((v, depth) for v in item)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def parse_json(text: str, name: str, *, nan_as_null: bool = False, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Parse untrusted JSON into plain values, or raise one line naming the file.
+
+    Refuses text over ``max_bytes``, nesting deeper than :data:`MAX_DEPTH`, number literals longer
+    than :data:`MAX_NUMBER_CHARS` (Python would otherwise spend quadratic time, or fail, converting
+    them) and ``NaN``/``Infinity`` (not JSON; ``nan_as_null`` reads them as ``null`` instead, for
+    journals written by versions that let them through).
+    """
+    if len(text) > max_bytes:
+        raise ConfigError(f"{name}: larger than {max_bytes:,} bytes; refused")
+
+    def constant(literal: str) -> None:
+        if nan_as_null:
+            return None
+        raise ConfigError(f"{name}: {literal} is not a JSON number; refused")
+    try:
+        data = json.loads(text, parse_int=_number(int, name), parse_float=_number(float, name),
+                          parse_constant=constant)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise ConfigError(f"{name}: nested more than {MAX_DEPTH} levels deep; refused") from None
+    if depth_of(data) > MAX_DEPTH:
+        raise ConfigError(f"{name}: nested more than {MAX_DEPTH} levels deep; refused")
+    return data
+
+
+class BoundedYamlLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses alias bombs, deep nesting and huge integers.
+
+    PyYAML shares an aliased node instead of copying it, so a "billion laughs" document loads
+    quickly and explodes only when something walks it (validation, JSON output). The composed
+    node graph is measured before anything is constructed: its size counted with every alias
+    expanded, with memoisation, so the count itself stays linear.
+    """
+
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None:
+            self._check_expansion(node)
+        return node
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases = getattr(self, "_aliases", 0) + 1
+            if self._aliases > MAX_YAML_ALIASES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"more than {MAX_YAML_ALIASES} aliases; refused", self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+        return super().compose_node(parent, index)
+
+    def _check_expansion(self, root: yaml.Node) -> None:
+        sizes: dict[int, int] = {}
+        depths: dict[int, int] = {}
+        # Post-order without recursion: a node's size is itself plus its children's expanded sizes.
+        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            if id(node) in sizes:
+                continue
+            children = _children(node)
+            if not done:
+                stack.append((node, True))
+                stack.extend((c, False) for c in children if id(c) not in sizes)
+                continue
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+            depths[id(node)] = 1 + max((depths.get(id(c), 0) for c in children), default=0)
+            if sizes[id(node)] > MAX_YAML_NODES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"expands to more than {MAX_YAML_NODES:,} values (alias bomb?); refused",
+                    node.start_mark)
+            if depths[id(node)] > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep; refused", node.start_mark)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        if len(str(node.value)) > MAX_NUMBER_CHARS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number of {len(str(node.value))} characters (more than {MAX_NUMBER_CHARS}) "
+                "is refused", node.start_mark)
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:
+        if len(str(node.value)) > MAX_NUMBER_CHARS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number of {len(str(node.value))} characters (more than {MAX_NUMBER_CHARS}) "
+                "is refused", node.start_mark)
+        return super().construct_yaml_float(node)
+
+
+BoundedYamlLoader.add_constructor("tag:yaml.org,2002:int", BoundedYamlLoader.construct_yaml_int)
+BoundedYamlLoader.add_constructor("tag:yaml.org,2002:float", BoundedYamlLoader.construct_yaml_float)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with the bounds of :class:`BoundedYamlLoader` (raises ``yaml.YAMLError``)."""
+    return yaml.load(text, Loader=BoundedYamlLoader)  # noqa: S506 - a SafeLoader subclass

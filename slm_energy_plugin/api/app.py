@@ -54,7 +54,9 @@ def create_app(config: EstimatorConfig | None = None, *, max_upload_bytes: int =
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's own handler echoes the input, and an echoed NaN or Infinity (accepted by
         # Python's JSON parser) cannot be serialised: that would turn a 422 into a 500.
-        return JSONResponse(status_code=422, content={"detail": _json_safe(jsonable_encoder(exc.errors()))})
+        # The promised one-line ``detail``; the structured list stays under ``errors`` for tools.
+        errors = _json_safe(jsonable_encoder(exc.errors()))
+        return JSONResponse(status_code=422, content={"detail": one_line_detail(errors), "errors": errors})
 
     @app.get("/health", summary="Readiness probe")
     def health() -> dict[str, str]:
@@ -163,3 +165,13 @@ def _upload_name(filename: str | None) -> str:
     name = os.path.basename(filename or "") if filename else ""
     printable = "".join(ch for ch in name if ch.isprintable())[:100]
     return printable or "upload"
+
+
+def one_line_detail(errors: Any) -> str:
+    """pydantic's error list as one sentence: ``tokens_in: Input should be greater than or equal to 0``."""
+    parts = []
+    for error in errors[:5] if isinstance(errors, list) else []:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
+        parts.append(f"{where or 'body'}: {error.get('msg', 'invalid')}")
+    more = f" (and {len(errors) - 5} more)" if isinstance(errors, list) and len(errors) > 5 else ""
+    return "; ".join(parts) + more if parts else "invalid request"

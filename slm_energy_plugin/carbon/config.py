@@ -26,7 +26,7 @@ import yaml
 from ..energy.intensity import SOURCE as COUNTRY_SOURCE
 from ..energy.intensity import carbon_context, country_table
 from ..errors import ConfigError
-from ..textfile import read_text
+from ..textfile import load_yaml, read_text
 from ..paths import data_dir
 from . import schema
 from .formulas import Datacenter, Hardware, Region, Span, Workload
@@ -157,7 +157,7 @@ def _suggest(key: str, table: Iterable[str]) -> str:
 def parse_yaml(text: str, origin: str) -> Any:
     """Safe-load YAML; a syntax error names the file, line and column."""
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)   # safe_load, with alias expansion, depth and number length bounded
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""

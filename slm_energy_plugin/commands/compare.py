@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..finetune.tradeoff import AccuracyGateSpec, is_accuracy_spec, parse_accuracy_spec
 from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
 from ..stats.metrics import get_metric
+from ..render.format import plural
 from ..results.records import ModelRun
 from ..render.stats_export import render_csv, render_json
 from ..render.format import WIDTH
@@ -125,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
     if specs and not args.baseline:
         raise ConfigError("--fail needs --baseline RUN_DIR_OR_FILE to compare with")
     paths = [Path(p) for p in args.paths] or [latest_run_dir(Path(args.results_dir))]
+    if not args.paths:   # say which run was picked and why: the newest is not always the one meant
+        print(f"comparing {paths[0]}: the newest run with model files under {args.results_dir} "
+              "(`slm-energy runs` lists them all)", file=sys.stderr)
     runs, sources = load_sources(paths)
     region_notes: list[str] = []
     if args.region:
@@ -134,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     runs, alias_notes = disambiguate(runs, sources)
     runs, text_notes = unpair_different_texts(runs)
     names, metric_notes = choose_metrics(args.metrics, runs)
-    notes = [f"Comparing {len(runs)} model(s) from {', '.join(str(p) for p in paths)}."]
+    notes = [f"Comparing {plural(len(runs), 'model')} from {', '.join(str(p) for p in paths)}."]
     if len({r.run_id or str(Path(s).parent) for r, s in zip(runs, sources)}) > 1:
         notes.append("The models come from more than one run: differences mix model and machine/run effects.")
     notes += region_notes + alias_notes + text_notes + metric_notes

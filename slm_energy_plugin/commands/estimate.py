@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import yaml
 from tabulate import tabulate
 
+from . import wrap_long
 from ..carbon import render
 from ..carbon.analytics import FORMATS, analyse, parse_usage
 from ..carbon.calibration import Calibration, calibrate_run
@@ -104,7 +105,7 @@ def _emit(args: argparse.Namespace, data: Any, text_lines: Any) -> int:
     if args.format == "json":
         print(json.dumps(data, indent=2, allow_nan=False))
     else:
-        print("\n".join(text_lines(data)))
+        print("\n".join(wrap_long(list(text_lines(data)))))
     return 0
 
 

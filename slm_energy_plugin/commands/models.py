@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+from . import terminal_width
 from ..backends.availability import HubProbe, check_availability
 from ..backends.registry import load_registry, select_models
 from ..settings import hub_offline_from_env
@@ -30,7 +31,10 @@ def run(args: argparse.Namespace) -> int:
         default = "yes" if spec.alias in registry.default_selection else ""
         rows.append([spec.alias, spec.model_id, spec.weights, spec.dtype, spec.prompt_style, spec.max_new_tokens,
                      default, "yes" if verdict.available else "no", verdict.reason])
-    print(tabulate(rows, headers=["alias", "model", "weights", "dtype", "prompt", "max new", "default",
-                                  "available", "how / why"], disable_numparse=True))
+    # The reason column takes what the terminal has left, wrapped: rows were up to 392 characters.
+    width = terminal_width()
+    print(tabulate(rows, headers=["alias", "model", "weights", "dtype", "prompt", "new", "dflt",
+                                  "here", "how / why"], disable_numparse=True,
+                   maxcolwidths=[None, 24, None, None, None, None, None, None, max(24, width - 88)]))
     print(f"\nregistry: {registry.source}")
     return 0

@@ -8,8 +8,10 @@ model files from it with the same code the plugin uses, marked ``status: recover
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from ..render.format import plural
 from ..results import storage
 from ..results.collector import RunCollector
 from ..errors import SlmEnergyError
@@ -31,11 +33,16 @@ def run(args: argparse.Namespace) -> int:
     existing = storage.model_files(run_dir)
     if existing and not args.force:
         raise SlmEnergyError(f"{run_dir}: already holds {len(existing)} model files; pass --force to rebuild them")
-    collector = RunCollector.from_journal(storage.read_journal(journal))
+    unreadable: list[str] = []
+    collector = RunCollector.from_journal(storage.read_journal(journal, skipped=unreadable))
+    skipped = unreadable + collector.skipped
     runs = collector.build_runs(status="recovered", finished_at=utc_now())
     if not runs:
-        raise SlmEnergyError(f"{journal}: holds no finished measurements")
+        reason = f" ({len(skipped)} unreadable lines; first: {skipped[0]})" if skipped else ""
+        raise SlmEnergyError(f"{journal}: holds no finished measurements{reason}")
+    if skipped:
+        print(f"skipped {len(skipped)} unreadable journal lines (first: {skipped[0]})", file=sys.stderr)
     for path in storage.write_model_runs(run_dir, runs):
         print(f"wrote {path}")
-    print(f"recovered {collector.record_count} records of {len(runs)} models from {journal}")
+    print(f"recovered {plural(collector.record_count, 'record')} of {plural(len(runs), 'model')} from {journal}")
     return 0

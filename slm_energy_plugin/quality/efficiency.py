@@ -20,6 +20,7 @@ Method (the README repeats it):
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
@@ -27,7 +28,7 @@ from tabulate import tabulate
 
 from ..stats.binary import wilson_interval as stats_wilson_interval
 from ..results.records import COUNTED_OUTCOMES, ModelRun, QueryRecord, combine_provenance
-from ..render.format import LineWriter
+from ..render.format import WIDTH, LineWriter, accuracy
 from ..energy.units import J_PER_KWH
 
 # (upper bound of energy per correct answer in joules, stars). A decade per star covers
@@ -169,7 +170,7 @@ def stars_text(stars: int | None, unicode: bool = True) -> str:
 def _accuracy_text(row: EfficiencyRow) -> str:
     if row.accuracy is None:
         return "not scored"
-    return f"{row.accuracy:.0%} [{row.ci_low:.0%}, {row.ci_high:.0%}] ({row.correct}/{row.scored})"
+    return accuracy(row.correct, row.scored, row.ci_low, row.ci_high)
 
 
 def _per_correct_text(row: EfficiencyRow) -> str:
@@ -194,12 +195,13 @@ def render_efficiency(rows: Sequence[EfficiencyRow], writer: LineWriter, *, tabl
               "at chance" if r.at_chance and r.correct else stars_text(r.stars, unicode),
               {True: "yes", False: "no", None: "-"}[r.pareto]] + ([r.provenance] if mixed else [])
              for r in rows]
-    headers = ["model", "task", "accuracy [95% Wilson]", "per query", "per correct",
+    headers = ["model", "task", "right/n (accuracy [95% Wilson])", "per query", "per correct",
                "correct/kJ", "rating", "Pareto"] + (["energy"] if mixed else [])
     for line in tabulate(table, headers=headers, tablefmt=tablefmt, disable_numparse=True).splitlines():
         writer.write_line(line)
-    for line in efficiency_legend(rows, unicode=unicode):
-        writer.write_line(line)
+    for line in efficiency_legend(rows, unicode=unicode):   # prose: wrapped, as every legend
+        for part in textwrap.wrap(line, WIDTH, subsequent_indent="  ", break_on_hyphens=False) or [""]:
+            writer.write_line(part)
 
 
 def efficiency_legend(rows: Sequence[EfficiencyRow], *, unicode: bool = True) -> list[str]:
@@ -230,8 +232,8 @@ def efficiency_legend(rows: Sequence[EfficiencyRow], *, unicode: bool = True) ->
         lines.append(f"at chance: the 95% interval reaches the guessing accuracy ({', '.join(rates)} for multiple "
                      "choice); such accuracy is not distinguishable from guessing, so no rating and no Pareto place.")
     if all(r.correct == 0 for r in rows):
-        lines.append("No model answered any question correctly (accuracy ~0, as expected for untrained tiny "
-                     "models): energy per correct answer and ratings are undefined, not infinite.")
+        lines.append("No model answered any question correctly (accuracy ~0): energy per correct answer and "
+                     "ratings are undefined, not infinite.")
     kinds = {r.provenance for r in rows}
     if kinds & {"estimated", "mixed"}:
         lines.append("energy 'estimated': modelled by the meter (e.g. CodeCarbon's CPU load x TDP and a RAM "

@@ -48,3 +48,17 @@ def pval(p: float | None, alpha: float, star: bool = True) -> str:
         return "-"
     text = "<0.001" if p < 0.001 else f"{p:.3f}"
     return text + ("*" if star and p < alpha else "")
+
+
+def accuracy(correct: int, scored: int, low: float | None, high: float | None) -> str:
+    """The one way accuracy is written everywhere: ``5/116 (4% [2%, 10%])``, the interval Wilson 95%."""
+    if scored <= 0:
+        return "-"
+    share = f"{correct / scored:.0%}"
+    interval = f" [{low:.0%}, {high:.0%}]" if low is not None and high is not None else ""
+    return f"{correct}/{scored} ({share}{interval})"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 model``, ``3 models``: no "1 models" anywhere."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are compu
     from ..stats.core import Comparison, PairComparison, Shift
 from ..stats.build import MetricSection, StatsReport, build_report
 from ..stats.types import StatResult
-from .format import WIDTH, LineWriter, num, pval
+from .format import WIDTH, LineWriter, accuracy, num, plural, pval
 
 Writer = LineWriter  # kept: older name of the protocol
 
@@ -119,9 +119,8 @@ def omnibus_line(test: StatResult, alpha: float) -> str:
 def _model_rows(section: MetricSection, factor: float) -> tuple[list[str], list[list[str]], str]:
     c = _comparison(section)
     if section.binary:
-        rows = [[a.model, str(a.n), str(a.correct), num(a.accuracy), _interval(a.ci_low, a.ci_high)]
-                for a in c.accuracies]
-        return ["model", "n", "right", "accuracy", "95% CI (Wilson)"], rows, "rrrr"
+        rows = [[a.model, accuracy(a.correct, a.n, a.ci_low, a.ci_high)] for a in c.accuracies]
+        return ["model", "right/n (accuracy [95% Wilson CI])"], rows, "r"
     rows = [[s.model, str(s.n), num(None if s.median is None else s.median / factor),
              _interval(s.q1, s.q3, factor), num(None if s.mean is None else s.mean / factor),
              num(None if s.std is None else s.std / factor), _interval(s.ci_low, s.ci_high, factor)]
@@ -195,7 +194,10 @@ def _notes(section: MetricSection) -> list[str]:
 
 
 def legend(section: MetricSection, comparison: Comparison, alpha: float) -> str:
-    star = f"p: Holm-adjusted over the {len(comparison.pairs)} pairs, * below {alpha:g}."
+    pairs = len(comparison.pairs)
+    star = (f"p: Holm-adjusted over the {plural(pairs, 'pair')}, * below {alpha:g}." if pairs > 1 else
+            f"p: one pair, no adjustment needed; * below {alpha:g}." if pairs == 1 else
+            f"* below {alpha:g}.")
     if section.binary:
         return ("Tests: Cochran's Q across models and McNemar per pair (exact binomial below 25 "
                 "discordant answers), both on the queries the models share; accuracy CI: Wilson score. "
@@ -228,7 +230,7 @@ def section_lines(section: MetricSection, alpha: float, fmt: str = "simple") -> 
     title = f"{section.label} ({unit})"
     if c is None:
         return [f"#### {title}" if markdown else f"-- {title} --", "", f"not compared: {section.reason}"]
-    shared = f"{len(c.models)} models, {c.n_common} queries answered by all"
+    shared = f"{plural(len(c.models), 'model')}, {plural(c.n_common, 'query', 'queries')} answered by all"
     lines = [f"#### {title}: {shared}" if markdown else f"-- {title}: {shared} --", ""]
     lines += _table(*_model_rows(section, factor), fmt)
     lines.append("")

@@ -12,7 +12,8 @@ from tabulate import tabulate
 from ..stats.metrics import METRICS, record_values
 from ..results.records import ModelRun
 from ..stats.summary import median_or_none
-from .format import LineWriter, num
+from ..stats.binary import wilson_interval
+from .format import LineWriter, accuracy, num
 from ..energy.units import J_PER_KWH
 
 # The statistics modules import scipy.stats (~60 MB resident, ~0.7 s): imported when a summary is
@@ -46,7 +47,10 @@ WEIGHT_NOTES = {
 def _accuracy(run: ModelRun) -> str:
     verdicts = [bool(r.scores["correct"]) for r in run.records
                 if r.scores and r.scores.get("correct") is not None and r.outcome != "error"]
-    return f"{sum(verdicts)}/{len(verdicts)}" if verdicts else "-"
+    if not verdicts:
+        return "-"
+    low, high = wilson_interval(sum(verdicts), len(verdicts))
+    return accuracy(sum(verdicts), len(verdicts), low, high)
 
 
 def render_brief(runs: Sequence[ModelRun], writer: LineWriter) -> None:
@@ -175,3 +179,16 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
         write_statistics(runs, metrics, writer, alpha=alpha, header=False)
         writer.write_line("")
     render_brief(runs, writer)
+
+
+def skipped_model_lines(skipped: dict[str, tuple[int, str]]) -> list[str]:
+    """One line per model that could not be had here: how many tests it skipped, why, how to get it.
+
+    Printed even when every model was skipped, so ``116 skipped`` never stands alone.
+    """
+    if not skipped:
+        return []
+    lines = [f"Skipped {len(skipped)} model{'s' if len(skipped) != 1 else ''} (not available here):"]
+    for alias, (count, reason) in skipped.items():
+        lines.append(f"  {alias} ({count} test{'s' if count != 1 else ''}): {reason}")
+    return lines

@@ -14,6 +14,7 @@ from ..energy.intensity import CarbonContext
 from ..energy.reading import PowerBaseline
 from ..perf.performance import model_performance
 from ..results.records import LoadRecord, ModelInfo, ModelRun, QueryRecord
+from ..results.schema import check_fields, finite_or_null
 
 
 class RunCollector:
@@ -26,6 +27,8 @@ class RunCollector:
         self.model_events: dict[str, list[dict[str, Any]]] = {}
         self.records: dict[str, list[QueryRecord]] = {}
         self.order: list[str] = []   # aliases in the order they first reported
+        self.warnings: dict[str, list[str]] = {}   # per alias: values changed on the way in
+        self.skipped: list[str] = []                 # journal entries that could not be read
 
     def run_event(self) -> dict[str, Any]:
         """The journal's first line: what a recovery needs to rebuild the run's metadata."""
@@ -37,7 +40,7 @@ class RunCollector:
         events = list(events)
         head = next((e for e in events if e.get("kind") == "run"), {})
         collector = cls(run_id=str(head.get("run_id", "")), started_at=str(head.get("started_at", "")),
-                        machine=head.get("machine") or {}, settings=head.get("settings") or {})
+                        machine=_object(head.get("machine")), settings=_object(head.get("settings")))
         collector.ingest_all(events)
         return collector
 
@@ -51,8 +54,17 @@ class RunCollector:
             "machine": self.machine, "gate": gate,
         }
 
-    def ingest(self, event: Mapping[str, Any]) -> None:
+    def ingest(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Take one event; return it as it will be journaled (NaN and infinities made null).
+
+        JSON has no NaN: a scorer returning one would otherwise cost the run its files.
+        """
+        cleaned, found = finite_or_null(dict(event))
+        event = clean = dict(cleaned)
         alias = str(event["alias"])
+        if found:
+            where = event.get("record", {}).get("query_id") or event.get("kind", "event")
+            self.warnings.setdefault(alias, []).extend(f"{where}: {f}, stored as null" for f in found)
         if alias not in self.order:
             self.order.append(alias)
         if event["kind"] == "model":
@@ -60,11 +72,18 @@ class RunCollector:
         elif event["kind"] == "query":
             record = QueryRecord.from_dict(event["record"], model=alias, position=0)
             self.records.setdefault(alias, []).append(record)
+        return clean
 
     def ingest_all(self, events: Iterable[Mapping[str, Any]]) -> None:
-        for event in events:
-            if event.get("kind") in {"model", "query"}:
-                self.ingest(event)
+        """Journal entries; one that does not fit the field table is skipped and said in ``skipped``."""
+        for number, event in enumerate(events, start=1):
+            if event.get("kind") not in {"model", "query"}:
+                continue
+            problems = event_problems(event)
+            if problems:
+                self.skipped.append(f"entry {number}: {problems[0]}")
+                continue
+            self.ingest(event)
 
     @property
     def record_count(self) -> int:
@@ -104,4 +123,29 @@ class RunCollector:
             status=status,
             extra={"settings": self.settings, "workers": workers},
             performance=model_performance(first.get("performance"), numbered),
+            warnings=tuple(self.warnings.get(alias, ())),
         )
+
+
+# Where each part of an event lands in a model file, so the file's field table checks it.
+_EVENT_PARTS = {"record": "query_history[]", "info": "model_info", "load": "loads[]", "carbon": "carbon",
+                "idle": "idle_power"}
+
+
+def event_problems(event: Mapping[str, Any]) -> list[str]:
+    """Why a journal entry cannot be used (checked against the results file's field table)."""
+    if not isinstance(event.get("alias"), str) or not event["alias"]:
+        return ["no model alias"]
+    if event["kind"] == "query" and not isinstance(event.get("record"), dict):
+        return ["a query entry without a record"]
+    for key, part in _EVENT_PARTS.items():
+        value = event.get(key)
+        if value is not None and value != {}:
+            problems = check_fields(value, part)
+            if problems:
+                return problems
+    return []
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}

@@ -14,8 +14,8 @@ from typing import Any, Iterable, Mapping
 
 from ..energy.intensity import CarbonContext
 from ..energy.reading import EnergyReading, PowerBaseline
+from .schema import SCHEMA_VERSION, check_fields
 
-SCHEMA_VERSION = "1.0"
 UNITS = {
     "emissions": "kg CO2eq",
     "energy": "kWh",
@@ -31,7 +31,6 @@ SEED_MODEL_FIELDS = (
 SEED_QUERY_FIELDS = (
     "query", "response", "emissions", "duration_s", "tokens_input", "tokens_output", "timestamp",
 )
-OUTCOMES = ("passed", "failed", "error")
 # Outcomes that carry an answer to score; an error has none, so it is never counted as wrong.
 COUNTED_OUTCOMES = frozenset({"passed", "failed"})
 
@@ -229,6 +228,8 @@ class ModelRun:
     # Cost figures of the model itself (see slm_energy_plugin.perf.performance): torch threads, weight
     # bytes, memory, machine bandwidth, decode rates and MBU, the decode protocol when run.
     performance: Mapping[str, Any] = field(default_factory=dict)
+    # What was changed on the way to the file (a NaN score stored as null, ...): schema 1.1.
+    warnings: tuple[str, ...] = ()
 
     @property
     def alias(self) -> str:
@@ -270,6 +271,7 @@ class ModelRun:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "status": self.status,
+            "warnings": list(self.warnings),
             "extra": dict(self.extra),
             "performance": dict(self.performance),
         }
@@ -306,6 +308,7 @@ class ModelRun:
             source_format="seed" if seed else "slm-energy",
             extra=dict(data.get("extra") or {}),
             performance=dict(data.get("performance") or {}),
+            warnings=tuple(str(w) for w in data.get("warnings") or ()),
         )
 
     def with_alias(self, alias: str) -> "ModelRun":
@@ -319,40 +322,24 @@ class ModelRun:
 def validate_model_dict(data: Mapping[str, Any]) -> list[str]:
     """Problems with a model file, as sentences; empty when it is valid.
 
-    Seed-format files (no ``schema_version``) need only the seed fields.
+    The types, bounds and required fields come from the field table (:mod:`.schema`); seed-format
+    files (no ``schema_version``) need only the seed fields. Call it on an upgraded file
+    (:func:`.schema.upgrade`): an older ``schema_version`` is reported here as not current.
     """
-    problems: list[str] = []
     if not isinstance(data, Mapping):
         return ["the file does not hold a JSON object"]
-    for key in SEED_MODEL_FIELDS:
-        if key not in data:
-            problems.append(f"missing field {key!r}")
-    history = data.get("query_history")
-    if not isinstance(history, list):
-        problems.append("'query_history' is not a list")
+    problems = check_fields(dict(data))
+    if problems or "schema_version" not in data:
         return problems
+    if data["schema_version"] != SCHEMA_VERSION:
+        problems.append(f"schema_version {data['schema_version']!r} is not {SCHEMA_VERSION!r}")
+    history = data["query_history"]
     for i, item in enumerate(history):
-        if not isinstance(item, Mapping):
-            problems.append(f"query_history[{i}] is not an object")
-            continue
-        for key in SEED_QUERY_FIELDS:
-            if key not in item:
-                problems.append(f"query_history[{i}] misses {key!r}")
-    if "schema_version" in data:
-        if data["schema_version"] != SCHEMA_VERSION:
-            problems.append(f"schema_version {data['schema_version']!r} is not {SCHEMA_VERSION!r}")
-        for i, item in enumerate(history):
-            if not isinstance(item, Mapping):
-                continue
-            if item.get("outcome") not in OUTCOMES:
-                problems.append(f"query_history[{i}].outcome {item.get('outcome')!r} is not one of {OUTCOMES}")
-            energy = item.get("energy")
-            if energy is not None:
-                methods = energy.get("methods") if isinstance(energy, Mapping) else None
-                if not isinstance(methods, Mapping) or not methods:
-                    problems.append(f"query_history[{i}].energy has no method labels")
-        if data.get("total_queries") != len(history):
-            problems.append("total_queries does not match the length of query_history")
+        energy = item.get("energy")
+        if energy is not None and not energy.get("methods"):
+            problems.append(f"query_history[{i}].energy has no method labels")
+    if data.get("total_queries") != len(history):
+        problems.append("total_queries does not match the length of query_history")
     return problems
 
 

@@ -20,7 +20,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import SlmEnergyError
 from .records import ModelRun, validate_model_dict
-from ..textfile import read_text
+from .schema import finite_or_null, upgrade
+from ..textfile import parse_json, read_text
 
 MODEL_FILE_PREFIX = "environmental_data_"
 RUN_MANIFEST = "run.json"
@@ -41,6 +42,7 @@ def atomic_write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; results are shared like any file
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, ensure_ascii=False, allow_nan=False, default=str)
             handle.write("\n")
@@ -53,6 +55,13 @@ def atomic_write_json(path: Path, data: Any) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    """The process umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def check_writable(results_dir: Path) -> None:
@@ -91,25 +100,61 @@ class Journal:
         self._handle = open(path, "a", encoding="utf-8")
 
     def append(self, event: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(event, default=str) + "\n")
-        self._handle.flush()
+        """Write one line whole, or leave the file as it was (a full disk must not tear a line)."""
+        line = json.dumps(finite_or_null(event)[0], default=str, allow_nan=False) + "\n"
+        size = self._handle.tell()
+        try:
+            self._handle.write(line)
+            self._handle.flush()
+        except OSError:
+            self._discard_from(size)
+            raise
+
+    def _discard_from(self, size: int) -> None:
+        try:
+            self._handle.close()
+        except OSError:
+            pass   # the buffered rest could not be written either: truncated below
+        try:
+            os.truncate(self.path, size)
+        except OSError:
+            pass   # a torn last line is skipped by read_journal anyway
+        self._handle = open(self.path, "a", encoding="utf-8")
 
     def close(self) -> None:
         if not self._handle.closed:
             self._handle.close()
 
 
-def read_journal(path: Path) -> Iterator[dict[str, Any]]:
-    """Entries of a journal; a torn last line (killed mid-write) is skipped."""
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
-            if not line:
+def read_journal(path: Path, skipped: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Entries of a journal; lines that are not one JSON object are skipped and said in ``skipped``.
+
+    A torn last line (killed mid-write), bytes that are not UTF-8 or a hostile line (a
+    5000-digit number, deep nesting) cost that line only, never the records around it.
+    """
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise SlmEnergyError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
             try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
+                entry = parse_json(raw.decode("utf-8"), f"{path}, line {number}", nan_as_null=True)
+            except UnicodeDecodeError as exc:
+                if skipped is not None:
+                    skipped.append(f"line {number}: not UTF-8 (byte {exc.start})")
                 continue
+            except SlmEnergyError as exc:
+                if skipped is not None:
+                    skipped.append(str(exc).removeprefix(f"{path}, "))
+                continue
+            if not isinstance(entry, dict):
+                if skipped is not None:
+                    skipped.append(f"line {number}: not a JSON object")
+                continue
+            yield entry
 
 
 def write_model_runs(run_dir: Path, runs: Iterable[ModelRun],
@@ -121,20 +166,26 @@ def write_model_runs(run_dir: Path, runs: Iterable[ModelRun],
         data = run.to_dict()
         if update is not None:
             update(data)
+        data, found = finite_or_null(data)   # JSON has no NaN: stored as null, and said so
+        if found:
+            data["warnings"] = [*data.get("warnings", []), *(f"{f}, stored as null" for f in found)]
         atomic_write_json(path, data)
         written.append(path)
     return written
 
 
 def load_model_file(path: Path) -> ModelRun:
-    text = read_text(path)
+    """A model file of any known version, checked against the field table; one line when it is not."""
+    data = parse_json(read_text(path), str(path))
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SlmEnergyError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        if isinstance(data, dict):
+            data = upgrade(data)
+    except ValueError as exc:
+        raise SlmEnergyError(f"{path}: {exc}") from None
     problems = validate_model_dict(data)
     if problems:
-        raise SlmEnergyError(f"{path}: not an slm-energy or SLM Green Benchmark file: {problems[0]}")
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SlmEnergyError(f"{path}: not an slm-energy or SLM Green Benchmark file: {problems[0]}{more}")
     alias = path.stem[len(MODEL_FILE_PREFIX):] if path.stem.startswith(MODEL_FILE_PREFIX) else path.stem
     return ModelRun.from_dict(data, fallback_alias=alias)
 
@@ -153,12 +204,30 @@ def load_run_dir(run_dir: Path) -> list[ModelRun]:
     return [load_model_file(path) for path in files]
 
 
-def latest_run_dir(results_dir: Path) -> Path:
-    """The newest run folder that holds model files (names sort by start time)."""
+def run_candidates(results_dir: Path) -> list[tuple[Path, str]]:
+    """Every run folder under ``results_dir``, oldest first, each with what it holds.
+
+    The state is one of: ``N model files`` (finished, or rebuilt by recover), ``interrupted
+    (journal only: slm-energy recover)``, ``empty``.
+    """
     if not results_dir.is_dir():
         raise SlmEnergyError(f"{results_dir}: no such results directory; run `pytest benchmarks` first")
-    candidates = sorted((p for p in results_dir.iterdir() if p.is_dir() and model_files(p)),
-                        key=lambda p: p.name)
+    found = []
+    for folder in sorted((p for p in results_dir.iterdir() if p.is_dir()), key=lambda p: p.name):
+        files = model_files(folder)
+        if files:
+            state = f"{len(files)} model file{'s' if len(files) != 1 else ''}"
+        elif (folder / JOURNAL).is_file():
+            state = "interrupted (journal only: slm-energy recover)"
+        else:
+            state = "empty"
+        found.append((folder, state))
+    return found
+
+
+def latest_run_dir(results_dir: Path) -> Path:
+    """The newest run folder that holds model files (names sort by start time)."""
+    candidates = [p for p, state in run_candidates(results_dir) if "model file" in state]
     if not candidates:
         raise SlmEnergyError(f"{results_dir}: holds no finished run; run `pytest benchmarks` first")
     return candidates[-1]

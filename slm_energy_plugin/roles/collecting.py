@@ -16,12 +16,13 @@ import pytest
 
 from ..perf.machine import machine_info
 from ..perf.sampler import write_timeline
-from ..render.summary import render_summary
+from ..render.summary import render_summary, skipped_model_lines
 from ..results import storage
 from ..results.collector import RunCollector
 from ..results.records import ModelRun
 from ..settings import Settings
 from .events import EVENT_KEY, decode_event
+from .journal_guard import journal_full, note_skipped_model, save_pending
 from .measurer import utc_now
 
 
@@ -43,10 +44,15 @@ class CollectingRole:
         self.runs: list[ModelRun] = []
         self._seen: set[str] = set()
         self.timeline: list[list[Any]] = []   # utilisation rows from the query events (perf.sampler)
+        self.pending: list[dict[str, Any]] = []   # events the journal could not take (disk full)
+        self.journal_error: str | None = None
+        self.skipped_models: dict[str, tuple[int, str]] = {}   # alias -> (tests, reason and how to get it)
+        self.session: pytest.Session | None = None
         self._started = time.perf_counter()
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        note_skipped_model(self.skipped_models, report)
         for key, value in getattr(report, "user_properties", ()):
             if key != EVENT_KEY:
                 continue
@@ -54,11 +60,19 @@ class CollectingRole:
             if event["id"] in self._seen:  # the same list rides on setup, call and teardown reports
                 continue
             self._seen.add(event["id"])
-            self.collector.ingest(event)
+            event = self.collector.ingest(event)
             self.timeline.extend([event["alias"], *row] for row in event.get("timeline") or ())
             self._journal(event)
 
     def _journal(self, event: dict[str, Any]) -> None:
+        try:
+            self._append(event)
+        except OSError as exc:   # a full or vanished results disk: keep measuring nothing more
+            journal_full(self, event, exc)
+
+    def _append(self, event: dict[str, Any]) -> None:
+        if self.pending:       # once the journal failed, it stays behind: never append out of order
+            raise OSError(self.journal_error or "journal unavailable")
         if self.journal is None:
             self.run_dir = storage.new_run_dir(self.settings.results_dir)
             self.journal = storage.Journal(self.run_dir / storage.JOURNAL)
@@ -68,9 +82,16 @@ class CollectingRole:
             self.journal.append(self.collector.run_event())
         self.journal.append(event)
 
+    @pytest.hookimpl
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.run_dir is None:
+            if self.pending:   # the run folder itself could not be made: save what was measured
+                self.write_error = f"{self.journal_error}{save_pending(self)}"
+                session.exitstatus = pytest.ExitCode.INTERNAL_ERROR if exitstatus == 0 else exitstatus
             return
         status = {0: "complete", 1: "complete", 2: "interrupted"}.get(int(exitstatus), "failed")
         runs = self.runs = self.collector.build_runs(status=status, finished_at=utc_now())
@@ -93,6 +114,7 @@ class CollectingRole:
         except OSError as exc:
             # The journal stays: `slm-energy recover` rebuilds the files from it.
             self.write_error = f"could not write results to {self.run_dir} ({exc.strerror or exc})"
+            self.write_error += save_pending(self)
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR if exitstatus == 0 else exitstatus
 
     def _write_html(self) -> None:
@@ -121,10 +143,18 @@ class CollectingRole:
     @pytest.hookimpl(trylast=True)  # last: the summary ends with our figures and file paths
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         runs = self.runs
-        if not runs and self.write_error is None:
+        if not runs and self.write_error is None and not self.skipped_models:
             return
         try:
             terminalreporter.section("slm-energy")
+            for line in skipped_model_lines(self.skipped_models):
+                terminalreporter.write_line(line)
+            for run in runs:
+                for warning in run.warnings:
+                    terminalreporter.write_line(f"Warning: {run.alias}: {warning}", yellow=True)
+            if self.journal_error and not self.write_error:
+                terminalreporter.write_line(f"slm-energy: {self.journal_error}; the files above hold every "
+                                            "record measured before it", red=True)
             if runs:
                 render_summary(runs, terminalreporter, full=self.settings.report, metrics=self.settings.metrics,
                                alpha=self.settings.alpha)

@@ -23,6 +23,7 @@ from ..workload.queries import Query, load_queries
 from ..workload.run_case import case_params, resolve_case
 from .events import EVENT_KEY, encode_event
 from .opened import OpenModel
+from .preflight import preflight
 from .measurer import (Measurer, ModelLoadFailed, ModelUnavailable, benchmark_extra_info, query_event,
                        selected_specs, utc_now)
 from .slm import SLM
@@ -106,6 +107,8 @@ class MeasuringRole:
         if measured:
             try:
                 storage.check_writable(self.settings.results_dir)
+                if not session.config.option.collectonly:
+                    preflight(self.measurer)   # meter and cache: one usage error, not one per test
             except SlmEnergyError as exc:
                 raise pytest.UsageError(str(exc)) from None
 

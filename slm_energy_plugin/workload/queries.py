@@ -8,14 +8,13 @@ answers live beside it in ``answers.jsonl``: one JSON object per line with ``id`
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
 from ..paths import data_dir
-from ..textfile import read_text
+from ..textfile import parse_json, read_text
 
 DEFAULT_QUERIES = "queries.txt"
 DEFAULT_ANSWERS = "answers.jsonl"
@@ -53,9 +52,9 @@ def parse_answers(text: str, source: str, query_ids: set[str]) -> dict[str, dict
             continue
         where = f"{source}, line {number}"
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{where}: not valid JSON ({exc.msg}); each line must be one JSON object") from None
+            item = parse_json(line, where)   # bounded: no 5000-digit numbers, no deep nesting
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; each line must be one JSON object") from None
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: expected a JSON object with 'id' and 'answer'")
         qid, answer = item.get("id"), item.get("answer")

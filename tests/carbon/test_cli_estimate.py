@@ -51,7 +51,7 @@ def test_plain_estimate_follows_the_formula_with_the_configured_figures(capsys):
 def test_text_output_labels_ranges_and_method(capsys):
     assert cli.main(["estimate", "--profile", "summarisation", "--hardware", "l4", "--region", "FRA",
                      "--datacenter", "hyperscale"]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())   # long lines are wrapped to the terminal
     assert "[summarisation profile]: 1,000 request(s)" in out
     assert "(range " in out and "not a confidence interval" in out
     assert "Method: time = tokens_in / prefill_tokens_per_s + tokens_out / decode_tokens_per_s" in out

@@ -126,8 +126,8 @@ def test_tasks_record_scores_and_health_and_the_report_rates_efficiency(
         "--benchmark-disable", "-k", "q001 or q002 or sql01 or mc01 or code01", "-p", "no:randomly")
     result.assert_outcomes(passed=10)
     result.stdout.fnmatch_lines([
-        "model * task * accuracy ?95% Wilson? * per query * per correct * rating * Pareto",
-        "tiny-gpt2 * code * 0% * no correct answers *",
+        "model * task * right/n (accuracy ?95% Wilson?) * per query * per correct * rating * Pareto",
+        "tiny-gpt2 * code * 0/* (0% * no correct answers *",
         "stability tiny-gpt2: 100% of rounds give the modal answer over * repeated queries",
     ])
     run_dir = run_dirs(bench_project.path)[0]

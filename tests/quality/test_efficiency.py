@@ -129,7 +129,7 @@ def test_table_contents_and_markdown():
     render_efficiency(rows, out, tablefmt="github", unicode=False)
     text = out.text
     assert text.startswith("| model")
-    assert "50% [15%, 85%] (2/4)" in text and "100 J" in text and "**..." in text
+    assert "2/4 (50% [15%, 85%])" in text and "100 J" in text and "**..." in text
     assert "100 mJ*" in text and "fewer than 5 correct answers" in text
     assert "energy 'measured'" in text and "'estimated'" not in text
 

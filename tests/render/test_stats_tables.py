@@ -51,7 +51,7 @@ def test_text_shows_tables_omnibus_pairs_and_legend_naming_each_test():
     assert "-- energy per query (J): 3 models, 50 queries answered by all --" in text
     assert "-- latency (ms)" in text and "-- correct answers (share)" in text
     for words in ("Kruskal-Wallis H =", "Friedman chi2 =", "Kendall's W", "Cochran's Q =", "McNemar p",
-                  "Wilcoxon p", "MWU p", "median 95% CI", "95% CI (Wilson)", "Hodges-Lehmann", "Holm-adjusted",
+                  "Wilcoxon p", "MWU p", "median 95% CI", "95% Wilson CI", "Hodges-Lehmann", "Holm-adjusted",
                   "percentile bootstrap", "10000 resamples", "rank-biserial"):
         assert words in text, words
     # Larger model first: phi2 uses about 4.1x the energy of gpt2 per query.

@@ -1,0 +1,31 @@
+"""``slm-energy runs``: the run folders under a results directory, newest last, with what each holds.
+
+``slm-energy compare`` without a path takes the newest run that has model files; this shows
+the candidates, so a user can pick another one explicitly.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..results.storage import run_candidates
+
+NAME = "runs"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results-dir", default="results", metavar="DIR",
+                        help="the results directory to list. Default: %(default)r")
+
+
+def run(args: argparse.Namespace) -> int:
+    candidates = run_candidates(Path(args.results_dir))
+    if not candidates:
+        print(f"{args.results_dir}: no runs yet; run `pytest benchmarks` first")
+        return 0
+    picked = next((p for p, state in reversed(candidates) if "model file" in state), None)
+    for path, state in candidates:
+        mark = "  <- `slm-energy compare` picks this one (newest with model files)" if path == picked else ""
+        print(f"{path}  {state}{mark}")
+    return 0

@@ -1,0 +1,334 @@
+"""The results file's field table, the validators built from it, and the upgrades of old versions.
+
+One place per format (as pyperf's METADATA): :data:`FIELDS` gives every field of
+``environmental_data_<alias>.json`` its JSON type, unit, meaning and the one function that
+writes it. The pydantic models that validate files read from disk are *built from* the table
+(:func:`model_for`), the README's schema section is rendered from it (:func:`markdown_table`, a
+test keeps them equal) and a test checks that ``ModelRun.to_dict`` writes exactly these fields.
+
+Files of older versions are upgraded on load, one step at a time, through :data:`UPGRADES`
+(a file without ``schema_version`` is an original SLM Green Benchmark file: it needs only
+the seed fields). Pure: no pytest, no settings, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Literal, Mapping, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+SCHEMA_VERSION = "1.1"
+OUTCOMES = ("passed", "failed", "error")
+STATUSES = ("complete", "interrupted", "failed", "recovered")
+
+# Bounds on what a file may hold: far beyond any real run, small enough that sums and
+# products of the figures stay finite and a hostile file cannot make the reader slow.
+MAX_SECONDS = 1e8            # ~3 years of model work
+MAX_KWH = 1e9
+MAX_KG = 1e12
+MAX_COUNT = 10**12           # tokens, rounds, parameters
+MAX_TEXT = 16 * 1024 * 1024  # characters of one string (a prompt, a response)
+MAX_ITEMS = 1_000_000        # queries in one file, loads, warnings
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One JSON field: where it is, what it holds, and who writes it."""
+
+    path: str          # dotted; ``[]`` marks the items of a list: ``query_history[].energy.cpu_kwh``
+    type: str          # string, integer, number, boolean, object, array; ``|null`` when it may be null
+    unit: str          # "" when not a quantity
+    meaning: str
+    made_by: str       # the one function that writes it
+    required: bool = False   # a reader cannot do without it (seed fields, keys of sub-objects)
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def parent(self) -> str:
+        return self.path.rpartition(".")[0]
+
+    @property
+    def name(self) -> str:
+        return self.path.rpartition(".")[2].removesuffix("[]")
+
+
+_M = "ModelRun.to_dict"
+_Q = "QueryRecord.to_dict"
+_E = "EnergyReading.to_dict"
+_L = "LoadRecord.to_dict"
+_I = "ModelInfo.to_dict"
+_C = "CarbonContext.to_dict"
+_P = "PowerBaseline.to_dict"
+
+
+def _energy(prefix: str) -> list[FieldSpec]:
+    """The energy object of one measured window (a query's round, a model load)."""
+    return [
+        FieldSpec(f"{prefix}.total_kwh", "number|null", "kWh", "sum of the components with a figure", _E,
+                  maximum=MAX_KWH),
+        FieldSpec(f"{prefix}.cpu_kwh", "number|null", "kWh", "CPU energy", _E, maximum=MAX_KWH),
+        FieldSpec(f"{prefix}.gpu_kwh", "number|null", "kWh", "GPU energy", _E, maximum=MAX_KWH),
+        FieldSpec(f"{prefix}.ram_kwh", "number|null", "kWh", "RAM energy", _E, maximum=MAX_KWH),
+        FieldSpec(f"{prefix}.window_s", "number", "s", "length of the measured window", _E, required=True,
+                  maximum=MAX_SECONDS),
+        FieldSpec(f"{prefix}.methods", "object", "", "how each component was obtained (rapl, nvml, "
+                  "cpu-load-estimate, ...)", _E, required=True),
+        FieldSpec(f"{prefix}.provenance", "string", "", "measured / estimated / mixed / none", _E),
+        FieldSpec(f"{prefix}.meter", "string", "", "the meter that read it", _E),
+        FieldSpec(f"{prefix}.warnings", "array", "", "problems the meter noticed (window too short, ...)", _E),
+    ]
+
+
+FIELDS: tuple[FieldSpec, ...] = (
+    # The seed's fields, with the seed's meaning.
+    FieldSpec("model", "string", "", "hub id or local path of the model", _M, required=True),
+    FieldSpec("device", "string", "", "device the model ran on", _M, required=True),
+    FieldSpec("total_emissions", "number|null", "kg CO2eq", "over the queries with an energy figure", _M,
+              required=True, maximum=MAX_KG),
+    FieldSpec("total_queries", "integer", "", "number of entries in query_history", _M, required=True,
+              maximum=MAX_ITEMS),
+    FieldSpec("avg_emissions_per_query", "number|null", "kg CO2eq", "mean over the queries with a figure", _M,
+              required=True, maximum=MAX_KG),
+    FieldSpec("total_time_s", "number", "s", "model work over all queries", _M, required=True,
+              maximum=MAX_SECONDS),
+    FieldSpec("avg_time_s_per_query", "number|null", "s", "mean model work per query", _M, required=True,
+              maximum=MAX_SECONDS),
+    FieldSpec("query_history", "array", "", "one entry per (model, query) test", _M, required=True),
+    FieldSpec("query_history[].query", "string", "", "the prompt as written, before any chat template", _Q,
+              required=True),
+    FieldSpec("query_history[].response", "string", "", "decoded answer of the last round", _Q, required=True),
+    FieldSpec("query_history[].emissions", "number|null", "kg CO2eq", "per round: energy x PUE x intensity",
+              _Q, required=True, maximum=MAX_KG),
+    FieldSpec("query_history[].duration_s", "number", "s", "measured window per round", _Q, required=True,
+              maximum=MAX_SECONDS),
+    FieldSpec("query_history[].tokens_input", "integer", "tokens", "prompt tokens, chat template included",
+              _Q, required=True, maximum=MAX_COUNT),
+    FieldSpec("query_history[].tokens_output", "integer", "tokens", "generated tokens per round", _Q,
+              required=True, maximum=MAX_COUNT),
+    FieldSpec("query_history[].timestamp", "integer", "", "the query's sequence number within the model", _Q,
+              required=True, maximum=MAX_COUNT),
+    # Extensions of a query entry.
+    FieldSpec("query_history[].query_id", "string", "", "query id, e.g. q017", _Q),
+    FieldSpec("query_history[].test_id", "string", "", "pytest node id", _Q),
+    FieldSpec("query_history[].outcome", "string", "", "passed / failed / error", _Q, choices=OUTCOMES),
+    FieldSpec("query_history[].error", "string|null", "", "why the test errored", _Q),
+    FieldSpec("query_history[].started_at", "string", "", "ISO 8601 UTC start of the test", _Q),
+    FieldSpec("query_history[].rounds", "integer", "", "measured repeats (figures are per round)", _Q,
+              maximum=MAX_COUNT),
+    FieldSpec("query_history[].energy", "object|null", "", "energy of one round, per component", _Q),
+    *_energy("query_history[].energy"),
+    FieldSpec("query_history[].energy_kwh", "number|null", "kWh", "energy.total_kwh, for convenience", _Q,
+              maximum=MAX_KWH),
+    FieldSpec("query_history[].net_energy_kwh", "number|null", "kWh", "energy minus idle power x window", _Q,
+              maximum=MAX_KWH),
+    FieldSpec("query_history[].ttft_s", "number|null", "s", "time to first token", _Q, maximum=MAX_SECONDS),
+    FieldSpec("query_history[].decode_s", "number|null", "s", "time after the first token", _Q,
+              maximum=MAX_SECONDS),
+    FieldSpec("query_history[].task", "string|null", "", "task kind of a scored query", _Q),
+    FieldSpec("query_history[].expected", "string|null", "", "the expected answer", _Q),
+    FieldSpec("query_history[].scores", "object", "", "score, correct, extracted, kind, reason", _Q),
+    FieldSpec("query_history[].extra", "object", "", "health, decode rate, reasoning tokens, round answers, ...",
+              _Q),
+    # Extensions of the file.
+    FieldSpec("schema_version", "string", "", f"this table's version ({SCHEMA_VERSION})", _M),
+    FieldSpec("units", "object", "", "unit of each kind of figure", _M),
+    FieldSpec("alias", "string", "", "the model's alias in this run", _M),
+    FieldSpec("model_info", "object", "", "what was loaded: enough to reproduce it", _M),
+    FieldSpec("model_info.alias", "string", "", "alias", _I, required=True),
+    FieldSpec("model_info.model_id", "string", "", "hub id or local path", _I),
+    FieldSpec("model_info.revision", "string|null", "", "resolved revision", _I),
+    FieldSpec("model_info.device", "string", "", "device", _I),
+    FieldSpec("model_info.dtype", "string", "", "weights' dtype", _I),
+    FieldSpec("model_info.parameters", "integer|null", "", "parameter count", _I, maximum=MAX_COUNT),
+    FieldSpec("model_info.weights", "string", "", "pretrained / untrained / random", _I),
+    FieldSpec("model_info.prompt_style", "string", "", "plain or chat template", _I),
+    FieldSpec("model_info.generation", "object", "", "generation settings", _I),
+    FieldSpec("model_info.notes", "array", "", "notes on the model", _I),
+    FieldSpec("energy_provenance", "string", "", "measured / estimated / mixed / none over the records", _M),
+    FieldSpec("energy_meter", "object", "", "meter name, version, component methods, a sentence", _M),
+    FieldSpec("carbon", "object|null", "", "how energy became emissions", _M),
+    FieldSpec("carbon.country_iso_code", "string", "", "ISO 3166 alpha-3 code", _C, required=True),
+    FieldSpec("carbon.country_name", "string", "", "country name", _C),
+    FieldSpec("carbon.intensity_g_per_kwh", "number", "g CO2eq/kWh", "grid carbon intensity", _C,
+              required=True, maximum=1e5),
+    FieldSpec("carbon.source", "string", "", "where the intensity comes from", _C),
+    FieldSpec("carbon.year", "integer|null", "", "year of the intensity", _C, maximum=10_000),
+    FieldSpec("carbon.pue", "number", "", "datacenter power usage effectiveness", _C, maximum=100),
+    FieldSpec("idle_power", "object|null", "", "idle power measured before the model answered", _M),
+    FieldSpec("idle_power.cpu_w", "number|null", "W", "CPU idle power", _P, maximum=1e7),
+    FieldSpec("idle_power.gpu_w", "number|null", "W", "GPU idle power", _P, maximum=1e7),
+    FieldSpec("idle_power.ram_w", "number|null", "W", "RAM idle power", _P, maximum=1e7),
+    FieldSpec("idle_power.total_w", "number|null", "W", "sum of the components", _P, maximum=1e7),
+    FieldSpec("idle_power.window_s", "number", "s", "window it was measured over", _P, maximum=MAX_SECONDS),
+    FieldSpec("idle_power.methods", "object", "", "how each component was obtained", _P),
+    FieldSpec("loads", "array", "", "one entry per process that loaded the model", _M),
+    FieldSpec("loads[].duration_s", "number", "s", "load time", _L, required=True, maximum=MAX_SECONDS),
+    FieldSpec("loads[].energy", "object|null", "", "energy of the load", _L),
+    *_energy("loads[].energy"),
+    FieldSpec("loads[].energy_kwh", "number|null", "kWh", "energy.total_kwh", _L, maximum=MAX_KWH),
+    FieldSpec("loads[].emissions", "number|null", "kg CO2eq", "emissions of the load", _L, maximum=MAX_KG),
+    FieldSpec("loads[].peak_rss_mb", "number|null", "MB", "peak resident memory", _L, maximum=1e12),
+    FieldSpec("loads[].worker", "string", "", "xdist worker or main", _L),
+    FieldSpec("loads[].warmup_s", "number|null", "s", "unrecorded warm-up", _L, maximum=MAX_SECONDS),
+    FieldSpec("machine", "object", "", "host, CPU, cores, memory, virtualisation, GPU, library versions", _M),
+    FieldSpec("run_id", "string", "", "the run's id", _M),
+    FieldSpec("started_at", "string", "", "ISO 8601 UTC start of the run", _M),
+    FieldSpec("finished_at", "string", "", "ISO 8601 UTC end of the run", _M),
+    FieldSpec("status", "string", "", "complete / interrupted / failed / recovered", _M, choices=STATUSES),
+    FieldSpec("warnings", "array", "", "what was changed on the way to the file (a NaN stored as null, ...)",
+              _M),
+    FieldSpec("extra", "object", "", "the run's settings, the workers that ran the model", _M),
+    FieldSpec("performance", "object", "", "threads, weight bytes, memory, bandwidth, prefill/decode rates, "
+              "MBU, the decode protocol when run (see perf/performance.py)", _M),
+)
+
+FIELDS_BY_PATH: Mapping[str, FieldSpec] = {f.path: f for f in FIELDS}
+
+
+# --- Validators built from the table -------------------------------------------------------------
+
+_SCALARS: Mapping[str, Any] = {
+    "string": str, "integer": int, "number": float, "boolean": bool,
+    "object": dict[str, Any], "array": list[Any],
+}
+
+
+def _annotation(spec: FieldSpec, children: Mapping[str, type[BaseModel]]) -> Any:
+    base = spec.type.removesuffix("|null")
+    item_model = children.get(spec.path + "[]")
+    own_model = children.get(spec.path)
+    bounds: dict[str, Any] = {}
+    if base == "array":
+        kind: Any = list[item_model] if item_model is not None else list[Any]  # type: ignore[valid-type]
+        bounds = {"max_length": MAX_ITEMS}
+    elif base == "object":
+        kind = own_model if own_model is not None else dict[str, Any]
+    elif spec.choices:
+        kind = Literal[spec.choices]
+    elif base == "string":
+        kind, bounds = str, {"max_length": MAX_TEXT}
+    elif base in ("number", "integer"):
+        kind = float if base == "number" else int
+        bounds = {"ge": -(spec.maximum or MAX_KG), "le": spec.maximum or MAX_KG}
+    else:
+        kind = _SCALARS[base]
+    if spec.type.endswith("|null") or not spec.required:
+        kind = Optional[kind]
+    if not spec.required:
+        bounds["default"] = None
+    return kind, Field(**bounds)
+
+
+def model_for(part: str = "") -> type[BaseModel]:
+    """The pydantic model of a whole file (or of the object at ``part``, e.g. ``query_history[]``).
+
+    Built bottom-up from :data:`FIELDS`: strict (``"3"`` is no integer), extra fields allowed
+    (other tools may add theirs), numbers bounded by the table's maxima, never NaN or infinite.
+    """
+    return _models()[part]
+
+
+@lru_cache(maxsize=1)
+def _models() -> Mapping[str, type[BaseModel]]:
+    config = ConfigDict(strict=True, extra="allow", allow_inf_nan=False)
+    parents = sorted({f.parent for f in FIELDS}, key=lambda p: (-p.count("."), p == ""))
+    children: dict[str, type[BaseModel]] = {}
+    for parent in parents:
+        own = [f for f in FIELDS if f.parent == parent]
+        fields = {f.name: _annotation(f, children) for f in own}
+        name = "ResultsFile" if not parent else "".join(p.title() for p in parent.replace("[]", "_item").split("."))
+        children[parent] = create_model(name.replace("_", ""), __config__=config, **fields)
+    return children
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the file"
+
+
+def _sentence(loc: tuple[int | str, ...], error: Any) -> str:
+    if error["type"] == "missing":
+        return f"{_where(loc[:-1])} misses {loc[-1]!r}" if len(loc) > 1 else f"missing field {loc[-1]!r}"
+    if error["type"] == "literal_error":
+        return f"{_where(loc)} {_short(error.get('input'))} is not one of {error['ctx']['expected']}"
+    return f"{_where(loc)}: {error['msg'].lower()} (got {_short(error.get('input'))})"
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_fields(data: Any, part: str = "") -> list[str]:
+    """Problems with a parsed file (or the object at ``part``) against :data:`FIELDS`; empty when valid."""
+    if not isinstance(data, dict):
+        return [f"{part or 'the file'}: not a JSON object"]
+    try:
+        model_for(part).model_validate(data)
+    except ValidationError as exc:
+        return [_sentence((part,) * bool(part) + tuple(e["loc"]), e) for e in exc.errors(include_url=False)[:20]]
+    return []
+
+
+# --- Old versions ----------------------------------------------------------------------------------
+
+def _from_1_0(data: dict[str, Any]) -> dict[str, Any]:
+    """1.0 -> 1.1: the top-level ``warnings`` list (what was changed on the way to the file) was added."""
+    return {**data, "schema_version": "1.1", "warnings": []}
+
+
+# version -> the step that upgrades a file of that version by one version.
+UPGRADES: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"1.0": _from_1_0}
+KNOWN_VERSIONS = (*UPGRADES, SCHEMA_VERSION)
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """A file of any known version as the current one; a seed file (no version) is returned as is."""
+    version = data.get("schema_version")
+    if version is None:
+        return data
+    steps = 0
+    while version != SCHEMA_VERSION:
+        step = UPGRADES.get(version) if isinstance(version, str) else None
+        if step is None or steps > len(UPGRADES):
+            raise ValueError(f"schema_version {_short(version)} is not one this slm-energy reads "
+                             f"({', '.join(KNOWN_VERSIONS)} or the SLM Green Benchmark format); "
+                             "a newer slm-energy may read it")
+        data, steps = step(data), steps + 1
+        version = data.get("schema_version")
+    return data
+
+
+# --- Writing: nothing non-finite reaches a file -------------------------------------------------
+
+def finite_or_null(value: Any, where: str = "") -> tuple[Any, list[str]]:
+    """``value`` with every NaN or infinite float replaced by None, and where each was found.
+
+    JSON has no NaN; a scorer that returns one must not cost the run its files.
+    """
+    found: list[str] = []
+
+    def clean(item: Any, path: str) -> Any:
+        if isinstance(item, float) and not math.isfinite(item):
+            found.append(f"{path or 'value'} was {item!r}")
+            return None
+        if isinstance(item, dict):
+            return {k: clean(v, f"{path}.{k}" if path else str(k)) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [clean(v, f"{path}[{i}]") for i, v in enumerate(item)]
+        return item
+    return clean(value, where), found
+
+
+def markdown_table() -> str:
+    """The README's schema table, rendered from :data:`FIELDS`."""
+    lines = ["| field | type | unit | meaning | written by |", "|---|---|---|---|---|"]
+    for spec in FIELDS:
+        lines.append(f"| `{spec.path}` | {spec.type} | {spec.unit} | {spec.meaning} | `{spec.made_by}` |")
+    return "\n".join(lines) + "\n"
