@@ -54,7 +54,7 @@ class ServeProcess:
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1.0).status_code == 200:
                     return
-            except httpx.HTTPError:
+            except Exception:  # noqa: BLE001 - not listening yet (any transport error)
                 pass
             time.sleep(0.3)
         self.kill()

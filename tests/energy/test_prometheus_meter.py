@@ -196,7 +196,7 @@ def test_a_plugin_run_with_the_prometheus_meter(exporter: tuple[str, Counters], 
     thread = threading.Thread(target=draw_power, daemon=True)
     thread.start()
     try:
-        result = bench_project.runpytest("--energy-models", "tiny-gpt2", "--benchmark-disable",
+        result = bench_project.runpytest_subprocess("--energy-models", "tiny-gpt2", "--benchmark-disable",
                                          "--energy-meter", f"prometheus={url}")
     finally:
         stop.set()
