@@ -55,19 +55,19 @@ def explain(exc: Exception, url: str, timeouts: Timeouts, key_env: str | None = 
     where = strip_credentials(url)
     if isinstance(exc, BackendError):
         return exc
-    if pieces == 0 and isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+    if pieces == 0 and _is(exc, "RemoteProtocolError", "ReadError"):
         return BackendError(f"{where} reset the connection before answering ({_first_line(exc)}); check that "
                             "the server is still running (it may have crashed or restarted)")
-    if isinstance(exc, httpx.ConnectTimeout):
+    if _is(exc, "ConnectTimeout"):
         return BackendError(f"no connection to {where} within {timeouts.connect_s:g} s; check the host, "
                             "port and firewall")
-    if isinstance(exc, httpx.ConnectError):
+    if _is(exc, "ConnectError"):
         return BackendError(f"cannot connect to {where} ({_first_line(exc)}); check that the server is "
                             "running and that --energy-base-url / OLLAMA_HOST point at it")
-    if isinstance(exc, httpx.ReadTimeout):
+    if _is(exc, "ReadTimeout"):
         return BackendError(f"{where} sent nothing for {timeouts.read_s:g} s (read timeout); check the "
                             "server's log and load")
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+    if _is(exc, "RemoteProtocolError", "ReadError"):
         return BackendError(f"{where} closed the connection mid-answer ({_first_line(exc)}); check whether "
                             "the server crashed or restarted")
     if isinstance(exc, httpx.HTTPStatusError):
@@ -83,6 +83,13 @@ def explain(exc: Exception, url: str, timeouts: Timeouts, key_env: str | None = 
     if isinstance(exc, httpx.HTTPError):
         return BackendError(f"request to {where} failed ({type(exc).__name__}: {_first_line(exc)})")
     return BackendError(f"{type(exc).__module__}.{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _is(exc: BaseException, *names: str) -> bool:
+    """Transport failures by class name: httpx and httpcore name them alike, and a failure that
+    reaches us unmapped (or from a re-imported httpx, as pytester's in-process runs cause) is
+    still worded right."""
+    return any(cls.__name__ in names for cls in type(exc).__mro__)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -74,9 +74,8 @@ def test_options_are_checked_in_one_line(tmp_path: Path) -> None:
 def test_an_ollama_model_end_to_end(bench_project: "pytest.Pytester", monkeypatch: pytest.MonkeyPatch) -> None:
     with ScriptedServer() as server:
         monkeypatch.setenv("OLLAMA_HOST", server.url.removeprefix("http://"))
-        result = bench_project.runpytest("--energy-models", "ollama:llama3.2,tiny-gpt2", "--benchmark-disable",
+        result = bench_project.runpytest_subprocess("--energy-models", "ollama:llama3.2,tiny-gpt2", "--benchmark-disable",
                                          "--energy-meter", "null")
-        server.mode = "500"
     result.assert_outcomes(passed=6)
     [run_dir] = run_dirs(bench_project.path)
     data = load_model_json(run_dir, "ollama-llama3.2")

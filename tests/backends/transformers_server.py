@@ -39,7 +39,11 @@ class ServeProcess:
             [str(exe), "serve", str(model_dir), "--host", "127.0.0.1", "--port", str(self.port),
              "--device", "cpu", "--dtype", "float32", *extra],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.kill()   # a server that failed to come up must not outlive the test
+            raise
 
     @property
     def base_url(self) -> str:
@@ -54,7 +58,7 @@ class ServeProcess:
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1.0).status_code == 200:
                     return
-            except httpx.HTTPError:
+            except Exception:  # noqa: BLE001 - not listening yet (any transport error)
                 pass
             time.sleep(0.3)
         self.kill()

@@ -177,3 +177,41 @@ def test_the_recorded_url_has_no_credentials(exporter: tuple[str, Counters]) -> 
     counters.set("node_rapl_package_joules_total", 1.0, index="0")
     meter = PrometheusMeter(parse_argument(url.replace("http://", "http://user:pw@") + "?token=abc"))
     assert meter.describe()["url"] == url
+
+
+def test_a_plugin_run_with_the_prometheus_meter(exporter: tuple[str, Counters], bench_project: "pytest.Pytester") -> None:
+    """A whole run: the serving host's RAPL counter (node exporter names) advances at 100 W while it runs."""
+    import threading
+    import time
+
+    url, counters = exporter
+    counters.set("node_rapl_package_joules_total", 1000.0, index="0")
+    stop = threading.Event()
+
+    def draw_power() -> None:
+        while not stop.is_set():
+            counters.add("node_rapl_package_joules_total", 1.0, index="0")   # 1 J per 10 ms = 100 W
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=draw_power, daemon=True)
+    thread.start()
+    try:
+        result = bench_project.runpytest_subprocess("--energy-models", "tiny-gpt2", "--benchmark-disable",
+                                         "--energy-meter", f"prometheus={url}")
+    finally:
+        stop.set()
+        thread.join()
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["Energy: measured by hardware energy counters (prometheus:node_rapl_package_joules_total)."])
+    from ..conftest import load_model_json, run_dirs
+
+    [run_dir] = run_dirs(bench_project.path)
+    data = load_model_json(run_dir, "tiny-gpt2")
+    assert data["energy_meter"]["name"] == "prometheus" and data["energy_meter"]["url"] == url
+    assert data["energy_provenance"] == "measured"
+    for query in data["query_history"]:
+        energy = query["energy"]
+        assert energy["methods"]["cpu"] == "prometheus:node_rapl_package_joules_total"
+        assert energy["provenance"] == "measured"
+        watts = energy["cpu_kwh"] * J_PER_KWH / energy["window_s"]
+        assert 20 < watts < 300   # about 100 W: the counter's own rate, read around the window
