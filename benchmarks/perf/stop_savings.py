@@ -54,7 +54,7 @@ def train_format(model: Any, steps: int, seed: int = 0) -> float:
         loss.backward()
         optimiser.step()
     model.model.eval()
-    return float(loss)
+    return float(loss.detach())
 
 
 def main(argv: list[str] | None = None) -> int:
