@@ -47,8 +47,8 @@ def train_format(model: Any, steps: int, seed: int = 0) -> float:
     model.model.train()
     loss = torch.tensor(0.0)
     for _ in range(steps):
-        starts = torch.randint(0, len(data) - 129, (16,))
-        batch = torch.stack([data[i:i + 128] for i in starts])
+        starts = torch.randint(0, len(data) - 97, (8,))
+        batch = torch.stack([data[i:i + 96] for i in starts])
         loss = model.model(input_ids=batch, labels=batch).loss
         optimiser.zero_grad()
         loss.backward()
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="tiny-gpt2,tiny-phi")
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--queries", type=int, default=0, help="only the first N queries (0: all)")
     parser.add_argument("--meter", default="codecarbon")
     parser.add_argument("--train-format", type=int, default=0, metavar="STEPS",
                         help="first train the (untrained) model STEPS steps on synthetic arithmetic exchanges "
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     queries = load_queries()
+    queries = queries[:args.queries] if args.queries else queries
     meter = build_meter(args.meter, "USA")
     meter.warm_up()
     specs = select_models(tuple(args.models.split(",")), load_registry(), Path.cwd(), args.tokens)

@@ -95,8 +95,8 @@ def test_protocol_on_a_model(tiny_cache: Path, monkeypatch: pytest.MonkeyPatch) 
     assert result["prefill"]["iterations"] == result["generate"]["iterations"] == 2
     assert result["generate_s"] > result["prefill_s"] > 0 and result["decode_tokens"] == 63
     assert result["decode_tokens_per_kwh"] is None       # time only with the null meter
-    short = ProtocolSettings(input_tokens=500, warmup=0, min_seconds=0.0, min_iterations=1)
-    assert "512 positions" in run_protocol(loaded, NullMeter(), short)["skipped"]
+    short = ProtocolSettings(input_tokens=2000, warmup=0, min_seconds=0.0, min_iterations=1)
+    assert "2048 positions" in run_protocol(loaded, NullMeter(), short)["skipped"]
 
 
 def test_peak_memory_window() -> None:
