@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from slm_energy_plugin.backends.registry import load_registry, select_models
 from slm_energy_plugin.backends.sampling import Sampling
@@ -25,21 +26,60 @@ from slm_energy_plugin.energy.units import J_PER_KWH
 from slm_energy_plugin.workload.queries import load_queries
 
 
+def train_format(model: Any, steps: int, seed: int = 0) -> float:
+    """A few hundred AdamW steps on "Question: What is a + b?\nAnswer: c\n\nQuestion: ..." text (the
+    model's own template): the tiny model learns to answer and then invent the next exchange."""
+    import random
+
+    import torch
+
+    rng = random.Random(seed)
+    template = model.spec.prompt_template
+
+    def exchange() -> str:
+        a, b = rng.randint(1, 99), rng.randint(1, 99)
+        return template.format(query=f"What is {a} + {b}?") + f" {a + b}"
+
+    ids = model.tokenizer("\n\n".join(exchange() for _ in range(3000)))["input_ids"]
+    data = torch.tensor(ids)
+    torch.manual_seed(seed)
+    optimiser = torch.optim.AdamW(model.model.parameters(), lr=3e-3)
+    model.model.train()
+    loss = torch.tensor(0.0)
+    for _ in range(steps):
+        starts = torch.randint(0, len(data) - 97, (8,))
+        batch = torch.stack([data[i:i + 96] for i in starts])
+        loss = model.model(input_ids=batch, labels=batch).loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.model.eval()
+    return float(loss.detach())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="tiny-gpt2,tiny-phi")
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--queries", type=int, default=0, help="only the first N queries (0: all)")
     parser.add_argument("--meter", default="codecarbon")
+    parser.add_argument("--train-format", type=int, default=0, metavar="STEPS",
+                        help="first train the (untrained) model STEPS steps on synthetic arithmetic exchanges "
+                             "in its own prompt format, so it continues the pattern as a pretrained plain model does")
     args = parser.parse_args(argv)
 
     queries = load_queries()
+    queries = queries[:args.queries] if args.queries else queries
     meter = build_meter(args.meter, "USA")
     meter.warm_up()
     specs = select_models(tuple(args.models.split(",")), load_registry(), Path.cwd(), args.tokens)
     for spec in specs:
         local = ensure_tiny(spec.alias, str(spec.tiny)) if spec.source == "tiny" else None
         model = load_model(spec, local)
+        if args.train_format:
+            loss = train_format(model, args.train_format)
+            print(f"{spec.alias}: trained {args.train_format} steps on its prompt format (final loss {loss:.2f})")
         stops = stops_for(spec.prompt_style, spec.prompt_template, "math")
         totals = {True: [0, 0.0, []], False: [0, 0.0, []]}   # tokens, seconds, readings
         stopped = 0
