@@ -190,8 +190,7 @@ class ModelInfo:
             "generation": dict(self.generation), "notes": list(self.notes),
             "backend": self.backend, "server": None if self.server is None else dict(self.server),
         }
-        if self.adapter:
-            data["adapter"] = dict(self.adapter)
+        data["adapter"] = dict(self.adapter) if self.adapter else None   # a LoRA adapter run as a model
         return data
 
     @classmethod

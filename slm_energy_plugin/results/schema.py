@@ -144,10 +144,15 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("model_info.device", "string", "", "device", _I),
     FieldSpec("model_info.dtype", "string", "", "weights' dtype", _I),
     FieldSpec("model_info.parameters", "integer|null", "", "parameter count", _I, maximum=MAX_COUNT),
-    FieldSpec("model_info.weights", "string", "", "pretrained / untrained / random", _I),
+    FieldSpec("model_info.weights", "string", "", "pretrained / untrained / random, +lora for an adapter", _I),
     FieldSpec("model_info.prompt_style", "string", "", "plain or chat template", _I),
     FieldSpec("model_info.generation", "object", "", "generation settings", _I),
     FieldSpec("model_info.notes", "array", "", "notes on the model", _I),
+    FieldSpec("model_info.backend", "string", "", "how the model ran: transformers, openai or ollama", _I),
+    FieldSpec("model_info.server", "object|null", "", "served models: base URL (no credentials), the server's "
+              "model id, energy scope", _I),
+    FieldSpec("model_info.adapter", "object|null", "", "a LoRA adapter run as a model: folder, rank, base, "
+              "merged (null for other models)", _I),
     FieldSpec("energy_provenance", "string", "", "measured / estimated / mixed / none over the records", _M),
     FieldSpec("energy_meter", "object", "", "meter name, version, component methods, a sentence", _M),
     FieldSpec("carbon", "object|null", "", "how energy became emissions", _M),
