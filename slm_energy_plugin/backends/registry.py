@@ -17,8 +17,8 @@ from typing import Any, Mapping
 
 from ..errors import ConfigError
 from ..paths import data_dir
-from .spec import (_HUB_ID, DEFAULT_MAX_NEW_TOKENS, DEVICES, DTYPES, PROMPT_STYLES, RANDOM_SUFFIX,
-                   TINY_ARCHITECTURES, ModelSpec, Registry, valid_device)
+from .spec import (_HUB_ID, DEVICES, DTYPES, RANDOM_SUFFIX,
+                   TINY_ARCHITECTURES, ModelSpec, Registry, prompt_fields, valid_device)
 
 REGISTRY_FILE = "models.json"
 
@@ -44,15 +44,7 @@ def _spec_from_entry(alias: str, entry: Mapping[str, Any], where: str) -> ModelS
     device = str(entry.get("device", "auto"))
     if not valid_device(device):
         raise ConfigError(f"{where}: model {alias!r} has device {device!r}; choose from {', '.join(DEVICES)} or cuda:N")
-    style = entry.get("prompt_style", "plain")
-    if style not in PROMPT_STYLES:
-        raise ConfigError(f"{where}: model {alias!r} has prompt_style {style!r}; choose plain or chat")
-    template = entry.get("prompt_template", "{query}")
-    if "{query}" not in template:
-        raise ConfigError(f"{where}: model {alias!r} prompt_template must contain {{query}}")
-    max_new = entry.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS)
-    if not isinstance(max_new, int) or isinstance(max_new, bool) or max_new < 1:
-        raise ConfigError(f"{where}: model {alias!r} max_new_tokens must be a positive whole number")
+    style, template, max_new = prompt_fields(entry, alias, where, default_style="plain")
     tiny = entry.get("tiny")
     if tiny is not None and tiny not in TINY_ARCHITECTURES:
         raise ConfigError(f"{where}: model {alias!r} tiny architecture {tiny!r}; choose from {', '.join(TINY_ARCHITECTURES)}")

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigError
-from .spec import DEFAULT_MAX_NEW_TOKENS, PROMPT_STYLES, ModelSpec
+from .spec import ModelSpec, prompt_fields
 
 SERVED_BACKENDS = ("openai", "ollama")
 OPENAI_DEFAULT_URL = "http://127.0.0.1:8000/v1"
@@ -69,15 +69,7 @@ def served_spec_from_entry(alias: str, entry: Mapping[str, Any], where: str) -> 
     base_url = entry.get("base_url")
     if base_url is not None:
         base_url = check_base_url(str(base_url), f"{where}: model {alias!r} base_url")
-    style = entry.get("prompt_style", "chat")
-    if style not in PROMPT_STYLES:
-        raise ConfigError(f"{where}: model {alias!r} has prompt_style {style!r}; choose plain or chat")
-    template = entry.get("prompt_template", "{query}")
-    if "{query}" not in template:
-        raise ConfigError(f"{where}: model {alias!r} prompt_template must contain {{query}}")
-    max_new = entry.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS)
-    if not isinstance(max_new, int) or isinstance(max_new, bool) or max_new < 1:
-        raise ConfigError(f"{where}: model {alias!r} max_new_tokens must be a positive whole number")
+    style, template, max_new = prompt_fields(entry, alias, where, default_style="chat")
     return ModelSpec(alias=alias, source="served", backend=backend, served_name=served_name.strip(),
                      base_url=base_url, api_key_env=api_key_env, tokenizer=entry.get("tokenizer"),
                      prompt_style=style, prompt_template=template, reasoning=bool(entry.get("reasoning", False)),

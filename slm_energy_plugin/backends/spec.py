@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..errors import ConfigError
+
 PROMPT_STYLES = ("plain", "chat")
 DTYPES = ("float32", "bfloat16", "float16")
 TINY_ARCHITECTURES = ("gpt2", "phi", "qwen2")
@@ -106,3 +108,18 @@ class Registry:
     specs: Mapping[str, ModelSpec]
     default_selection: tuple[str, ...]
     source: str
+
+
+def prompt_fields(entry: Mapping[str, Any], alias: str, where: str, default_style: str) -> tuple[str, str, int]:
+    """A registry entry's prompt style, template and token limit, checked: one line per mistake."""
+    style = entry.get("prompt_style", default_style)
+    if style not in PROMPT_STYLES:
+        raise ConfigError(f"{where}: model {alias!r} has prompt_style {style!r}; choose plain or chat")
+    template = entry.get("prompt_template", "{query}")
+    if not isinstance(template, str) or "{query}" not in template:
+        raise ConfigError(f"{where}: model {alias!r} prompt_template must contain {{query}}")
+    max_new = entry.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS)
+    if not isinstance(max_new, int) or isinstance(max_new, bool) or max_new < 1:
+        raise ConfigError(f"{where}: model {alias!r} max_new_tokens must be a positive whole number")
+    return str(style), template, max_new
+
