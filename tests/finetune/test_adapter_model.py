@@ -40,7 +40,7 @@ def test_the_suite_runs_base_and_adapter_and_names_both(trained: FinetuneResult,
     assert info["adapter"] == {"path": str(trained.output), "name": "sql-lora", "method": "lora", "rank": 4,
                                "merged": True, "base_model": "slm-energy/tiny-gpt2", "base_alias": "tiny-gpt2"}
     assert any("merged into the base weights" in note for note in info["notes"])
-    assert "adapter" not in base["model_info"]
+    assert base["model_info"]["adapter"] is None      # written for every model, null unless an adapter
     # Merged: the same parameter count as the base, and answers the adapter changed.
     assert info["parameters"] == base["model_info"]["parameters"]
     tuned_answers = {q["query_id"]: q["response"] for q in tuned["query_history"]}
