@@ -15,6 +15,7 @@ from tabulate import tabulate
 from ..quality.efficiency import efficiency_rows, format_energy
 from ..results.records import ModelRun
 from .report import FILE_NAME
+from ..render.format import accuracy
 from .tradeoff import (CI_METHOD, GATE_TEST, AccuracyGateSpec, PairedAccuracy, TaskComparison, accuracy_drops,
                        adapter_pairs, paired_by_task, tradeoff_rows)
 
@@ -58,10 +59,6 @@ def _pp(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:+.1f}"
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
 def _pair_cell(pair: PairedAccuracy | None) -> str:
     if pair is None or pair.difference is None:
         return "-"
@@ -73,10 +70,11 @@ def render_task_comparison(result: TaskComparison, *, accuracy_table: bool = Tru
     lines: list[str] = []
     if accuracy_table:
         lines.append("Accuracy per task (95% Wilson CI), energy per query and per correct answer")
-        table = [[r.task, r.model, r.scored, f"{_pct(r.accuracy)} [{_pct(r.ci_low)}, {_pct(r.ci_high)}]",
+        table = [[r.task, r.model, r.scored, accuracy(r.correct, r.scored, r.ci_low, r.ci_high),
                   format_energy(r.energy_per_query_j), format_energy(r.energy_per_correct_j), r.provenance]
                  for r in sorted(result.rows, key=lambda r: (r.task, r.model))]
-        lines += tabulate(table, headers=["task", "model", "n", "accuracy", "per query", "per correct", "energy"],
+        lines += tabulate(table, headers=["task", "model", "n", "right/n (accuracy [95% Wilson])", "per query",
+                                          "per correct", "energy"],
                           disable_numparse=True).splitlines()
     if result.paired:
         lines += ["", f"Paired difference per task (fine-tuned - base, percentage points; CI: {CI_METHOD}; "
