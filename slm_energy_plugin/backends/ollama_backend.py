@@ -18,12 +18,12 @@ import httpx
 
 from ..results.records import ModelInfo
 from .base import BackendError
-from .http_stream import Timeouts, explain, make_client, stream_lines
+from .http_backend import HttpBackend
+from .http_stream import Timeouts, explain, stream_lines
 from .served import strip_credentials
 from .sampling import Sampling
 from .spec import ModelSpec
 from .stream_answer import StreamedAnswer
-from .token_count import TokenCounter
 from .transformers_runtime import Generation
 
 NS_PER_S = 1e9
@@ -76,27 +76,14 @@ def server_timings(final: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-class OllamaBackend:
+class OllamaBackend(HttpBackend):
     """A model served by Ollama's native API."""
 
     backend = "ollama"
 
     def __init__(self, spec: ModelSpec, timeouts: Timeouts | None = None) -> None:
-        if not spec.base_url:
-            raise ValueError(f"{spec.alias}: no base URL settled for a served model")
-        self.spec = spec
-        self.base_url = spec.base_url
-        self.timeouts = timeouts or Timeouts()
-        self.client = make_client(self.base_url, spec.api_key_env, self.timeouts)
-        self.counter = TokenCounter(spec.tokenizer)
-        self.server_models: list[str] = []
+        super().__init__(spec, timeouts)
         self.server_version: str | None = None
-        self.probe_error: str | None = None
-
-    @property
-    def alias(self) -> str:
-        return self.spec.alias
-
     def probe(self) -> None:
         """GET /api/version and /api/tags (the models pulled); a failure is kept for the record."""
         try:
@@ -109,9 +96,6 @@ class OllamaBackend:
                                   if isinstance(m, dict) and m.get("name")]
         except (httpx.HTTPError, ValueError, AttributeError) as exc:
             self.probe_error = str(explain(exc, self.base_url + "/api/version", self.timeouts))
-
-    def render_prompt(self, query: str) -> str:
-        return query if self.spec.prompt_style == "chat" else self.spec.prompt_template.format(query=query)
 
     def _request(self, query: str, max_new_tokens: int, sampling: Sampling | None = None,
                  stop: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
@@ -168,22 +152,10 @@ class OllamaBackend:
             max_new_tokens=max_new_tokens, reasoning_tokens=reasoning, extra=extra,
         )
 
-    def prompt_tokens(self, query: str) -> int:
-        return self.counter.count(self.render_prompt(query), 0)
-
-    def loglikelihoods(self, context: str, continuations: list[str]) -> list[float]:
-        raise NotImplementedError(f"{self.alias}: log-likelihood scoring needs the model in-process; "
-                                  "served models answer generation tests only")
-
     def info(self, generation: dict[str, Any]) -> ModelInfo:
         name = str(self.spec.served_name)
         listed = name in self.server_models or f"{name}:latest" in self.server_models
-        server = {"base_url": strip_credentials(self.base_url), "served_name": name,
-                  "model_id": name if listed else None, "models_listed": self.server_models[:20],
-                  "server_version": self.server_version, "probe_error": self.probe_error}
-        return ModelInfo(alias=self.alias, model_id=self.spec.model_id, device="server", dtype="unknown",
-                         weights="served", prompt_style=self.spec.prompt_style, generation=generation,
-                         backend=self.backend, server=server)
+        return self._info(generation, {"served_name": name, "model_id": name if listed else None,
+                                       "models_listed": self.server_models[:20],
+                                       "server_version": self.server_version})
 
-    def close(self) -> None:
-        self.client.close()

@@ -18,12 +18,12 @@ import httpx
 
 from ..results.records import ModelInfo
 from .base import BackendError
-from .http_stream import Timeouts, explain, make_client, stream_lines
+from .http_backend import HttpBackend
+from .http_stream import explain, stream_lines
 from .served import strip_credentials
 from .sampling import Sampling
-from .spec import ModelSpec
 from .stream_answer import StreamedAnswer
-from .token_count import SERVER_USAGE, TokenCounter
+from .token_count import SERVER_USAGE
 from .transformers_runtime import Generation
 
 REASONING_BY_PIECES = "server-usage shared by stream pieces (reasoning vs answer)"
@@ -71,25 +71,10 @@ def apply_event(answer: StreamedAnswer, event: dict[str, Any]) -> None:
             answer.finish_reason = str(choice["finish_reason"])
 
 
-class OpenAIBackend:
+class OpenAIBackend(HttpBackend):
     """A model behind an OpenAI-compatible HTTP API."""
 
     backend = "openai"
-
-    def __init__(self, spec: ModelSpec, timeouts: Timeouts | None = None) -> None:
-        if not spec.base_url:
-            raise ValueError(f"{spec.alias}: no base URL settled for a served model")
-        self.spec = spec
-        self.base_url = spec.base_url
-        self.timeouts = timeouts or Timeouts()
-        self.client = make_client(self.base_url, spec.api_key_env, self.timeouts)
-        self.counter = TokenCounter(spec.tokenizer)
-        self.server_models: list[str] = []
-        self.probe_error: str | None = None
-
-    @property
-    def alias(self) -> str:
-        return self.spec.alias
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -105,9 +90,6 @@ class OpenAIBackend:
             self.probe_error = str(explain(exc, self.base_url + "/models", self.timeouts, self.spec.api_key_env))
 
     # -- answering ----------------------------------------------------------------------------
-
-    def render_prompt(self, query: str) -> str:
-        return query if self.spec.prompt_style == "chat" else self.spec.prompt_template.format(query=query)
 
     def _request(self, query: str, max_new_tokens: int, sampling: Sampling | None = None,
                  stop: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
@@ -186,26 +168,12 @@ class OpenAIBackend:
             max_new_tokens=max_new_tokens, reasoning_tokens=reasoning, extra=extra,
         )
 
-    def prompt_tokens(self, query: str) -> int:
-        return self.counter.count(self.render_prompt(query), 0)
-
-    def loglikelihoods(self, context: str, continuations: list[str]) -> list[float]:
-        raise NotImplementedError(f"{self.alias}: log-likelihood scoring needs the model in-process; "
-                                  "served models answer generation tests only")
-
     def info(self, generation: dict[str, Any]) -> ModelInfo:
-        server = {
-            "base_url": strip_credentials(self.base_url),
+        return self._info(generation, {
             "served_name": self.spec.served_name,
             "model_id": self.spec.served_name if self.spec.served_name in self.server_models
             else (self.server_models[0] if len(self.server_models) == 1 else None),
             "models_listed": self.server_models[:20],
             "api_key_env": self.spec.api_key_env,
-            "probe_error": self.probe_error,
-        }
-        return ModelInfo(alias=self.alias, model_id=self.spec.model_id, device="server", dtype="unknown",
-                         weights="served", prompt_style=self.spec.prompt_style, generation=generation,
-                         backend=self.backend, server=server)
+        })
 
-    def close(self) -> None:
-        self.client.close()
