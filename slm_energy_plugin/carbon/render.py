@@ -70,7 +70,7 @@ def render_estimate(est: Estimate) -> list[str]:
     w, hw, region, dc = est.workload, est.hardware, est.region, est.datacenter
     profile = f" [{w.profile} profile]" if w.profile else ""
     lines = [
-        f"Footprint estimate{profile}: {est.count:,} request(s) of {_tokens(w.tokens_in)} input + "
+        f"Footprint estimate{profile}: {est.count:,} {'request' if est.count == 1 else 'requests'} of {_tokens(w.tokens_in)} input + "
         f"{_tokens(w.tokens_out)} output tokens, batch size {w.batch_size}",
         f"  hardware   {hw.key}: {hw.name}" + (f" ({hw.notes})" if hw.notes and len(hw.notes) < 120 else ""),
         f"  region     {region.key}: {region.name}, {region.intensity_g_per_kwh.value:.1f} g CO2e/kWh"

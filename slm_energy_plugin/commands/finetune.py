@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from ..finetune.report import FILE_NAME
 from ..finetune.run import METHODS, TASKS, FinetuneRequest, run_finetune
 from ..finetune.train import TrainConfig
+from ..render.format import plural
 
 NAME = "finetune"
 HELP = "fine-tune a model with LoRA on a task and measure the training's energy"
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     kwh = training.get("total_kwh")
     print(f"fine-tuned {report['base_model']['alias']} ({request.method}, rank {config.rank}) on "
           f"{report['data']['examples']} {request.task} examples: {report['steps']} steps, "
-          f"{report['epochs_run']} epoch(s), {report['tokens']['processed']} tokens in "
+          f"{plural(report['epochs_run'], 'epoch')}, {report['tokens']['processed']} tokens in "
           f"{report['duration_s']['training']:.1f} s")
     print(f"loss {report['loss_first']:.3f} -> {report['loss_last']:.3f} (first step -> last step)")
     kwh_text = "not measured" if kwh is None else f"{kwh:.3g} kWh"

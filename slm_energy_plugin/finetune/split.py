@@ -12,6 +12,7 @@ import unicodedata
 from typing import Iterable
 
 from ..errors import ConfigError
+from ..render.format import plural
 
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
@@ -34,5 +35,5 @@ def check_disjoint(train: Iterable[str], evaluation: Iterable[str], *, train_nam
     if shared:
         more = f" and {len(shared) - 1} more" if len(shared) > 1 else ""
         raise ConfigError(
-            f"training data {train_name} shares {len(shared)} question(s) with the evaluation split "
+            f"training data {train_name} shares {plural(len(shared), 'question')} with the evaluation split "
             f"{eval_name} (e.g. {shared[0]!r}{more}); remove them so the evaluation measures unseen questions")

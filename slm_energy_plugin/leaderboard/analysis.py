@@ -23,6 +23,7 @@ import pandas as pd
 from .architecture import known_parameter_count
 from .fit import FitError, LogLogFit, fit_loglog
 from .readers import LLM_PERF, OPEN_LLM, PRICE, LeaderboardTable
+from ..render.format import plural
 
 ACROSS = "across hardware (mean per model)"
 METRICS: dict[str, tuple[str, str]] = {
@@ -236,7 +237,7 @@ def analyse(tables: Sequence[LeaderboardTable], filters: Filters = Filters(), fi
         points, excluded, dropped = panel_points(pd.concat(parts, ignore_index=True), hardware, metric,
                                                  lookup if fill_params else None)
         if dropped:
-            notes.append(f"{hardware} {metric}: {dropped} row(s) without a positive numeric value left out")
+            notes.append(f"{hardware} {metric}: {plural(dropped, 'row')} without a positive numeric value left out")
         notes.extend(p.params_note for p in points if p.params_note)
         panels.append(_fit_panel(hardware, metric, points, excluded))
     energy = [p for p in panels if p.metric == "energy_kwh_per_mtok"]

@@ -14,6 +14,8 @@ from typing import Sequence
 import numpy as np
 from scipy import stats
 
+from ..render.format import plural
+
 CONFIDENCE = 0.95
 MIN_POINTS = 3  # two points always fit exactly: no residual variance, no interval
 
@@ -72,7 +74,7 @@ def fit_loglog(x: Sequence[float], y: Sequence[float]) -> LogLogFit:
         raise FitError("a log-log fit needs positive, finite sizes and values")
     n = int(xs.size)
     if n < MIN_POINTS:
-        raise FitError(f"{n} point(s); a fit with a confidence interval needs at least {MIN_POINTS}")
+        raise FitError(f"{plural(n, 'point')}; a fit with a confidence interval needs at least {MIN_POINTS}")
     lx, ly = np.log10(xs), np.log10(ys)
     sxx = float(np.sum((lx - lx.mean()) ** 2))
     if sxx == 0.0:

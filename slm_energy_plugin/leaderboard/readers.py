@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import SlmEnergyError
+from ..render.format import plural
 
 LLM_PERF = "llm-perf"
 OPEN_LLM = "open-llm"
@@ -174,7 +175,7 @@ def to_table(raw: pd.DataFrame, source: str, hardware_hint: str | None = None) -
         if column in frame:
             frame[column], bad = _to_number(frame[column])
             if bad:
-                notes.append(f"{bad} non-numeric cell(s) in {used[column]!r} read as missing")
+                notes.append(f"{plural(bad, 'non-numeric cell')} in {used[column]!r} read as missing")
     for column in frame.columns:
         if column not in NUMERIC:
             frame[column] = frame[column].astype(str).str.strip()

@@ -21,6 +21,7 @@ import pandas as pd
 from ..quality.efficiency import EfficiencyRow
 from ..results.frame_stats import values_from_frame
 from .style import PALETTE
+from .format import plural
 
 # Figures draw at most this many points per model (a seeded sample, said in the caption):
 # 10,000 points per model hide each other and make SVG files of many MB.
@@ -271,7 +272,7 @@ def paired_ratios(frame: pd.DataFrame, metric: str, baseline: str | None = None,
         b = np.array([values[base][q] for q in shared], dtype=float)
         positive = (a > 0) & (b > 0)
         logs = np.log10(a[positive] / b[positive])
-        reason = None if len(logs) == len(shared) else f"{len(shared) - len(logs)} non-positive value(s) left out"
+        reason = None if len(logs) == len(shared) else f"{plural(len(shared) - len(logs), 'non-positive value')} left out"
         sh = shift(a[positive], b[positive], paired=True, alpha=alpha) if len(logs) else None
         out.append(RatioSeries(
             m, colors[m], logs, sample(logs), float(10 ** np.median(logs)) if len(logs) else None,

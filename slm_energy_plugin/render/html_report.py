@@ -22,7 +22,7 @@ from .. import __version__
 from ..quality.efficiency import efficiency_legend, format_energy, stars_text
 from ..results.records import ModelRun
 from .summary import WEIGHT_NOTES, meter_warnings
-from .format import num
+from .format import num, plural
 from .stats_tables import report_lines
 from ..stats.build import StatsReport, build_report, choose_metrics
 from .run_input import RunInput
@@ -143,7 +143,7 @@ def warnings_of(data: RunInput, report: StatsReport) -> list[str]:
             found.append(f"{run.alias}: the run ended {run.status}; its figures cover only what finished.")
         errors = sum(1 for r in run.records if r.outcome == "error")
         if errors:
-            found.append(f"{run.alias}: {errors} test(s) errored and are left out of every statistic.")
+            found.append(f"{run.alias}: {plural(errors, 'test')} errored and are left out of every statistic.")
     for weights in sorted({run.info.weights for run in runs} & set(WEIGHT_NOTES)):
         found.append(f"{weights} weights: {WEIGHT_NOTES[weights]}.")
     workers = {w for run in runs for w in run.extra.get("workers", [])}

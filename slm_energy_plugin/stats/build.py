@@ -16,6 +16,7 @@ from ..energy.reading import NO_FIGURE_METHODS, is_measured
 from ..errors import ConfigError, SlmEnergyError
 from .metrics import DEFAULT_METRICS, METRICS, get_metric, has_values, values_by_model
 from ..results.records import ModelRun, summarize_provenance
+from ..render.format import plural
 
 if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed
     from .core import Comparison
@@ -166,7 +167,8 @@ def unpair_different_texts(runs: Sequence[ModelRun]) -> tuple[list[ModelRun], li
         )
         fixed.append(replace(run, records=records))
     shown = ", ".join(sorted(clashing)[:5]) + (" ..." if len(clashing) > 5 else "")
-    return fixed, [f"{len(clashing)} query id(s) ({shown}) carry different texts in different runs; "
+    verb = "carries" if len(clashing) == 1 else "carry"
+    return fixed, [f"{plural(len(clashing), 'query id')} ({shown}) {verb} different texts in different runs; "
                    "their answers are not paired."]
 
 

@@ -27,6 +27,7 @@ from . import hodges_lehmann as hl
 from .rank_tests import WILCOXON, friedman, kruskal, mann_whitney, wilcoxon
 from .binary import Accuracy, accuracy, cochran_q, discordant, mcnemar
 from .types import StatResult, holm
+from ..render.format import plural
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "Accuracy", "Comparison", "ModelSummary",
@@ -187,7 +188,7 @@ def summarize(model: str, values: Sequence[float], dropped: int = 0, *, confiden
               resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> ModelSummary:
     x = np.sort(np.asarray(values, dtype=float))
     n = len(x)
-    note = f"; {dropped} non-finite value(s) left out" if dropped else ""
+    note = f"; {plural(dropped, 'non-finite value')} left out" if dropped else ""
     if n == 0:
         return ModelSummary(model, 0, dropped=dropped, reason="no values" + note)
     q1, median, q3 = np.quantile(x, [0.25, 0.5, 0.75])
@@ -298,12 +299,12 @@ def compare_models(values: Mapping[str, Mapping[str, float]], *, binary: bool = 
     """All statistics for one metric. ``binary``: values are 1 (right) / 0 (wrong)."""
     clean, dropped = _clean(values)
     models = tuple(clean)
-    notes = [f"{m}: {c} non-finite value(s) left out" for m, c in dropped.items() if c]
+    notes = [f"{m}: {plural(c, 'non-finite value')} left out" for m, c in dropped.items() if c]
     if binary:
         for m, per_query in clean.items():
             odd = [q for q, v in per_query.items() if v not in (0.0, 1.0)]
             if odd:
-                notes.append(f"{m}: {len(odd)} value(s) neither 0 nor 1 left out (e.g. {odd[0]})")
+                notes.append(f"{m}: {plural(len(odd), 'value')} neither 0 nor 1 left out (e.g. {odd[0]})")
                 clean[m] = {q: v for q, v in per_query.items() if v in (0.0, 1.0)}
     if len(models) < 2:
         notes.append("only one model: nothing to compare" if models else "no models")

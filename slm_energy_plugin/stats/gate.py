@@ -28,7 +28,7 @@ from ..errors import ConfigError
 from .metrics import METRICS, get_metric, values_by_model
 from .rank_tests import wilcoxon
 from ..results.records import ModelRun
-from ..render.format import num
+from ..render.format import num, plural
 
 GATE_TEST = "Wilcoxon signed-rank, one-sided (current > baseline)"
 _SPEC = re.compile(r"^\s*([a-z_]+)\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
@@ -166,7 +166,7 @@ def gate_lines(results: Sequence[GateResult], specs: Sequence[GateSpec]) -> list
     failed = [r for r in results if r.failed]
     skipped = sum(1 for r in results if r.status == "not compared")
     title = (f"energy gate ({', '.join(str(s) for s in specs)}): "
-             + (f"FAILED for {len(failed)} model(s)" if failed else "passed")
+             + (f"FAILED for {plural(len(failed), 'model')}" if failed else "passed")
              + (f" ({skipped} of {len(results)} checks could not be made)" if skipped else ""))
     ordered = failed + [r for r in results if not r.failed]
     return [title] + [r.reason for r in ordered]

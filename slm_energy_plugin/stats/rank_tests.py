@@ -15,6 +15,7 @@ from scipy import special
 from scipy import stats as sps
 
 from .types import StatResult
+from ..render.format import plural
 
 MANN_WHITNEY = "Mann-Whitney U"
 WILCOXON = "Wilcoxon signed-rank"
@@ -126,7 +127,7 @@ def wilcoxon(x: np.ndarray, y: np.ndarray, alternative: str = "two-sided") -> St
     zeros = d.size - nonzero.size
     statistic = min(r_plus, r_minus) if alternative == "two-sided" else r_plus
     done = replace(base, statistic=statistic, effect=(r_plus - r_minus) / (r_plus + r_minus),
-                   effect_name="rank-biserial r", note=f"{zeros} tied pair(s) left out" if zeros else None)
+                   effect_name="rank-biserial r", note=f"{plural(zeros, 'tied pair')} left out" if zeros else None)
     if len(d) <= 50 and (zeros or tie_term):
         method = "exact permutation" if len(d) <= 13 else "normal approximation"
     else:

@@ -52,7 +52,7 @@ def test_text_output_labels_ranges_and_method(capsys):
     assert cli.main(["estimate", "--profile", "summarisation", "--hardware", "l4", "--region", "FRA",
                      "--datacenter", "hyperscale"]) == 0
     out = " ".join(capsys.readouterr().out.split())   # long lines are wrapped to the terminal
-    assert "[summarisation profile]: 1,000 request(s)" in out
+    assert "[summarisation profile]: 1,000 requests" in out
     assert "(range " in out and "not a confidence interval" in out
     assert "Method: time = tokens_in / prefill_tokens_per_s + tokens_out / decode_tokens_per_s" in out
 

@@ -86,7 +86,7 @@ def test_gate_fails_on_a_real_regression_and_passes_otherwise(capsys, tmp_path):
     write_model_runs(tmp_path / "now", worse)
     code, out, _ = _run_cli(capsys, tmp_path / "now", "--baseline", tmp_path / "base", "--fail", "energy:10%")
     assert code == 1
-    assert "energy gate (energy:10%): FAILED for 1 model(s)" in out
+    assert "energy gate (energy:10%): FAILED for 1 model" in out
     assert "phi2: energy per query: REGRESSION above 10%, significant at 0.05 - median rose 30.0%" in out
     code, out, _ = _run_cli(capsys, tmp_path / "now", "--baseline", tmp_path / "base", "--fail", "energy:50%")
     assert code == 0 and "energy gate (energy:50%): passed" in out
@@ -99,7 +99,7 @@ def test_gate_in_markdown_for_ci_summaries(capsys, tmp_path):
     write_model_runs(tmp_path / "now", [make_run("gpt2", [2.0, 2.1, 2.2, 1.9, 2.0, 2.3, 2.1, 2.4])])
     code, out, _ = _run_cli(capsys, tmp_path / "now", "--baseline", tmp_path / "base",
                             "--fail", "energy:10%", "--format", "markdown")
-    assert code == 1 and "### energy gate (energy:10%): FAILED for 1 model(s)" in out
+    assert code == 1 and "### energy gate (energy:10%): FAILED for 1 model" in out
     assert "- gpt2: energy per query: REGRESSION" in out
 
 
@@ -142,7 +142,7 @@ def test_runs_with_different_queries_are_not_paired(capsys, tmp_path):
     write_model_runs(tmp_path / "b", [make_run("phi2", [4.0, 5.0, 6.0], texts=["x?", "y?", "z?"])])
     code, out, _ = _run_cli(capsys, tmp_path / "a", tmp_path / "b", "--metrics", "energy")
     assert code == 0
-    assert "3 query id(s) (q001, q002, q003) carry different texts" in out
+    assert "3 query ids (q001, q002, q003) carry different texts" in out
     assert "not paired (no shared query ids), unpaired tests only: gpt2 / phi2" in out
 
 

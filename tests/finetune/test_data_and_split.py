@@ -53,7 +53,7 @@ def test_an_overlapping_split_is_refused_with_one_line() -> None:
         check_disjoint(["What is the average price of a book ?", "Other"], ["What is the average price of a book?"],
                        train_name="t.json", eval_name="q.json")
     message = str(caught.value)
-    assert "\n" not in message and "shares 1 question(s)" in message and "t.json" in message
+    assert "\n" not in message and "shares 1 question with" in message and "t.json" in message
 
 
 def test_the_command_refuses_training_data_holding_an_evaluation_question(
@@ -65,7 +65,7 @@ def test_the_command_refuses_training_data_holding_an_evaluation_question(
     code = main(["finetune", "tiny-gpt2", "--data", str(data), "--output", str(tmp_path / "out"), "--meter", "null"])
     err = capsys.readouterr().err
     assert code == 2 and not (tmp_path / "out").exists()
-    assert err.count("\n") == 1 and "shares 1 question(s) with the evaluation split" in err
+    assert err.count("\n") == 1 and "shares 1 question with the evaluation split" in err
     assert "What is the title of the book with the most pages?" in err
 
 

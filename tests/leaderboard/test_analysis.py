@@ -92,7 +92,7 @@ def test_rows_without_a_number_are_left_out_and_counted() -> None:
     panel = analysis.panel("T4", ENERGY)
     assert panel is not None
     assert ("org/d", f"no positive numeric {ENERGY} value") in [(e.model, e.reason) for e in panel.excluded]
-    assert "T4 energy_kwh_per_mtok: 3 row(s) without a positive numeric value left out" in analysis.notes
+    assert "T4 energy_kwh_per_mtok: 3 rows without a positive numeric value left out" in analysis.notes
 
 
 def test_across_hardware_is_the_mean_per_model_over_the_hardware_that_measured_it() -> None:
@@ -204,5 +204,5 @@ def test_a_single_point_panel_reports_no_fit_with_the_reason(tmp_path: Path) -> 
     analysis = analyse([read_table(tmp_path / "A10.csv")])
     (panel,) = analysis.panels
     assert panel.fit is None and panel.reason is not None and "at least 3" in panel.reason
-    assert "no fit: 2 point(s)" in render("text", analysis, [], [], [])
+    assert "no fit: 2 points" in render("text", analysis, [], [], [])
     assert json.loads(render("json", analysis, [], [], []))["fits"][0]["slope"] is None

@@ -67,8 +67,8 @@ def test_non_numeric_cells_become_missing_and_are_counted(tmp_path: Path) -> Non
     raw.loc[2, "Params (B)"] = "n/a"
     raw.loc[3, "Energy (tokens/kWh)"] = "1,234,567"  # thousands separators are numbers
     table = read_table(write_csv(raw, tmp_path / "t4.csv"))
-    assert "1 non-numeric cell(s) in 'Energy (tokens/kWh)' read as missing" in table.notes
-    assert "1 non-numeric cell(s) in 'Params (B)' read as missing" in table.notes
+    assert "1 non-numeric cell in 'Energy (tokens/kWh)' read as missing" in table.notes
+    assert "1 non-numeric cell in 'Params (B)' read as missing" in table.notes
     energy = table.frame["energy_tokens_per_kwh"]
     assert energy.isna().tolist()[:3] == [True, True, False] and energy[3] == 1234567.0
 

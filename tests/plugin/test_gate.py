@@ -31,7 +31,7 @@ def test_a_costlier_model_fails_the_session_with_one_line(six_queries: pytest.Py
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([
         f"compared with {baseline}",
-        "energy gate (tokens:10%): FAILED for 1 model(s)",
+        "energy gate (tokens:10%): FAILED for 1 model",
         "tiny-gpt2: output tokens: REGRESSION above 10%, significant at 0.05 - median rose 2300.0% "
         "(2 -> 48 tokens); Wilcoxon signed-rank, one-sided (current > baseline): p = 0.0156 on 6 shared queries",
     ])

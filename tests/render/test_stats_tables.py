@@ -151,7 +151,7 @@ def test_same_id_different_text_is_not_paired():
     fixed, notes = unpair_different_texts([a, b])
     assert [r.query_id for r in fixed[0].records] == ["q001", "q002~1"]
     assert [r.query_id for r in fixed[1].records] == ["q001", "q002~2"]
-    assert "1 query id(s) (q002)" in notes[0]
+    assert "1 query id (q002) carries" in notes[0]
     assert unpair_different_texts([a, a]) == ([a, a], [])
 
 

@@ -58,7 +58,7 @@ def test_significant_rise_above_threshold_fails_with_one_reason_line():
     assert phi2.p_value == pytest.approx(sps.wilcoxon(cur, base, alternative="greater").pvalue)
     assert by_model["gpt2"].status == "ok" and "within 10%" in by_model["gpt2"].reason
     lines = gate_lines(results, parse_gate_specs("energy:10%"))
-    assert lines[0] == "energy gate (energy:10%): FAILED for 1 model(s)" and lines[1].startswith("phi2:")
+    assert lines[0] == "energy gate (energy:10%): FAILED for 1 model" and lines[1].startswith("phi2:")
 
 
 def test_rise_below_threshold_passes():
