@@ -14,6 +14,8 @@ from typing import Any, Iterator
 
 import httpx
 
+from ..errors import ConfigError
+from ..textfile import parse_json
 from .base import BackendError
 from .served import strip_credentials
 
@@ -115,3 +117,16 @@ def stream_lines(client: httpx.Client, path: str, payload: dict[str, Any]) -> It
             response.read()
             response.raise_for_status()
         yield from response.iter_lines()
+
+
+def parse_event(text: str, hint: str) -> dict[str, Any]:
+    """One streamed event, a JSON object. A server is untrusted input: the project's bounded JSON
+    reader refuses huge numbers and deep nesting; anything else is one line ending in ``hint``."""
+    try:
+        event = parse_json(text, "stream event")
+    except ConfigError as exc:
+        raise BackendError(f"malformed stream: {exc} ({text[:80]!r}); {hint}") from None
+    if not isinstance(event, dict):
+        raise BackendError(f"malformed stream: expected a JSON object, got {text[:80]!r}")
+    return event
+

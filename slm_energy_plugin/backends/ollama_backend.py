@@ -10,7 +10,6 @@ run with ``think``) is counted as reasoning.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -19,7 +18,7 @@ import httpx
 from ..results.records import ModelInfo
 from .base import BackendError
 from .http_backend import HttpBackend
-from .http_stream import Timeouts, explain, stream_lines
+from .http_stream import Timeouts, explain, parse_event, stream_lines
 from .served import strip_credentials
 from .sampling import Sampling
 from .spec import ModelSpec
@@ -36,14 +35,7 @@ def parse_ndjson_line(line: str) -> dict[str, Any] | None:
     line = line.strip()
     if not line:
         return None
-    try:
-        event = json.loads(line)
-    except json.JSONDecodeError:
-        raise BackendError(f"malformed stream: a line is not JSON ({line[:80]!r}); check that OLLAMA_HOST "
-                           "points at Ollama") from None
-    if not isinstance(event, dict):
-        raise BackendError(f"malformed stream: expected a JSON object, got {line[:80]!r}")
-    return event
+    return parse_event(line, "check that OLLAMA_HOST points at Ollama")
 
 
 def apply_ollama_event(answer: StreamedAnswer, event: dict[str, Any], final: dict[str, Any]) -> None:

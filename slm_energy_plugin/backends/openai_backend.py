@@ -10,7 +10,6 @@ deltas (vLLM, transformers serve) are the model's thinking: counted as reasoning
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -19,7 +18,7 @@ import httpx
 from ..results.records import ModelInfo
 from .base import BackendError
 from .http_backend import HttpBackend
-from .http_stream import explain, stream_lines
+from .http_stream import explain, parse_event, stream_lines
 from .served import strip_credentials
 from .sampling import Sampling
 from .stream_answer import StreamedAnswer
@@ -37,14 +36,7 @@ def parse_sse_line(line: str) -> dict[str, Any] | None:
     data = line[5:].strip()
     if data == "[DONE]":
         return {"__done__": True}
-    try:
-        event = json.loads(data)
-    except json.JSONDecodeError:
-        raise BackendError(f"malformed stream: a data line is not JSON ({data[:80]!r}); check that the URL "
-                           "is an OpenAI-compatible API") from None
-    if not isinstance(event, dict):
-        raise BackendError(f"malformed stream: expected a JSON object, got {data[:80]!r}")
-    return event
+    return parse_event(data, "check that the URL is an OpenAI-compatible API")
 
 
 def apply_event(answer: StreamedAnswer, event: dict[str, Any]) -> None:
