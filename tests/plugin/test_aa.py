@@ -25,7 +25,9 @@ from slm_energy_plugin.stats.metrics import values_by_model
 from ..conftest import run_dirs
 
 QUERIES = 10
-BURNERS = 2 * (psutil.cpu_count() or 1)   # two per core: saturates the cores even beside other jobs
+# Four per core: the burned block must stand out even when another xdist worker loads the machine
+# at the same time (seen in CI: with two per core the trap sometimes drowned in that noise).
+BURNERS = 4 * (psutil.cpu_count() or 1)
 
 CONFTEST = '''
 import os
