@@ -18,15 +18,15 @@ import pytest
 from . import hookspec
 from .energy.base import EnergyMeter
 from .energy.intensity import carbon_context
-from .errors import SlmEnergyError
+from .errors import ConfigError, SlmEnergyError
 from .results import storage
 from .roles.collecting import CollectingRole
 from .roles.measurer import Measurer, check_devices, selected_specs
 from .roles.opened import OpenModel
+from .roles.load_plan import ask_defaults
 from .roles.measuring import MeasuringRole
 from .roles.slm import SLM
 from .settings import OPTIONS, Settings, build_settings
-from .backends.sampling import Sampling
 from .workload.cases import Case, load_cases
 from .workload.queries import Query, load_queries
 
@@ -112,6 +112,18 @@ def _check_explicit_inputs(config: pytest.Config, settings: Settings) -> None:
         load_cases(settings.cases)
     if config.getoption("energy_results_dir") or config.getini("energy_results_dir"):
         storage.check_writable(settings.results_dir)
+    if max((*settings.batch_size, *settings.concurrency)) > 1 and _runs_in_parallel(config):
+        # A load level sends all of a model's queries from the process that opens it: under xdist
+        # every worker would send them all again, and charge each other's load to its windows.
+        raise ConfigError("--energy-batch-size / --energy-concurrency above 1 run all of a model's queries "
+                         "from one process; run without -n (xdist)")
+
+
+def _runs_in_parallel(config: pytest.Config) -> bool:
+    if int(getattr(config, "workerinput", {}).get("workercount", 1)) > 1:
+        return True
+    processes = getattr(config.option, "numprocesses", None)
+    return processes not in (None, 0, "0")
 
 
 @pytest.fixture(scope="session")
@@ -137,8 +149,6 @@ def slm(slm_model: OpenModel, request: pytest.FixtureRequest) -> SLM:
         # Requested on first use only: pytest-benchmark warns about a fixture a test never used.
         def provider() -> Any:
             return request.getfixturevalue("benchmark")
-    return SLM(slm_model.loaded, role.measurer.meter, max_new_tokens=spec.max_new_tokens,
-               repeat=role.settings.repeat, benchmark_provider=provider,
-               default_query_id=query.id if query else None,
-               sampling=Sampling(role.settings.temperature or 0.0, role.settings.top_p, role.settings.seed),
-               stops=role.settings.stops, sampler=role.measurer.sampler)
+    return SLM(slm_model.loaded, role.measurer.meter, defaults=ask_defaults(role.settings, spec),
+               benchmark_provider=provider, default_query_id=query.id if query else None,
+               sampler=role.measurer.sampler)

@@ -78,6 +78,21 @@ def _pue(text: str) -> float:
     return value
 
 
+def _counts(minimum: int, maximum: int = MAX_COUNT) -> Callable[[str], tuple[int, ...]]:
+    """One whole number or a comma-separated list of them (load levels: ``8`` or ``1,8``)."""
+    one = _count(minimum, maximum)
+
+    def parse(text: str) -> tuple[int, ...]:
+        values = tuple(dict.fromkeys(one(part) for part in _parse_list(text)))
+        if not values:
+            raise ValueError("expected a whole number or a list such as 1,8")
+        return values
+    return parse
+
+
+MAX_LOAD_LEVEL = 4096        # requests in flight or rows in a batch
+
+
 def _country(text: str) -> str:
     code = text.strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", code):
@@ -190,7 +205,7 @@ class OptionSpec:
         """The help with its default stated once (pytest-benchmark's ``Default:`` convention)."""
         if "Default:" in self.help:
             return self.help
-        default = ",".join(self.default) if isinstance(self.default, tuple) else self.default
+        default = ",".join(map(str, self.default)) if isinstance(self.default, tuple) else self.default
         return f"{self.help}. Default: {'none' if default is None else repr(default)}"
 
 
@@ -260,9 +275,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("base-url", str, None,
                "base URL of the OpenAI-compatible server for openai:NAME models without one in the registry. "
                "Default: $OPENAI_BASE_URL, else http://127.0.0.1:8000/v1", "URL"),
-    OptionSpec("concurrency", _count(1), 1,
-               "served models: send all queries of a model with N requests in flight in one energy window "
-               "(shared among requests by time overlap); 1 = one request at a time", "N"),
+    OptionSpec("concurrency", _counts(1, MAX_LOAD_LEVEL), (1,),
+               "served models: send the run's queries of a model with N requests in flight in one energy window "
+               "(shared among requests by time overlap); 1 = one request at a time. A list (1,4) measures each "
+               "served model once per level, as models ALIAS-c1, ALIAS-c4 compared in one summary", "N[,N]"),
+    OptionSpec("batch-size", _counts(1, MAX_LOAD_LEVEL), (1,),
+               "in-process models: generate the run's queries of a model N at a time (left-padded batches, one "
+               "energy window per batch, shared by time overlap); 1 = one query per test. A list (1,8) measures "
+               "each model once per size, as models ALIAS-b1, ALIAS-b8 compared in one summary", "N[,N]"),
     # Workloads (issue 13): task cases, sampling, stop sequences, utilisation sampling.
     OptionSpec("cases", str, None,
                "task cases in the seed's test_cases.json format (JSON list: prompt, task_type, model, "
@@ -312,7 +332,8 @@ class Settings:
     html: bool = False
     order: str = "interleaved"
     base_url: str | None = None
-    concurrency: int = 1
+    concurrency: tuple[int, ...] = (1,)
+    batch_size: tuple[int, ...] = (1,)
     cases: Path | None = None
     temperature: float | None = None
     top_p: float | None = None
@@ -349,7 +370,8 @@ class Settings:
             "html": self.html,
             "order": self.order,
             "base_url": _strip_url(self.base_url),
-            "concurrency": self.concurrency,
+            "concurrency": list(self.concurrency),
+            "batch_size": list(self.batch_size),
             "cases": str(self.cases) if self.cases else None,
             "temperature": self.temperature,
             "top_p": self.top_p,
@@ -455,7 +477,8 @@ def build_settings(
         html=bool(resolved["energy_html"]),
         order=resolved["energy_order"],
         base_url=_base_url(resolved["energy_base_url"]),
-        concurrency=int(resolved["energy_concurrency"]),
+        concurrency=tuple(resolved["energy_concurrency"]),
+        batch_size=tuple(resolved["energy_batch_size"]),
         cases=path_or_none(resolved["energy_cases"]),
         temperature=resolved["energy_temperature"],
         top_p=resolved["energy_top_p"],

@@ -22,7 +22,9 @@ from slm_energy_plugin.backends.openai_backend import OpenAIBackend
 from slm_energy_plugin.backends.spec import ModelSpec
 from slm_energy_plugin.energy import build_meter
 from slm_energy_plugin.energy.units import J_PER_KWH
-from slm_energy_plugin.roles.load_run import run_load
+from slm_energy_plugin.backends.sampling import Sampling
+from slm_energy_plugin.roles.load_run import run_concurrent
+from slm_energy_plugin.workload.asks import Ask
 
 PROMPTS = ["What is 7 + 5?", "What is 9 times 8?", "What is 100 minus 37?", "Name a prime number above 10.",
            "What is half of 64?", "How many legs has a spider?", "What is 3 squared?", "Count from 1 to 5."]
@@ -49,13 +51,16 @@ def main() -> int:
           f"{meter.describe().get('name')} ({meter.describe().get('provenance', '?')})")
     print(f"{'concurrency':>11}{'window s':>10}{'requests/s':>12}{'out tok/s':>11}{'J/request':>11}{'errors':>8}")
     for level in [int(x) for x in args.concurrency.split(",")]:
-        result = run_load(backend, prompts, args.max_tokens, level, meter)
+        asks = [Ask(prompt, args.max_tokens, None, Sampling(), ()) for prompt in prompts]
+        result = run_concurrent(backend, asks, level, meter)
         t = result.throughput
-        joules = result.reading.total_kwh
+        reading = result.reading
+        assert reading is not None
+        joules = reading.total_kwh
         per_request = "-" if joules is None else f"{joules * J_PER_KWH / len(prompts):.2f}"
         print(f"{level:>11}{t.window_s:>10.2f}{t.requests_per_s or 0:>12.2f}{t.output_tokens_per_s or 0:>11.1f}"
               f"{per_request:>11}{t.errors:>8}")
-        print(f"{'':>11}methods: {dict(result.reading.methods)}")
+        print(f"{'':>11}methods: {dict(reading.methods)}")
     meter.close()
     return 0
 

@@ -72,11 +72,22 @@ class ModelSpec:
 
     # A LoRA adapter on this (base) spec: a folder with adapter_config.json (see backends/adapter.py).
     adapter: AdapterRef | None = None
+    # Load level (workload/variants.py): rows per batch for in-process models, requests in flight
+    # for served ones. 1 = one query per test, generated inside the test's own energy window.
+    batch_size: int = 1
+    concurrency: int = 1
+    level_of: str | None = None       # ALIAS-b8 / ALIAS-c4: the selected model's own alias (ALIAS)
+
+    @property
+    def load_level(self) -> int:
+        return self.batch_size if self.backend == "transformers" else self.concurrency
 
     @property
     def base_alias(self) -> str:
         """The alias of the model whose weights are loaded (the base, for an adapter)."""
-        return self.adapter.base_alias if self.adapter is not None else self.alias
+        if self.adapter is not None:
+            return self.adapter.base_alias
+        return self.level_of or self.alias
 
     @property
     def model_id(self) -> str:
@@ -90,7 +101,7 @@ class ModelSpec:
             return str(self.hub_id)
         if self.source == "local":
             return str(self.local_path)
-        return f"slm-energy/{self.alias}"
+        return f"slm-energy/{self.level_of or self.alias}"
 
     @property
     def weights(self) -> str:

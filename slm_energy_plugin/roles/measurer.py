@@ -17,13 +17,15 @@ from ..perf.bandwidth import Bandwidth, bandwidth_for
 from ..perf.decode_protocol import ProtocolSettings, run_protocol
 from ..energy import EnergyMeter, EnergyReading, PowerBaseline, build_meter
 from ..energy.intensity import CarbonContext
-from ..errors import SlmEnergyError
+from ..errors import ConfigError, SlmEnergyError
 from ..perf.memory import MemoryWindow, cuda_peak_mb
 from ..perf.memory import peak_rss_mb
 from ..perf.sampler import UtilisationSampler
+from ..workload.asks import Ask
 from ..workload.record_extra import workload_extra
 from ..backends.availability import HubProbe, check_availability
 from ..backends.registry import load_registry, select_models
+from ..backends.base import ModelBackend
 from ..backends.spec import ModelSpec
 from ..backends.transformers_runtime import Generation, LoadedModel, check_device, load_model, resolve_device
 from ..backends.tiny import ensure_tiny
@@ -70,6 +72,9 @@ class Measurer:
         self._failed: dict[str, Exception] = {}
 
         self._sampler: UtilisationSampler | None = None
+        # Load levels above 1: per alias, the generations its tests will ask for, made when the
+        # model opens (roles/load_plan.py, roles/load_run.py).
+        self.plans: dict[str, list[Ask]] = {}
 
     @property
     def meter(self) -> EnergyMeter:
@@ -88,6 +93,8 @@ class Measurer:
         return self._sampler
 
     def close(self) -> None:
+        for opened in self._models.values():   # served models hold HTTP connections
+            opened.loaded.close()
         self._models.clear()
         if self._meter is not None:
             self._meter.close()
@@ -106,7 +113,9 @@ class Measurer:
 
     def release(self, alias: str) -> None:
         """Forget a held model (grouped order: its block is over, its memory goes back)."""
-        self._models.pop(alias, None)
+        opened = self._models.pop(alias, None)
+        if opened is not None:
+            opened.loaded.close()
 
     def take_pending_events(self) -> list[dict[str, Any]]:
         events, self._pending = self._pending, []
@@ -154,6 +163,13 @@ class Measurer:
         self._devices[spec.alias] = loaded.device
         warmup_seconds = self._warm_up(loaded, spec)
         performance = self._performance(loaded, memory)
+        opened: ModelBackend = loaded
+        if spec.batch_size > 1:   # --energy-batch-size: the planned generations, N rows per call
+            from .load_run import LoadedAnswers, run_batched
+
+            result = run_batched(loaded, self.plans.get(spec.alias, []), spec.batch_size, meter)
+            performance["load"] = result.summary()
+            opened = LoadedAnswers(loaded, result)
         if self.baseline is None and self.settings.idle_seconds > 0:
             self.baseline = self.measure_idle(self.settings.idle_seconds)
         info = loaded.info(self.generation_settings(spec))
@@ -176,7 +192,7 @@ class Measurer:
             "performance": performance,
         }
         self._pending.append(event)
-        return OpenModel(loaded=loaded, event=event)
+        return OpenModel(loaded=opened, event=event)
 
     def _check_fit(self, spec: ModelSpec, local_path: Path | None) -> None:
         """Interleaved order holds every model: refuse one that would not fit beside the others."""
@@ -252,6 +268,9 @@ class Measurer:
             "prompt_template": spec.prompt_template if spec.prompt_style == "plain" else "tokenizer chat template",
             "inference_mode": True,
             "min_new_tokens": spec.max_new_tokens if spec.source == "random" else None,
+            # The load level: requests in flight (served) or rows per generate call (in-process).
+            **({"concurrency": spec.concurrency} if spec.backend != "transformers" else {"batch_size": spec.batch_size}),
+            "load_level_of": spec.level_of,
         }
 
     def _warm_up(self, loaded: LoadedModel, spec: ModelSpec) -> float:
@@ -301,10 +320,9 @@ def build_query_record(
 
     generations: list[Generation] = observation.generations
     rounds = max(1, len(generations))
-    per_round = EnergyReading.combine(observation.readings).scaled(1.0 / rounds)
-    from .load_run import load_share   # --energy-concurrency: the request's share of its load window
+    from .load_run import load_share   # load levels: the requests' shares of their load windows
 
-    per_round = load_share(generations) or per_round
+    per_round = load_share(generations, EnergyReading.combine(observation.readings))
     last = generations[-1] if generations else None
     net = None
     if baseline is not None and per_round.total_kwh is not None:
@@ -391,9 +409,19 @@ def selected_specs(settings: Settings) -> list[ModelSpec]:
     """The models this run measures, with the per-model dtype/device options applied."""
     from ..backends.served import with_base_urls
 
+    from ..workload.variants import expand_load_levels
+
     specs = select_models(settings.models, load_registry(), Path.cwd(), settings.max_new_tokens,
                           dtypes=settings.dtype, devices=settings.device)
-    return with_base_urls(specs, settings.base_url)   # served models: the server each one is reached at
+    specs = with_base_urls(specs, settings.base_url)   # served models: the server each one is reached at
+    specs = expand_load_levels(specs, settings.batch_size, settings.concurrency)
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.alias in seen:
+            raise ConfigError(f"two selected models would both be called {spec.alias!r} once load levels "
+                                 "are added; select one of them under another alias (data/models.json)")
+        seen.add(spec.alias)
+    return specs
 
 
 def check_devices(specs: list[ModelSpec]) -> None:

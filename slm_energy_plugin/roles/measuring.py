@@ -97,6 +97,10 @@ class MeasuringRole:
         from .run_order import apply_order
 
         self._placements = apply_order(items, self.settings.order)
+        if not self._errors and any(spec.load_level > 1 for spec in self.specs()):
+            from .load_plan import planned_asks
+
+            self.measurer.plans = planned_asks(items, self.specs(), self.settings)
 
     @pytest.hookimpl
     def pytest_collection_finish(self, session: pytest.Session) -> None:

@@ -22,6 +22,7 @@ from ..energy.base import EnergyMeter
 from ..energy.intensity import CarbonContext
 from ..energy.reading import PowerBaseline
 from ..settings import Settings
+from ..workload.asks import Ask
 from .opened import WARMUP_PROMPT, OpenModel
 
 
@@ -33,6 +34,7 @@ class MeasuringHost(Protocol):
     worker: str
     baseline: PowerBaseline | None
     _pending: list[dict[str, Any]]
+    plans: dict[str, list[Ask]]
 
     @property
     def meter(self) -> EnergyMeter: ...
@@ -74,12 +76,10 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
             warmup_error = str(exc)
     warmup_seconds = time.perf_counter() - warm_started
     load = None
-    if measurer.settings.concurrency > 1 and backend.probe_error is None:
-        from ..workload.queries import load_queries
-        from .load_run import LoadedAnswers, run_load
+    if spec.concurrency > 1 and backend.probe_error is None:   # --energy-concurrency: planned requests
+        from .load_run import LoadedAnswers, run_concurrent
 
-        prompts = [q.prompt for q in load_queries(measurer.settings.queries, measurer.settings.answers)]
-        result = run_load(backend, prompts, spec.max_new_tokens, measurer.settings.concurrency, meter)
+        result = run_concurrent(backend, measurer.plans.get(spec.alias, []), spec.concurrency, meter)
         load = result.summary()
         backend = LoadedAnswers(backend, result)
     if measurer.baseline is None and measurer.settings.idle_seconds > 0:

@@ -16,8 +16,8 @@ from ..energy import EnergyMeter, EnergyReading
 from ..perf import background
 
 from ..backends.sampling import Sampling
-from ..backends.stopping import stops_for
 from ..backends.transformers_runtime import Generation, LoadedModel
+from ..workload.asks import AskDefaults, ask_rounds
 from ..workload.queries import Query
 
 
@@ -49,17 +49,15 @@ class TestObservation:
 class SLM:
     """The ``slm`` fixture's value."""
 
-    def __init__(self, model: LoadedModel, meter: EnergyMeter, *, max_new_tokens: int, repeat: int,
+    def __init__(self, model: LoadedModel, meter: EnergyMeter, *, defaults: AskDefaults,
                  benchmark_provider: Callable[[], Any] | None = None,
-                 default_query_id: str | None = None, sampling: Sampling | None = None,
-                 stops: bool = True, sampler: Any = None) -> None:
+                 default_query_id: str | None = None, sampler: Any = None) -> None:
         self.model = model
-        self.sampling = sampling or Sampling()   # the run's default decoding (greedy unless asked)
-        self.stops = stops                       # --energy-stops: the prompt format's stop strings
+        # The run's token limit, rounds, decoding (greedy unless asked) and --energy-stops.
+        self.defaults = defaults
         self.sampler = sampler                   # perf.sampler.UtilisationSampler, or None (off)
         self.meter = meter
-        self.max_new_tokens = max_new_tokens
-        self.repeat = repeat
+        self.repeat = defaults.repeat
         self._benchmark_provider = benchmark_provider
         self.benchmark: Any = None   # pytest-benchmark's fixture, once a generation used it
         self.observation = TestObservation(query_id=default_query_id)
@@ -107,15 +105,13 @@ class SLM:
         else:
             obs.query_id = query_id or obs.query_id
             obs.query, obs.task, obs.expected = str(query), task, expected
-        limit = max_new_tokens or self.max_new_tokens
-        decoding = sampling or self.sampling
-        spec = self.model.spec
-        stops = stops_for(spec.prompt_style, spec.prompt_template, obs.task, stop) if self.stops else ()
-        rounds = iter(range(1_000_000))
+        asks = iter(ask_rounds(self.model.spec, obs.query or "", obs.task, self.defaults, max_new_tokens=max_new_tokens,
+                               min_new_tokens=min_new_tokens, sampling=sampling, stop=stop))
 
         def one_round() -> Generation:
-            generation = self.model.generate(obs.query or "", limit, min_new_tokens,
-                                             sampling=decoding.for_round(next(rounds)), stop=stops)
+            request = next(asks)
+            generation = self.model.generate(request.prompt, request.max_new_tokens, request.min_new_tokens,
+                                             sampling=request.sampling, stop=request.stop)
             obs.generations.append(generation)
             return generation
 

@@ -26,7 +26,7 @@ class CaseParam:
 
 
 def _names(spec: ModelSpec) -> set[str]:
-    names = {spec.alias, spec.model_id}
+    names = {spec.alias, spec.model_id, spec.level_of or spec.alias}   # a case for ALIAS runs on ALIAS-b8
     if spec.hub_id:
         names.add(spec.hub_id)
     if spec.local_path is not None:
@@ -72,12 +72,17 @@ def case_sampling(case: Case) -> Sampling:
     return Sampling(temperature=case.temperature, top_p=case.top_p, seed=case.seed or 0)
 
 
+def case_generation(case: Case) -> dict[str, Any]:
+    """How a case is generated: its token limit, sampling and stops (``slm.ask``'s keywords)."""
+    return {"max_new_tokens": case.max_tokens, "sampling": case_sampling(case), "stop": case.stop}
+
+
 def ask_case(slm: Any, case: Case) -> str:
     """Ask the case's prompt with its token limit, sampling and stops; the load goes on the record."""
     if case.load is not None:
         slm.observation.extra["load"] = case.load
     return str(slm.ask(case.prompt, query_id=case.case_id, task=case.task_type, expected=case.reference_text,
-                       max_new_tokens=case.max_tokens, sampling=case_sampling(case), stop=case.stop))
+                       **case_generation(case)))
 
 
 def score_case(slm: Any, case: Case) -> dict[str, Any] | None:

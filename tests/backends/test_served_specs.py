@@ -64,7 +64,7 @@ def test_base_url_precedence_and_recorded_form() -> None:
 
 def test_options_are_checked_in_one_line(tmp_path: Path) -> None:
     settings = build_settings({"energy_base_url": "http://h:1/v1/", "energy_concurrency": "4"}, {}, tmp_path)
-    assert settings.base_url == "http://h:1/v1" and settings.concurrency == 4
+    assert settings.base_url == "http://h:1/v1" and settings.concurrency == (4,)
     with pytest.raises(ConfigError, match="--energy-base-url"):
         build_settings({"energy_base_url": "h:1"}, {}, tmp_path)
     with pytest.raises(ConfigError, match="--energy-concurrency='0': must be at least 1"):

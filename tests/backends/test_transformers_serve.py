@@ -158,3 +158,33 @@ def test_concurrency_sends_the_queries_together_and_shares_the_window(
     for query in data["query_history"]:
         assert query["tokens_output"] == 8 and query["ttft_s"] > 0
         assert query["duration_s"] == pytest.approx(query["extra"]["backend"]["load"]["latency_s"])
+
+
+def test_concurrency_levels_are_models_compared_in_one_summary(
+        bench_project: pytest.Pytester, qwen_server: ServeProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--energy-concurrency 1,3: the same served model at two levels, one paired comparison."""
+    _project_with_registry(bench_project, qwen_server, monkeypatch)
+    result = bench_project.runpytest_subprocess("--energy-models", "served-qwen2", "--energy-concurrency", "1,3",
+                                                "--energy-report", "--benchmark-disable", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(["served-qwen2-c3 under load: 3 in flight, 3 requests (0 failed) in * s = *"])
+    assert "served-qwen2-c1 under load" not in result.stdout.str()   # level 1: each test asks live
+    result.stdout.fnmatch_lines(["*served-qwen2-c1*served-qwen2-c3*"])   # a comparison row of the two levels
+    [run_dir] = run_dirs(bench_project.path)
+    one, three = (load_model_json(run_dir, f"served-qwen2-c{n}") for n in (1, 3))
+    assert one["model_info"]["generation"]["concurrency"] == 1 and three["model_info"]["generation"]["concurrency"] == 3
+    assert one["model_info"]["generation"]["load_level_of"] == "served-qwen2"
+    assert one["performance"]["load"] is None and three["performance"]["load"]["requests"] == 3
+    assert all("load" not in q["extra"]["backend"] for q in one["query_history"])
+    assert all(q["extra"]["backend"]["load"]["concurrency"] == 3 for q in three["query_history"])
+    # The same prompts: both levels asked the same generations.
+    for name in ("query", "tokens_input", "tokens_output"):
+        assert [q[name] for q in one["query_history"]] == [q[name] for q in three["query_history"]]
+
+
+def test_load_levels_refuse_xdist(bench_project: pytest.Pytester) -> None:
+    result = bench_project.runpytest_subprocess("--energy-models", "tiny-gpt2", "--energy-batch-size", "4", "-n", "2",
+                                                "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--energy-batch-size / --energy-concurrency above 1 run all of a model's "
+                                 "queries from one process; run without -n (xdist)"])
