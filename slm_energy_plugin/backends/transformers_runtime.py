@@ -3,69 +3,27 @@
 One ``generate`` call gives the response, input tokens (chat template included), output
 tokens, time to first token and decode time: the timestamps come from a streamer that
 ``generate`` calls once for the prompt and once per new token, so no second run is needed.
+The generate arguments and the accounting of new tokens live in :mod:`.generation`, shared
+with the batched path (:mod:`.batched`).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..results.records import ModelInfo
+from .generation import Generation as Generation   # re-exported: callers import it from here
+from .generation import TimingStreamer, build_generation, generate_kwargs, step_timing
 from .quiet import quiet_transformers
 from .sampling import Sampling, seed_generator
 from .spec import ModelSpec
-from .stopping import finish, stop_kwargs
-
-THINK_END = "</think>"
-
-
-@dataclass(frozen=True)
-class Generation:
-    """One generation, timed from the first forward pass to the last token."""
-
-    prompt: str                 # the query as asked
-    rendered_prompt: str        # after the prompt template or chat template
-    response: str
-    tokens_input: int
-    tokens_output: int
-    seconds: float              # whole generate() call
-    ttft_s: float | None        # prefill: until the first new token exists
-    decode_s: float | None      # from the first to the last new token
-    hit_eos: bool               # stopped by an end-of-sequence token, not by the token limit
-    max_new_tokens: int = 0     # the limit this generation ran under
-    reasoning_tokens: int | None = None   # reasoning models: tokens up to and including </think>
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def decode_tokens_per_s(self) -> float | None:
-        if not self.decode_s or self.tokens_output < 2:
-            return None
-        return (self.tokens_output - 1) / self.decode_s
 
 
 class PromptTooLong(ValueError):
     """The prompt plus the tokens to generate exceed the model's positions."""
-
-
-class _TimingStreamer:
-    """Records when generate() hands over the prompt and each new token."""
-
-    def __init__(self) -> None:
-        self.token_times: list[float] = []
-        self._prompt_seen = False
-
-    def put(self, value: Any) -> None:
-        now = time.perf_counter()
-        if not self._prompt_seen:  # the first call carries the prompt ids
-            self._prompt_seen = True
-            return
-        self.token_times.append(now)
-
-    def end(self) -> None:
-        pass
 
 
 def resolve_device(requested: str) -> str:
@@ -184,7 +142,7 @@ class LoadedModel:
         """Input tokens of a query after its template (what the model is charged for reading)."""
         return int(self._encode(self.render_prompt(query))["input_ids"].shape[1])
 
-    def _check_length(self, prompt_len: int, new_tokens: int) -> None:
+    def check_length(self, prompt_len: int, new_tokens: int) -> None:
         # Past its positions a model either crashes deep inside (learned position
         # embeddings) or silently extrapolates (RoPE): refuse with a line that says why.
         limit = self.max_positions
@@ -200,50 +158,21 @@ class LoadedModel:
         rendered = self.render_prompt(query)
         encoded = self._encode(rendered)
         prompt_len = int(encoded["input_ids"].shape[1])
-        self._check_length(prompt_len, max_new_tokens)
-        streamer = _TimingStreamer()
-        pad_id = self.tokenizer.pad_token_id
-        if pad_id is None:
-            pad_id = next(iter(self.eos_ids), None)
-        kwargs: dict[str, Any] = dict(max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer,
-                                      pad_token_id=pad_id)
-        if self.forced_length:
-            min_new_tokens = max_new_tokens
-        if min_new_tokens:
-            kwargs["min_new_tokens"] = min_new_tokens
-        # Workloads (issue 13): sampling per round with a recorded seed; stop strings.
-        stop = () if self.forced_length else stop
-        kwargs.update((sampling or Sampling()).generate_kwargs())
-        kwargs.update(stop_kwargs(stop, self.tokenizer))
+        self.check_length(prompt_len, max_new_tokens)
+        streamer = TimingStreamer()
+        kwargs, stop = generate_kwargs(self, max_new_tokens, min_new_tokens, sampling, stop)
         seed_generator(sampling)
         self._sync()
         start = time.perf_counter()
         with torch.inference_mode():
-            output = self.model.generate(**encoded, **kwargs)
+            output = self.model.generate(**encoded, **kwargs, streamer=streamer)
         self._sync()
         end = time.perf_counter()
         new_ids = output[0, prompt_len:].tolist()
-        times = streamer.token_times
-        ttft = times[0] - start if times else None
-        decode = (times[-1] - times[0]) if len(times) >= 2 else None
-        response = self.decode(new_ids)
-        reasoning_tokens = self._reasoning_tokens(new_ids) if self.spec.reasoning else None
-        hit_eos = not self.forced_length and bool(new_ids) and new_ids[-1] in self.eos_ids
-        stopped = finish(response, stop, hit_eos=hit_eos, tokens_output=len(new_ids), max_new_tokens=max_new_tokens)
-        return Generation(
-            prompt=query,
-            rendered_prompt=rendered,
-            response=stopped.text.strip(),
-            tokens_input=prompt_len,
-            tokens_output=len(new_ids),
-            seconds=end - start,
-            ttft_s=ttft,
-            decode_s=decode,
-            hit_eos=hit_eos,
-            max_new_tokens=max_new_tokens,
-            reasoning_tokens=reasoning_tokens,
-            extra={"sampling": (sampling or Sampling()).to_dict(), "stop": list(stop), **stopped.to_dict()},
-        )
+        ttft, decode = step_timing(streamer.token_times, len(new_ids), start)
+        return build_generation(self, query, rendered, new_ids, tokens_input=prompt_len,
+                                max_new_tokens=max_new_tokens, sampling=sampling, stop=stop,
+                                seconds=end - start, ttft_s=ttft, decode_s=decode)
 
     def decode(self, ids: list[int]) -> str:
         if self.forced_length:  # a stand-in tokenizer knows only the low ids of a random model's vocabulary
@@ -264,18 +193,6 @@ class LoadedModel:
         self._sync()
         return time.perf_counter() - start
 
-    def _reasoning_tokens(self, new_ids: list[int]) -> int:
-        """Tokens spent thinking: up to and including the closing </think>; all of them if it never came."""
-        think_end = self.tokenizer.convert_tokens_to_ids(THINK_END)
-        if isinstance(think_end, int) and think_end != self.tokenizer.unk_token_id and think_end in new_ids:
-            return new_ids.index(think_end) + 1
-        text = ""
-        for i, token_id in enumerate(new_ids):
-            text += self.tokenizer.decode([token_id])
-            if THINK_END in text:
-                return i + 1
-        return len(new_ids)  # still thinking when the token limit hit: every token was reasoning
-
     def loglikelihoods(self, context: str, continuations: list[str]) -> list[float]:
         """Sum of log-probabilities of each continuation after the context (a scoring path, no generation)."""
         import torch
@@ -289,7 +206,7 @@ class LoadedModel:
                 if not cont_ids:
                     results.append(-math.inf)
                     continue
-                self._check_length(len(context_ids), len(cont_ids))
+                self.check_length(len(context_ids), len(cont_ids))
                 ids = torch.tensor([context_ids + cont_ids], device=self.device)
                 logits = self.model(ids).logits[0, len(context_ids) - 1:-1].float()
                 logprobs = torch.log_softmax(logits, dim=-1)
