@@ -56,11 +56,16 @@ def same_measurement(runs: Sequence[ModelRun], metrics: Sequence[str]) -> tuple[
     With every energy figure an estimate (power from a TDP guess and CPU load, RAM constant) the
     energy of a query is its run time times a near-constant power: the two comparisons are one.
     The statistics are then shown once, under energy; the model files keep both figures.
+    Not so when a model ran at a load level (its requests' energy is a share of a window).
     """
     shown = list(metrics)
     if not runs or "energy" not in shown or "latency" not in shown:
         return shown, None
     if any(run.energy_provenance != "estimated" for run in runs):
+        return shown, None
+    if any((run.performance or {}).get("load") for run in runs):
+        # A load level shares a window's energy among overlapping requests: a request's energy is
+        # no longer its own latency x power, so the two comparisons differ and both are shown.
         return shown, None
     shown.remove("latency")
     return shown, ("Energy and latency are one measurement here: every energy figure is estimated as power x "

@@ -118,8 +118,9 @@ def batches(asks: Sequence[Ask], size: int) -> list[list[Ask]]:
     """Rows that can share one generate call (same limits, sampling and stops), ``size`` at a time,
     in plan order."""
     groups: dict[tuple[Any, ...], list[Ask]] = {}
-    for ask in asks:
-        groups.setdefault((ask.max_new_tokens, ask.min_new_tokens, ask.sampling, ask.stop), []).append(ask)
+    for ask in asks:   # greedy rows share a call whatever their round's (unused) seed
+        sampling = None if ask.sampling.greedy else ask.sampling
+        groups.setdefault((ask.max_new_tokens, ask.min_new_tokens, sampling, ask.stop), []).append(ask)
     return [rows[i:i + size] for rows in groups.values() for i in range(0, len(rows), size)]
 
 
@@ -232,3 +233,18 @@ def load_share(generations: list[Generation], measured: EnergyReading) -> Energy
     if len(shares) == len(generations):
         return EnergyReading.combine(shares).scaled(1.0 / rounds)
     return EnergyReading.combine([measured, *shares]).scaled(1.0 / rounds)
+
+
+def idle_seconds(generations: list[Generation], measured: EnergyReading) -> float:
+    """Seconds of idle power to take off a record's energy per round (its net energy).
+
+    A request under load carries ``fraction`` of its window's energy, so it carries the same
+    fraction of the window's idle energy: fraction x window seconds, not its own latency (rows of
+    a batch overlap: charging each its whole latency would take the idle power off eight times).
+    """
+    shares = [g.extra[LOAD_KEY] for g in generations if LOAD_KEY in g.extra]
+    rounds = max(1, len(generations))
+    if not shares:
+        return measured.duration_s / rounds
+    live = measured.duration_s if len(shares) < len(generations) else 0.0
+    return (live + sum(f["energy_fraction"] * f["window_s"] for f in shares)) / rounds

@@ -320,13 +320,14 @@ def build_query_record(
 
     generations: list[Generation] = observation.generations
     rounds = max(1, len(generations))
-    from .load_run import load_share   # load levels: the requests' shares of their load windows
+    from .load_run import idle_seconds, load_share   # load levels: the requests' shares of their windows
 
-    per_round = load_share(generations, EnergyReading.combine(observation.readings))
+    measured = EnergyReading.combine(observation.readings)
+    per_round = load_share(generations, measured)
     last = generations[-1] if generations else None
     net = None
     if baseline is not None and per_round.total_kwh is not None:
-        idle = baseline.idle_kwh(per_round.duration_s)
+        idle = baseline.idle_kwh(idle_seconds(generations, measured))
         net = None if idle is None else per_round.total_kwh - idle
     extra: dict[str, Any] = {
         "collection_index": collection_index,

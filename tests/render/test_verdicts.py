@@ -44,6 +44,10 @@ def test_estimated_energy_and_latency_are_shown_once() -> None:
     assert shown == ["energy", "tokens"] and note is not None and "one measurement" in note
     measured = [make_run(a, [1.0, 2.0, 3.0], methods=MEASURED) for a in ("x", "y")]
     assert same_measurement(measured, ["energy", "latency"]) == (["energy", "latency"], None)
+    # A load level shares a window's energy by overlap: energy is no longer latency x power.
+    batched = _runs()
+    batched[1] = replace(batched[1], performance={"load": {"batch_size": 8}})
+    assert same_measurement(batched, ["energy", "latency"]) == (["energy", "latency"], None)
     out = LineCollector()
     render_summary(_runs(), out, full=True, metrics=["energy", "latency"])
     text = "\n".join(out.lines)
