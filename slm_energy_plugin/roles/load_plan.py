@@ -16,6 +16,7 @@ from ..workload.asks import Ask, AskDefaults, ask_rounds
 from ..workload.cases import Case
 from ..workload.queries import Query
 from ..workload.run_case import case_generation
+from .opened import WARMUP_PROMPT
 from .run_order import MODEL_PARAM
 
 
@@ -25,6 +26,11 @@ def ask_defaults(settings: Settings, spec: ModelSpec) -> AskDefaults:
     return AskDefaults(max_new_tokens=spec.max_new_tokens, repeat=settings.repeat,
                        sampling=Sampling(settings.temperature or 0.0, settings.top_p, settings.seed),
                        stops=settings.stops)
+
+
+def warmup_ask(settings: Settings, spec: ModelSpec) -> Ask:
+    """The warm-up generation: a math-style ask with the run's decoding and the prompt format's stops."""
+    return ask_rounds(spec, WARMUP_PROMPT, "math", ask_defaults(settings, spec))[0]
 
 
 def planned_asks(items: list[pytest.Item], specs: list[ModelSpec], settings: Settings) -> dict[str, list[Ask]]:

@@ -247,4 +247,4 @@ def idle_seconds(generations: list[Generation], measured: EnergyReading) -> floa
     if not shares:
         return measured.duration_s / rounds
     live = measured.duration_s if len(shares) < len(generations) else 0.0
-    return (live + sum(f["energy_fraction"] * f["window_s"] for f in shares)) / rounds
+    return (live + sum(float(f["energy_fraction"]) * float(f["window_s"]) for f in shares)) / rounds

@@ -33,7 +33,7 @@ from ..results.records import LoadRecord, QueryRecord
 from ..settings import Settings
 from .slm import TestObservation
 from ..stats.summary import median_or_none
-from .opened import WARMUP_PROMPT, OpenModel
+from .opened import OpenModel
 
 class ModelUnavailable(Exception):
     """The model cannot be had here; its tests are skipped with this reason."""
@@ -274,9 +274,20 @@ class Measurer:
         }
 
     def _warm_up(self, loaded: LoadedModel, spec: ModelSpec) -> float:
+        """Warm-up generations outside any window, on the path the queries take: with the prompt
+        format's stop strings (transformers builds their token tables on first use) and, at a batch
+        size above 1, as a batch (its first padded call sets up kernels a lone query does not)."""
+        from ..backends.batched import generate_batch
+        from .load_plan import warmup_ask
+
+        ask = warmup_ask(self.settings, spec)
         started = time.perf_counter()
         for _ in range(self.settings.warmup):
-            loaded.generate(WARMUP_PROMPT, spec.max_new_tokens)
+            if spec.batch_size > 1:
+                generate_batch(loaded, [ask.prompt] * min(spec.batch_size, 2), ask.max_new_tokens,
+                               sampling=ask.sampling, stop=ask.stop)
+            else:
+                loaded.generate(ask.prompt, ask.max_new_tokens, sampling=ask.sampling, stop=ask.stop)
         return time.perf_counter() - started
 
     def measure_idle(self, seconds: float) -> PowerBaseline:
@@ -437,3 +448,4 @@ def check_devices(specs: list[ModelSpec]) -> None:
             check_device(spec.device, spec.dtype)
         except ValueError as exc:
             raise SlmEnergyError(f"{spec.alias}: {exc}") from None
+

@@ -23,7 +23,7 @@ from ..energy.intensity import CarbonContext
 from ..energy.reading import PowerBaseline
 from ..settings import Settings
 from ..workload.asks import Ask
-from .opened import WARMUP_PROMPT, OpenModel
+from .opened import OpenModel
 
 
 class MeasuringHost(Protocol):
@@ -70,8 +70,11 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
     warmup_error = None
     if backend.probe_error is None:
         try:
+            from .load_plan import warmup_ask
+
+            ask = warmup_ask(measurer.settings, spec)
             for _ in range(measurer.settings.warmup):
-                backend.generate(WARMUP_PROMPT, spec.max_new_tokens)
+                backend.generate(ask.prompt, ask.max_new_tokens, sampling=ask.sampling, stop=ask.stop)
         except BackendError as exc:
             warmup_error = str(exc)
     warmup_seconds = time.perf_counter() - warm_started
