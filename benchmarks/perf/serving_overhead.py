@@ -13,7 +13,7 @@ so the ratio is also shown where a request takes the time a real one does. ``--b
 ``--model`` point both clients at a real server instead (e.g. transformers serve).
 
     .venv/bin/python benchmarks/perf/serving_overhead.py [--requests 200] [--blocks 10] [--chunks 32]
-    .venv/bin/python benchmarks/perf/serving_overhead.py --chunk-ms 1 --requests 20 --blocks 10
+    .venv/bin/python benchmarks/perf/serving_overhead.py --chunk-ms 1 --requests 40 --blocks 10
 """
 
 from __future__ import annotations
