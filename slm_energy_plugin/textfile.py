@@ -44,27 +44,46 @@ MAX_YAML_NODES = 100_000
 MAX_YAML_ALIASES = 100
 
 
-def _number(kind: type[int] | type[float], name: str) -> Any:
+class _Refused(Exception):
+    """A bound hit inside the JSON scanner; :func:`parse_json` names the file in front of it."""
+
+
+def _bounded_number(kind: type[int] | type[float]) -> Any:
     def parse(literal: str) -> int | float:
         if len(literal) > MAX_NUMBER_CHARS:
-            raise ConfigError(f"{name}: a number of {len(literal)} characters (more than {MAX_NUMBER_CHARS}) "
-                              "is refused")
+            raise _Refused(f"a number of {len(literal)} characters (more than {MAX_NUMBER_CHARS}) is refused")
         return kind(literal)
     return parse
 
 
+def _refuse_constant(literal: str) -> None:
+    raise _Refused(f"{literal} is not a JSON number; refused")
+
+
+def _constant_as_null(literal: str) -> None:
+    return None
+
+
+# Built once, not per call: a served model's stream goes through parse_json once per chunk, and a
+# decoder (with its scanner and callbacks) per call cost more than the parse. The callbacks hold no
+# state (the file's name is added when a bound is hit), so one decoder serves every caller and
+# thread, as json.loads's own default decoder does.
+_DECODERS = {
+    nan_as_null: json.JSONDecoder(parse_int=_bounded_number(int), parse_float=_bounded_number(float),
+                                  parse_constant=_constant_as_null if nan_as_null else _refuse_constant)
+    for nan_as_null in (False, True)
+}
+
+
 def depth_of(value: Any) -> int:
-    """Nesting depth of parsed JSON/YAML (a scalar is 0), without recursion."""
-    deepest, stack = 0, [(value, 0)]
+    """Nesting depth of parsed JSON/YAML (a scalar is 0), without recursion; only containers are visited."""
+    deepest = 0
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            depth += 1
-            stack.extend((v, depth) for v in item.values())
-        elif isinstance(item, list):
-            depth += 1
-            stack.extend((v, depth) for v in item)
         deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return deepest
 
 
@@ -78,19 +97,19 @@ def parse_json(text: str, name: str, *, nan_as_null: bool = False, max_bytes: in
     """
     if len(text) > max_bytes:
         raise ConfigError(f"{name}: larger than {max_bytes:,} bytes; refused")
-
-    def constant(literal: str) -> None:
-        if nan_as_null:
-            return None
-        raise ConfigError(f"{name}: {literal} is not a JSON number; refused")
     try:
-        data = json.loads(text, parse_int=_number(int, name), parse_float=_number(float, name),
-                          parse_constant=constant)
+        if text.startswith("\ufeff"):   # as json.loads words it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        data = _DECODERS[nan_as_null].decode(text)
+    except _Refused as exc:
+        raise ConfigError(f"{name}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
         raise ConfigError(f"{name}: nested more than {MAX_DEPTH} levels deep; refused") from None
-    if depth_of(data) > MAX_DEPTH:
+    # Every container opens with a bracket outside a string, so text with at most MAX_DEPTH brackets
+    # cannot nest deeper: the walk is skipped for small documents (a streamed chunk has three or four).
+    if text.count("{") + text.count("[") > MAX_DEPTH and depth_of(data) > MAX_DEPTH:
         raise ConfigError(f"{name}: nested more than {MAX_DEPTH} levels deep; refused")
     return data
 

@@ -7,10 +7,13 @@ drift in the machine lands on both. Reported: median seconds per request of each
 (the client's overhead, goal <= 1 ms) and the throughput ratio backend/bare (goal >= 0.98).
 
 The default server is a stdlib SSE server in this process's threads that answers at once with
-``--chunks`` chunks (so the figures are the client's own cost, not a model's); ``--base-url`` and
+``--chunks`` chunks (so the figures are the client's own cost, not a model's). ``--chunk-ms``
+paces it like a model: it sleeps that long before each event (1 ms: a server making 1000 tokens/s),
+so the ratio is also shown where a request takes the time a real one does. ``--base-url`` and
 ``--model`` point both clients at a real server instead (e.g. transformers serve).
 
     .venv/bin/python benchmarks/perf/serving_overhead.py [--requests 200] [--blocks 10] [--chunks 32]
+    .venv/bin/python benchmarks/perf/serving_overhead.py --chunk-ms 1 --requests 40 --blocks 10
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from slm_energy_plugin.backends.openai_backend import OpenAIBackend
 from slm_energy_plugin.backends.spec import ModelSpec
 
 
-def sse_server(chunks: int) -> ThreadingHTTPServer:
+def sse_server(chunks: int, chunk_ms: float = 0.0) -> ThreadingHTTPServer:
     def chunk(delta: dict[str, Any], finish: str | None = None, usage: dict[str, int] | None = None) -> bytes:
         event: dict[str, Any] = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
                                  "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -39,10 +42,11 @@ def sse_server(chunks: int) -> ThreadingHTTPServer:
             event["usage"] = usage
         return f"data: {json.dumps(event)}\n\n".encode()
 
-    body = b"".join([chunk({"role": "assistant", "content": ""})]
-                    + [chunk({"content": f" w{i}"}) for i in range(chunks)]
-                    + [chunk({}, "length", {"prompt_tokens": 9, "completion_tokens": chunks, "total_tokens": 9 + chunks}),
-                       b"data: [DONE]\n\n"])
+    events = ([chunk({"role": "assistant", "content": ""})]
+              + [chunk({"content": f" w{i}"}) for i in range(chunks)]
+              + [chunk({}, "length", {"prompt_tokens": 9, "completion_tokens": chunks, "total_tokens": 9 + chunks}),
+                 b"data: [DONE]\n\n"])
+    body = b"".join(events)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -59,7 +63,13 @@ def sse_server(chunks: int) -> ThreadingHTTPServer:
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if not chunk_ms:
+                self.wfile.write(body)
+                return
+            for event in events:   # one write per event, as a model's server sends each token
+                time.sleep(chunk_ms / 1e3)
+                self.wfile.write(event)
+                self.wfile.flush()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -71,6 +81,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per client per block")
     parser.add_argument("--blocks", type=int, default=10, help="alternating blocks per client")
     parser.add_argument("--chunks", type=int, default=32, help="content chunks per answer (built-in server)")
+    parser.add_argument("--chunk-ms", type=float, default=0.0,
+                        help="built-in server: sleep this long before each event (0: answer at once)")
     parser.add_argument("--base-url", help="a real OpenAI-compatible server instead of the built-in one")
     parser.add_argument("--model", default="m", help="model name at --base-url")
     parser.add_argument("--max-tokens", type=int, default=32)
@@ -79,7 +91,7 @@ def main() -> int:
     if args.base_url:
         base_url = args.base_url.rstrip("/")
     else:
-        server = sse_server(args.chunks)
+        server = sse_server(args.chunks, args.chunk_ms)
         base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     spec = ModelSpec(alias="bench", source="served", backend="openai", served_name=args.model,
                      base_url=base_url, prompt_style="chat")
@@ -116,7 +128,9 @@ def main() -> int:
             block_totals[name] += time.perf_counter() - block_start
     bare_median = statistics.median(times["bare httpx loop"])
     ours_median = statistics.median(times["slm-energy openai backend"])
-    print(f"server: {'built-in stdlib SSE, ' + str(args.chunks) + ' chunks/answer' if server else base_url}; "
+    built_in = f"built-in stdlib SSE, {args.chunks} chunks/answer, " + (
+        f"{args.chunk_ms:g} ms before each event" if args.chunk_ms else "at once")
+    print(f"server: {built_in if server else base_url}; "
           f"{args.blocks} alternating blocks x {args.requests} requests per client")
     print(f"{'client':<28}{'median ms/request':>20}{'p90 ms':>10}{'requests/s':>12}")
     for name, values in times.items():
