@@ -103,7 +103,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("query_history[].response", "string", "", "decoded answer of the last round", _Q, required=True),
     FieldSpec("query_history[].emissions", "number|null", "kg CO2eq", "per round: energy x PUE x intensity",
               _Q, required=True, maximum=MAX_KG),
-    FieldSpec("query_history[].duration_s", "number", "s", "measured window per round", _Q, required=True,
+    FieldSpec("query_history[].duration_s", "number", "s", "measured window per round (at a load level: the request's latency)", _Q, required=True,
               maximum=MAX_SECONDS),
     FieldSpec("query_history[].tokens_input", "integer", "tokens", "prompt tokens, chat template included",
               _Q, required=True, maximum=MAX_COUNT),
@@ -123,7 +123,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     *_energy("query_history[].energy"),
     FieldSpec("query_history[].energy_kwh", "number|null", "kWh", "energy.total_kwh, for convenience", _Q,
               maximum=MAX_KWH),
-    FieldSpec("query_history[].net_energy_kwh", "number|null", "kWh", "energy minus idle power x window", _Q,
+    FieldSpec("query_history[].net_energy_kwh", "number|null", "kWh", "energy minus idle power x window (at a load level: x its share of the window)", _Q,
               maximum=MAX_KWH),
     FieldSpec("query_history[].ttft_s", "number|null", "s", "time to first token", _Q, maximum=MAX_SECONDS),
     FieldSpec("query_history[].decode_s", "number|null", "s", "time after the first token", _Q,
@@ -131,7 +131,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("query_history[].task", "string|null", "", "task kind of a scored query", _Q),
     FieldSpec("query_history[].expected", "string|null", "", "the expected answer", _Q),
     FieldSpec("query_history[].scores", "object", "", "score, correct, extracted, kind, reason", _Q),
-    FieldSpec("query_history[].extra", "object", "", "health, decode rate, reasoning tokens, round answers, ...",
+    FieldSpec("query_history[].extra", "object", "", "health, decode rate, reasoning tokens, round answers, load figures (backend.load), ...",
               _Q),
     # Extensions of the file.
     FieldSpec("schema_version", "string", "", f"this table's version ({SCHEMA_VERSION})", _M),
@@ -188,7 +188,8 @@ FIELDS: tuple[FieldSpec, ...] = (
               _M),
     FieldSpec("extra", "object", "", "the run's settings, the workers that ran the model", _M),
     FieldSpec("performance", "object", "", "threads, weight bytes, memory, bandwidth, prefill/decode rates, "
-              "MBU, the decode protocol when run (see perf/performance.py)", _M),
+              "MBU, the decode protocol when run (see perf/performance.py); load: a load level's requests, windows, "
+              "throughput and energy", _M),
 )
 
 FIELDS_BY_PATH: Mapping[str, FieldSpec] = {f.path: f for f in FIELDS}
