@@ -53,6 +53,12 @@ def run_dirs(root: Path) -> list[Path]:
     return sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []
 
 
+def write(path: Path, text: str) -> Path:
+    """A UTF-8 text file with ``text``; its path."""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def load_model_json(run_dir: Path, alias: str) -> dict[str, Any]:
     return json.loads((run_dir / f"environmental_data_{alias}.json").read_text())
 
