@@ -7,6 +7,7 @@ query records (per-query time to first token and decode rate, peak memory).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from .bandwidth import mbu
@@ -54,3 +55,53 @@ def model_performance(sent: Mapping[str, Any] | None, records: Iterable[QueryRec
         "definition": "decode tokens/s x weight bytes read per token / memory bandwidth (copy benchmark)",
     }
     return block
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class PerformanceView:
+    """The ``performance`` block as readers use it: typed figures, read in one place.
+
+    The block stays a JSON object in the files (older files lack fields, newer ones may add some);
+    this view is what the renderers read, so a missing or mistyped figure becomes None here once,
+    not a ``.get()`` chain at every use.
+    """
+
+    torch_threads: float | None = None
+    weight_bytes: float | None = None
+    prefill_tokens_per_s: float | None = None       # median over the queries
+    decode_tokens_per_s: float | None = None        # median over the queries
+    mbu_queries: float | None = None
+    mbu_protocol: float | None = None
+    load_rss_growth_mb: float | None = None
+    peak_rss_mb: float | None = None                # over the queries, else over the load
+    cuda_peak_mb: float | None = None
+    bandwidth: Mapping[str, Any] = field(default_factory=dict)       # perf/bandwidth.py's figures
+    decode_protocol: Mapping[str, Any] = field(default_factory=dict)  # perf/decode_protocol.py's
+    load: Mapping[str, Any] = field(default_factory=dict)             # a load level (roles/load_run.py)
+
+    @classmethod
+    def from_block(cls, block: Mapping[str, Any] | None) -> "PerformanceView":
+        block = _mapping(block)
+        rates, memory, mbu_figures = (_mapping(block.get(k)) for k in ("query_rates", "memory", "mbu"))
+        return cls(
+            torch_threads=_number(block.get("torch_threads")),
+            weight_bytes=_number(block.get("weight_bytes")),
+            prefill_tokens_per_s=_number(rates.get("prefill_tokens_per_s_median")),
+            decode_tokens_per_s=_number(rates.get("decode_tokens_per_s_median")),
+            mbu_queries=_number(mbu_figures.get("queries")),
+            mbu_protocol=_number(mbu_figures.get("decode_protocol")),
+            load_rss_growth_mb=_number(memory.get("load_rss_growth_mb")),
+            peak_rss_mb=_number(memory.get("run_peak_rss_mb")) or _number(memory.get("load_peak_rss_mb")),
+            cuda_peak_mb=_number(memory.get("run_cuda_max_allocated_mb")),
+            bandwidth=_mapping(block.get("bandwidth")),
+            decode_protocol=_mapping(block.get("decode_protocol")),
+            load=_mapping(block.get("load")),
+        )

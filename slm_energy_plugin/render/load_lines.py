@@ -3,9 +3,10 @@ throughput and energy per request."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 from ..energy.units import J_PER_KWH
+from ..perf.performance import PerformanceView
 from ..results.records import ModelRun
 from .format import num, plural
 
@@ -13,7 +14,7 @@ from .format import num, plural
 def load_lines(runs: Sequence[ModelRun]) -> list[str]:
     lines = []
     for run in runs:
-        load: dict[str, Any] | None = (run.performance or {}).get("load")
+        load = PerformanceView.from_block(run.performance).load
         if not load:
             continue
         sent = int(load["requests"]) + int(load["errors"])

@@ -10,6 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from tabulate import tabulate
 
+from ..perf.performance import PerformanceView
 from ..results.records import ModelRun
 from .format import num as fmt
 from ..energy.units import J_PER_KWH
@@ -44,61 +45,51 @@ def _bandwidth_line(bandwidth: Mapping[str, Any]) -> str:
 
 def render_performance(runs: Sequence[ModelRun], writer: Any) -> None:
     """Per model: what prefill and decode run at, how close decode gets to the memory limit, memory."""
-    with_perf = [run for run in runs if run.performance]
-    if not with_perf:
+    views = [(run.alias, PerformanceView.from_block(run.performance)) for run in runs if run.performance]
+    if not views:
         return
-    rows = []
-    for run in with_perf:
-        perf = run.performance
-        rates = perf.get("query_rates") or {}
-        memory = perf.get("memory") or {}
-        peak = memory.get("run_peak_rss_mb") or memory.get("load_peak_rss_mb")
-        rows.append([run.alias, fmt(perf.get("torch_threads")), fmt(rates.get("prefill_tokens_per_s_median")),
-                     fmt(rates.get("decode_tokens_per_s_median")), _percent((perf.get("mbu") or {}).get("queries")),
-                     fmt(_mb(perf.get("weight_bytes"))), fmt(memory.get("load_rss_growth_mb")), fmt(peak)])
+    rows = [[alias, fmt(v.torch_threads), fmt(v.prefill_tokens_per_s), fmt(v.decode_tokens_per_s),
+             _percent(v.mbu_queries), fmt(_mb(v.weight_bytes)), fmt(v.load_rss_growth_mb), fmt(v.peak_rss_mb)]
+            for alias, v in views]
     _write(writer, rows, ["model", "thr", "prefill t/s", "decode t/s", "MBU", "weights MB", "load +MB", "peak MB"])
     _say(writer, "Medians per query: prefill t/s = input tokens / time to first token; decode t/s = later "
                       "tokens / their time. MBU = decode t/s x weight bytes read per token / memory bandwidth. "
                       "load +MB: RSS growth over the load; peak MB: peak RSS over load and queries.")
-    for line in sorted({_bandwidth_line(run.performance["bandwidth"]) for run in with_perf
-                        if run.performance.get("bandwidth")}):
+    for line in sorted({_bandwidth_line(v.bandwidth) for _, v in views if v.bandwidth.get("gb_per_s") is not None}):
         writer.write_line(line)
-    cuda = [(run.alias, (run.performance.get("memory") or {}).get("run_cuda_max_allocated_mb")) for run in with_perf]
-    for alias, peak in cuda:
-        if peak is not None:
-            writer.write_line(f"{alias}: CUDA max allocated {fmt(peak)} MB")
-    render_protocol(with_perf, writer)
+    for alias, v in views:
+        if v.cuda_peak_mb is not None:
+            writer.write_line(f"{alias}: CUDA max allocated {fmt(v.cuda_peak_mb)} MB")
+    render_protocol(views, writer)
 
 
-def render_protocol(runs: Sequence[ModelRun], writer: Any) -> None:
-    measured = [run for run in runs if (run.performance.get("decode_protocol") or {}).get("generate")]
-    skipped = [run for run in runs if (run.performance.get("decode_protocol") or {}).get("skipped")]
+def render_protocol(views: Sequence[tuple[str, PerformanceView]], writer: Any) -> None:
+    measured = [(alias, v) for alias, v in views if v.decode_protocol.get("generate")]
+    skipped = [(alias, v) for alias, v in views if v.decode_protocol.get("skipped")]
     if not measured and not skipped:
         return
     writer.write_line("")
     rows = []
-    for run in measured:
-        p = run.performance["decode_protocol"]
+    for alias, v in measured:
+        p = v.decode_protocol
         prefill_j = None if p.get("prefill_kwh") is None else p["prefill_kwh"] * J_PER_KWH
         per_token_j = None if p.get("decode_kwh_per_token") is None else p["decode_kwh_per_token"] * J_PER_KWH
-        rows.append([run.alias, fmt(p.get("prefill_s")), fmt(p.get("decode_tokens_per_s")), fmt(prefill_j),
-                     fmt(per_token_j), fmt(p.get("decode_tokens_per_kwh")),
-                     _percent((run.performance.get("mbu") or {}).get("decode_protocol"))])
+        rows.append([alias, fmt(p.get("prefill_s")), fmt(p.get("decode_tokens_per_s")), fmt(prefill_j),
+                     fmt(per_token_j), fmt(p.get("decode_tokens_per_kwh")), _percent(v.mbu_protocol)])
     if rows:
         _write(writer, rows, ["model", "prefill s", "decode t/s", "prefill J", "decode J/t", "tokens/kWh", "MBU"])
-        settings = measured[0].performance["decode_protocol"]["settings"]
-        iterations = ", ".join(
-            f"{run.alias} {run.performance['decode_protocol']['prefill']['iterations']}+"
-            f"{run.performance['decode_protocol']['generate']['iterations']}" for run in measured)
+        settings = measured[0][1].decode_protocol["settings"]
+        iterations = ", ".join(f"{alias} {v.decode_protocol['prefill']['iterations']}+"
+                               f"{v.decode_protocol['generate']['iterations']}" for alias, v in measured)
         _say(writer,
             f"Decode protocol (LLM-Perf): batch {settings['batch_size']}, {settings['input_tokens']} random input "
             f"tokens, exactly {settings['new_tokens']} new; decode = generate - prefill (energy and time), "
             f"tokens/kWh = {settings['new_tokens'] - 1} decode tokens / decode energy; {settings['warmup']} "
             f"warm-ups, each target >= {settings['min_seconds']:g} s and >= {settings['min_iterations']} "
             f"iterations (prefill+generate iterations: {iterations}).")
-        for run in measured:
-            note = run.performance["decode_protocol"].get("note")
+        for alias, v in measured:
+            note = v.decode_protocol.get("note")
             if note:
-                writer.write_line(f"{run.alias}: {note}")
-    for run in skipped:
-        writer.write_line(f"decode protocol skipped for {run.alias}: {run.performance['decode_protocol']['skipped']}")
+                writer.write_line(f"{alias}: {note}")
+    for alias, v in skipped:
+        writer.write_line(f"decode protocol skipped for {alias}: {v.decode_protocol['skipped']}")

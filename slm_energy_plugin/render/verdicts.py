@@ -13,6 +13,7 @@ import statistics
 from typing import Sequence
 
 from ..perf.background import THRESHOLD
+from ..perf.performance import PerformanceView
 from ..results.records import ModelRun
 from ..stats.summary import median_or_none
 
@@ -63,7 +64,7 @@ def same_measurement(runs: Sequence[ModelRun], metrics: Sequence[str]) -> tuple[
         return shown, None
     if any(run.energy_provenance != "estimated" for run in runs):
         return shown, None
-    if any((run.performance or {}).get("load") for run in runs):
+    if any(PerformanceView.from_block(run.performance).load for run in runs):
         # A load level shares a window's energy among overlapping requests: a request's energy is
         # no longer its own latency x power, so the two comparisons differ and both are shown.
         return shown, None
