@@ -23,6 +23,7 @@ from ..results.records import ModelRun
 from ..render.stats_export import render_csv, render_json
 from ..render.format import WIDTH
 from ..render.stats_tables import render_markdown, report_lines
+from ..render.verdicts import trust_lines
 from ..stats.build import build_report, choose_metrics, disambiguate, unpair_different_texts
 from ..results.storage import latest_run_dir, load_model_file, load_run_dir, model_files
 from ..settings import add_cli_options, parse_cli_options
@@ -142,6 +143,12 @@ def run(args: argparse.Namespace) -> int:
     if len({r.run_id or str(Path(s).parent) for r, s in zip(runs, sources)}) > 1:
         notes.append("The models come from more than one run: differences mix model and machine/run effects.")
     notes += region_notes + alias_notes + text_notes + metric_notes
+    # Run order, background load, repeatability: the lines the pytest summary prints, from one source.
+    trust = trust_lines(runs, names)
+    notes += trust.conditions + trust.spread
+    if args.metrics is None and trust.same_note:   # metrics asked for by name are all shown
+        names = trust.metrics
+        notes.append(trust.same_note)
     report = build_report(runs, names, alpha=args.alpha, notes=notes)
 
     gate = None

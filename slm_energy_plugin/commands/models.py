@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from . import terminal_width
+from . import ELLIPSIS, fit_table, fit_width
 from ..backends.availability import HubProbe, check_availability
 from ..backends.registry import load_registry, select_models
 from ..settings import hub_offline_from_env
@@ -25,16 +25,19 @@ def run(args: argparse.Namespace) -> int:
     specs = select_models(tuple(args.names) or tuple(registry.specs), registry, Path.cwd())
     probe = HubProbe()
     offline = args.offline or hub_offline_from_env()
-    rows = []
+    rows: list[list[str]] = []
     for spec in specs:
         verdict = check_availability(spec, offline, probe)
         default = "yes" if spec.alias in registry.default_selection else ""
-        rows.append([spec.alias, spec.model_id, spec.weights, spec.dtype, spec.prompt_style, spec.max_new_tokens,
+        rows.append([spec.alias, spec.model_id, spec.weights, spec.dtype, spec.prompt_style, str(spec.max_new_tokens),
                      default, "yes" if verdict.available else "no", verdict.reason])
-    # The reason column takes what the terminal has left, wrapped: rows were up to 392 characters.
-    width = terminal_width()
-    print(tabulate(rows, headers=["alias", "model", "weights", "dtype", "prompt", "new", "dflt",
-                                  "here", "how / why"], disable_numparse=True,
-                   maxcolwidths=[None, 24, None, None, None, None, None, None, max(24, width - 88)]))
+    # Rows fit the terminal, long cells cut with a visible ellipsis (the alias never);
+    # piped or redirected output keeps every cell whole, for scripts.
+    width = fit_width()
+    headers, cells = fit_table(["alias", "model", "weights", "dtype", "prompt", "new", "dflt", "here",
+                                "how / why"], rows, width)
+    print(tabulate(cells, headers=headers, disable_numparse=True))
+    if width is not None and any(ELLIPSIS in cell for row in cells for cell in row):
+        print(f"\n{ELLIPSIS} cut to fit {width} columns; `slm-energy models | cat` prints whole rows")
     print(f"\nregistry: {registry.source}")
     return 0

@@ -43,6 +43,27 @@ def _bandwidth_line(bandwidth: Mapping[str, Any]) -> str:
             f"{bandwidth.get('threads')} threads, {when}{', cached' if bandwidth.get('cached') else ''})")
 
 
+def bandwidth_lines(bandwidths: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per device. Each xdist worker measures its own bandwidth (a little different
+    each time): their figures are said once, as a range, not once per worker."""
+    by_device: dict[str, list[Mapping[str, Any]]] = {}
+    for bandwidth in bandwidths:
+        key = "given" if bandwidth.get("method") == "given" else str(bandwidth.get("device", "cpu"))
+        by_device.setdefault(key, []).append(bandwidth)
+    lines = []
+    for group in by_device.values():
+        distinct = {_bandwidth_line(b): b for b in group}
+        if len(distinct) == 1:
+            lines += list(distinct)
+            continue
+        values = sorted(float(b["gb_per_s"]) for b in distinct.values())
+        first = next(iter(distinct.values()))
+        lines.append(f"bandwidth: {values[0]:.1f} to {values[-1]:.1f} GB/s on {first.get('device', 'cpu')} "
+                     f"(copy benchmark in each of {len(distinct)} worker processes, best of "
+                     f"{first.get('repeats')}; each model's MBU uses the figure stored with it)")
+    return sorted(lines)
+
+
 def render_performance(runs: Sequence[ModelRun], writer: Any) -> None:
     """Per model: what prefill and decode run at, how close decode gets to the memory limit, memory."""
     views = [(run.alias, PerformanceView.from_block(run.performance)) for run in runs if run.performance]
@@ -55,7 +76,7 @@ def render_performance(runs: Sequence[ModelRun], writer: Any) -> None:
     _say(writer, "Medians per query: prefill t/s = input tokens / time to first token; decode t/s = later "
                       "tokens / their time. MBU = decode t/s x weight bytes read per token / memory bandwidth. "
                       "load +MB: RSS growth over the load; peak MB: peak RSS over load and queries.")
-    for line in sorted({_bandwidth_line(v.bandwidth) for _, v in views if v.bandwidth.get("gb_per_s") is not None}):
+    for line in bandwidth_lines([v.bandwidth for _, v in views if v.bandwidth.get("gb_per_s") is not None]):
         writer.write_line(line)
     for alias, v in views:
         if v.cuda_peak_mb is not None:

@@ -150,10 +150,11 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
 
     from . import verdicts   # issue 10: run order, background load, one measurement, repeatability
 
-    for line in verdicts.order_lines(runs) + verdicts.background_lines(runs):
+    trust = verdicts.trust_lines(runs, metrics)   # the same lines as `slm-energy compare`
+    for line in trust.conditions:
         for part in textwrap.wrap(line, 100):
             writer.write_line(part)
-    metrics, same = verdicts.same_measurement(runs, metrics)
+    metrics = trust.metrics
     if full:
         writer.write_line("")
         render_model_table(runs, writer)
@@ -173,7 +174,7 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
             writer.write_line("")
             render_task_load_table(runs, writer)
         render_stability(runs, writer)
-        for line in verdicts.repeatability_lines(runs) + ([same] if same else []):
+        for line in trust.spread + ([trust.same_note] if trust.same_note else []):
             for part in textwrap.wrap(line, 100):
                 writer.write_line(part)
         write_statistics(runs, metrics, writer, alpha=alpha, header=False)

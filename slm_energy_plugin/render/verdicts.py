@@ -4,12 +4,15 @@
 - how many queries ran while other processes used the CPU (``extra.background_load``);
 - when energy and latency are one measurement (every energy figure estimated as power x time);
 - with repeated rounds, the within-query spread next to the between-model differences.
+
+:func:`trust_lines` assembles them for the pytest summary and ``slm-energy compare`` alike.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import dataclass
 from typing import Sequence
 
 from ..perf.background import THRESHOLD
@@ -104,3 +107,18 @@ def repeatability_lines(runs: Sequence[ModelRun]) -> list[str]:
         line += (f"; between models the median latencies differ by up to {between:.1%}"
                  + (" - the noise is as large as the differences." if noisy else "."))
     return [line]
+
+
+@dataclass(frozen=True)
+class TrustLines:
+    """Everything above, for one set of runs: the one source of the summary's and compare's lines."""
+
+    conditions: list[str]       # run order, background load: said before any table
+    spread: list[str]           # repeatability: said beside the statistics
+    same_note: str | None       # energy and latency are one measurement (then ``metrics`` lacks latency)
+    metrics: list[str]          # the metrics to test
+
+
+def trust_lines(runs: Sequence[ModelRun], metrics: Sequence[str]) -> TrustLines:
+    shown, same = same_measurement(runs, metrics)
+    return TrustLines(order_lines(runs) + background_lines(runs), repeatability_lines(runs), same, shown)

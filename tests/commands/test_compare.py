@@ -50,7 +50,14 @@ def test_latest_run_by_default_as_text(capsys, results):
     out = " ".join(out.split())
     assert f"Comparing 3 models from {results / RUN}." in out
     assert "-- energy per query (J): 3 models, 40 queries answered by all --" in out
-    assert "-- latency (ms)" in out and "-- correct answers (share)" in out   # scored, so shown
+    assert "-- correct answers (share)" in out   # scored, so shown
+    # Every energy figure is estimated: latency is the same test, said once, as the pytest summary does.
+    assert "-- latency (ms)" not in out and "Energy and latency are one measurement here" in out
+
+
+def test_metrics_asked_for_by_name_are_all_shown(capsys, results):
+    code, out, _ = _run_cli(capsys, results / RUN, "--metrics", "energy,latency")
+    assert code == 0 and "-- latency (ms)" in out and "one measurement" not in out
     assert "Energy: ESTIMATED, not measured" in out
 
 
@@ -196,3 +203,28 @@ def test_region_reprojects_emissions_before_comparing(capsys, tmp_path):
     assert "Emissions re-projected to France" in " ".join(json.dumps(json.loads(after)).split())
     code, _, err = _run_cli(capsys, folder, "--pue", "1.2")
     assert code == 2 and "--pue needs --region" in err
+
+
+def test_compare_says_what_the_summary_says_about_order_and_repeatability(bench_project, capsys):
+    """A real grouped, repeated run: compare prints the summary's run-order and repeatability lines."""
+    from ..conftest import run_dirs
+    from slm_energy_plugin.render.verdicts import trust_lines
+    from slm_energy_plugin.results.storage import load_run_dir
+
+    result = bench_project.runpytest_subprocess("--energy-models", "tiny-gpt2,tiny-phi", "--benchmark-disable",
+                                                "--energy-report", "--energy-order", "grouped",
+                                                "--energy-repeat", "2")
+    result.assert_outcomes(passed=6)
+    summary = " ".join(result.stdout.str().split())
+    [run_dir] = run_dirs(bench_project.path)
+    code, out, _ = _run_cli(capsys, run_dir)
+    assert code == 0
+    for text in (summary, out):
+        assert "Warning: run order grouped (model by model)" in text
+        assert "Repeatability: within-query spread of latency (median CV across rounds): tiny-gpt2" in text
+        assert "Energy and latency are one measurement here" in text
+    trust = trust_lines(load_run_dir(run_dir), ["energy", "latency"])
+    for line in trust.conditions + trust.spread + [trust.same_note or ""]:
+        assert line in summary and line in out   # background load too, when the machine was busy
+    markdown = _run_cli(capsys, run_dir, "--format", "markdown")[1]
+    assert "- Warning: run order grouped" in markdown
