@@ -39,7 +39,7 @@ def _metric_median(run: ModelRun, name: str) -> float | None:
 
 
 WEIGHT_NOTES = {
-    "untrained": "untrained tiny model: its cost is real, its answers are not",
+    "untrained": "a tiny model never trained: its cost is real, its answers are not",
     "random": "random weights: cost only (real architecture, meaningless answers)",
 }
 

@@ -20,7 +20,7 @@ def test_suite_writes_one_valid_json_per_model(bench_project: pytest.Pytester) -
         "*test_math_query?tiny-qwen2-q003? PASSED*",
         "*Energy: ESTIMATED, not measured*",
         "tiny-gpt2 * 3 * estimated * untrained",
-        "untrained: untrained tiny model: its cost is real, its answers are not.",
+        "untrained: a tiny model never trained: its cost is real, its answers are not.",
         "wrote *environmental_data_tiny-qwen2.json",
     ])
     [run_dir] = run_dirs(bench_project.path)

@@ -18,7 +18,7 @@ def test_summary_says_estimates_are_estimates() -> None:
     brief = {line.split()[0]: line.split() for line in lines[-4:-1]}
     assert brief["tiny-a"] == ["tiny-a", "3", "7.2", "0.2", "10", "-", "estimated", "untrained"]
     assert brief["b"][-1] == "pretrained"
-    assert lines[-1] == "untrained: untrained tiny model: its cost is real, its answers are not."
+    assert lines[-1] == "untrained: a tiny model never trained: its cost is real, its answers are not."
     assert max(len(line) for line in lines if not line.startswith(("Energy", "Medians"))) <= 80
 
 
