@@ -2,7 +2,7 @@
 
 One place per format (as pyperf's METADATA): :data:`FIELDS` gives every field of
 ``environmental_data_<alias>.json`` its JSON type, unit, meaning and the one function that
-writes it. The pydantic models that validate files read from disk are *built from* the table
+writes it. The pydantic validators (TypedDicts) that check files read from disk are *built from* the table
 (:func:`validator_for`), the README's schema section is rendered from it (:func:`markdown_table`, a
 test keeps them equal) and a test checks that ``ModelRun.to_dict`` writes exactly these fields.
 
