@@ -77,14 +77,20 @@ _DECODERS = {
 
 def depth_of(value: Any) -> int:
     """Nesting depth of parsed JSON/YAML (a scalar is 0), without recursion; only containers are visited."""
-    deepest = 0
-    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return deepest
+    return _depth_over(value, limit=None)
+
+
+def _depth_over(value: Any, limit: int | None) -> int:
+    """The depth, one level at a time (a comprehension per level, no per-item stack entries);
+    with ``limit``, the walk stops as soon as it is known to be exceeded (returns ``limit + 1``)."""
+    depth, level = 0, [value] if isinstance(value, (dict, list)) else []
+    while level:
+        depth += 1
+        if limit is not None and depth > limit:
+            return depth
+        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(child, (dict, list))]
+    return depth
 
 
 def parse_json(text: str, name: str, *, nan_as_null: bool = False, max_bytes: int = MAX_JSON_BYTES) -> Any:
@@ -109,7 +115,7 @@ def parse_json(text: str, name: str, *, nan_as_null: bool = False, max_bytes: in
         raise ConfigError(f"{name}: nested more than {MAX_DEPTH} levels deep; refused") from None
     # Every container opens with a bracket outside a string, so text with at most MAX_DEPTH brackets
     # cannot nest deeper: the walk is skipped for small documents (a streamed chunk has three or four).
-    if text.count("{") + text.count("[") > MAX_DEPTH and depth_of(data) > MAX_DEPTH:
+    if text.count("{") + text.count("[") > MAX_DEPTH and _depth_over(data, MAX_DEPTH) > MAX_DEPTH:
         raise ConfigError(f"{name}: nested more than {MAX_DEPTH} levels deep; refused")
     return data
 

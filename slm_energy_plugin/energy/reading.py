@@ -7,6 +7,7 @@ reader can tell a hardware counter from an estimate.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any, Mapping
 from .units import J_PER_KWH
 
@@ -30,7 +31,14 @@ def is_measured(method: str) -> bool:
 
 def provenance(methods: Mapping[str, str]) -> str:
     """Summarise component methods as 'measured', 'estimated', 'mixed' or 'none'."""
-    relevant = [m for m in methods.values() if m not in NO_FIGURE_METHODS]
+    # Every record of a run carries the same few labels: the answer is looked up, not recomputed
+    # (it depends only on which labels occur, so the set of them is the key).
+    return _provenance_of_labels(frozenset(methods.values()))
+
+
+@lru_cache(maxsize=256)
+def _provenance_of_labels(labels: frozenset[str]) -> str:
+    relevant = [m for m in labels if m not in NO_FIGURE_METHODS]
     if not relevant:
         return "none"
     if all(is_measured(m) for m in relevant):
@@ -53,12 +61,14 @@ class EnergyReading:
     # Problems the meter noticed (window shorter than its resolution, zero result...).
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
-    @property
+    # Cached: plots, reports and statistics ask each record for these many times (the dataclass is
+    # frozen, so the figures cannot change under the cache).
+    @cached_property
     def total_kwh(self) -> float | None:
         parts = [v for v in (self.cpu_kwh, self.gpu_kwh, self.ram_kwh) if v is not None]
         return sum(parts) if parts else None
 
-    @property
+    @cached_property
     def provenance(self) -> str:
         return provenance(self.methods)
 

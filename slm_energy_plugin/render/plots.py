@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ..bulk import collector_paused  # noqa: E402
 from ..quality.efficiency import EfficiencyRow  # noqa: E402
 from . import figure_data as fd  # noqa: E402
 from .style import apply_style  # noqa: E402
@@ -223,14 +224,15 @@ def save_figures(specs: Sequence[PlotSpec], out_dir: Path, formats: Sequence[str
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for spec in specs:
-        fig = draw(spec)
-        try:
-            for fmt in formats:
-                path = out_dir / f"{spec.name}.{fmt}"
-                fig.savefig(path, format=fmt, metadata=_metadata(fmt))
-                written.append(path)
-        finally:
-            plt.close(fig)
+        with collector_paused():
+            fig = draw(spec)
+            try:
+                for fmt in formats:
+                    path = out_dir / f"{spec.name}.{fmt}"
+                    fig.savefig(path, format=fmt, metadata=_metadata(fmt))
+                    written.append(path)
+            finally:
+                plt.close(fig)
     return written
 
 
@@ -243,10 +245,11 @@ def figure_bytes(spec: PlotSpec, fmt: str = "png") -> bytes:
     """One figure rendered in memory (for the HTML report)."""
     import io
 
-    fig = draw(spec)
-    try:
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format=fmt, metadata=_metadata(fmt))
-        return buffer.getvalue()
-    finally:
-        plt.close(fig)
+    with collector_paused():
+        fig = draw(spec)
+        try:
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format=fmt, metadata=_metadata(fmt))
+            return buffer.getvalue()
+        finally:
+            plt.close(fig)

@@ -8,6 +8,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from ..bulk import collector_paused
 from ..errors import SlmEnergyError
 from ..quality.efficiency import EfficiencyRow, efficiency_rows
 from ..results.records import ModelRun
@@ -41,6 +42,11 @@ def read_timeline(paths: Sequence[Path]) -> pd.DataFrame | None:
 
 
 def load_input(paths: Sequence[Path]) -> RunInput:
+    with collector_paused():    # millions of acyclic objects: see bulk.py
+        return _load_input(paths)
+
+
+def _load_input(paths: Sequence[Path]) -> RunInput:
     runs, sources = runs_and_sources(list(paths))
     aliases_in_files = [run.alias for run in runs]
     runs, alias_notes = disambiguate(runs, sources)

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from ..bulk import collector_paused
 from ..errors import SlmEnergyError
 from .records import ModelRun, validate_model_dict
 from .schema import finite_or_null, upgrade
@@ -236,9 +237,10 @@ def latest_run_dir(results_dir: Path) -> Path:
 def load_runs(paths: Iterable[Path]) -> list[ModelRun]:
     """Model runs from run folders and/or single JSON files, in the order given."""
     runs: list[ModelRun] = []
-    for path in paths:
-        if path.is_dir():
-            runs.extend(load_run_dir(path))
-        else:
-            runs.append(load_model_file(path))
+    with collector_paused():    # millions of acyclic objects: see bulk.py
+        for path in paths:
+            if path.is_dir():
+                runs.extend(load_run_dir(path))
+            else:
+                runs.append(load_model_file(path))
     return runs

@@ -65,13 +65,24 @@ def discordant(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[int, int
 def mcnemar(a: Mapping[str, float], b: Mapping[str, float]) -> StatResult:
     """McNemar on shared queries: exact binomial below 25 discordant pairs, else
     chi-squared with continuity correction. Effect: accuracy of a minus b on them."""
-    shared = sorted(a.keys() & b.keys())
     only_a, only_b = discordant(a, b)
-    base = StatResult(MCNEMAR, statistic_name="b/c", n=len(shared), paired=True)
+    return mcnemar_from_counts(len(a.keys() & b.keys()), only_a, only_b)
+
+
+def discordant_columns(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int]:
+    """:func:`discordant` on two aligned columns (NaN = no value), with the shared count first:
+    (shared, right only for a, right only for b). Counted in numpy: every pair of 10 models."""
+    shared = int((~np.isnan(a) & ~np.isnan(b)).sum())
+    return shared, int(((a == 1.0) & (b == 0.0)).sum()), int(((a == 0.0) & (b == 1.0)).sum())
+
+
+def mcnemar_from_counts(shared: int, only_a: int, only_b: int) -> StatResult:
+    """:func:`mcnemar` from the number of shared queries and the two discordant counts."""
+    base = StatResult(MCNEMAR, statistic_name="b/c", n=shared, paired=True)
     if not shared:
         return replace(base, reason="no shared query ids")
     n_discordant = only_a + only_b
-    effect = (only_a - only_b) / len(shared)
+    effect = (only_a - only_b) / shared
     if n_discordant == 0:
         return replace(base, effect=0.0, effect_name="accuracy difference",
                        reason="no discordant pairs: both models are right or wrong on the same queries")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from ..bulk import collector_paused
 from ..energy.reading import NO_FIGURE_METHODS, is_measured
 from ..errors import ConfigError, SlmEnergyError
 from .metrics import DEFAULT_METRICS, METRICS, get_metric, has_values, values_by_model
@@ -102,6 +103,12 @@ def _no_values_reason(name: str, runs: Sequence[ModelRun]) -> str:
 def build_report(runs: Sequence[ModelRun], metric_names: Sequence[str], *, alpha: float = 0.05,
                  notes: Sequence[str] = ()) -> StatsReport:
     """Compare every model of ``runs`` on each metric named (see metrics.METRICS)."""
+    with collector_paused():    # per-query values of every model: acyclic, see bulk.py
+        return _build_report(runs, metric_names, alpha=alpha, notes=notes)
+
+
+def _build_report(runs: Sequence[ModelRun], metric_names: Sequence[str], *, alpha: float,
+                  notes: Sequence[str]) -> StatsReport:
     kind, header = energy_header(runs)
     sections = []
     for name in parse_metric_names(metric_names):

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import hodges_lehmann as hl
 from .rank_tests import WILCOXON, friedman, kruskal, mann_whitney, wilcoxon
-from .binary import Accuracy, accuracy, cochran_q, discordant, mcnemar
+from .binary import Accuracy, accuracy, cochran_q, discordant_columns, mcnemar_from_counts
 from .types import StatResult, holm
 from ..render.format import plural
 
@@ -318,9 +318,14 @@ def compare_models(values: Mapping[str, Mapping[str, float]], *, binary: bool = 
     base = Comparison(binary, alpha, models, len(common), notes=tuple(notes),
                       bootstrap_resamples=bootstrap_resamples, bootstrap_seed=seed)
     if binary:
-        pairs = [PairComparison(a, b, len(clean[a]), len(clean[b]), len(clean[a].keys() & clean[b].keys()),
-                                mcnemar=mcnemar(clean[a], clean[b]), discordant=discordant(clean[a], clean[b]))
-                 for a, b in combinations(models, 2)]
+        pairs = []
+        for i, j in combinations(range(len(models)), 2):
+            # Counted on the table's columns (the same values as clean's): 45 pairs of 10 models.
+            shared, only_a, only_b = discordant_columns(table[:, i], table[:, j])
+            a, b = models[i], models[j]
+            pairs.append(PairComparison(a, b, len(clean[a]), len(clean[b]), shared,
+                                        mcnemar=mcnemar_from_counts(shared, only_a, only_b),
+                                        discordant=(only_a, only_b)))
         return replace(base, accuracies=tuple(accuracy(m, list(clean[m].values()), alpha) for m in models),
                        omnibus=(cochran_q(common),), pairs=tuple(_holm_family(pairs, "mcnemar")))
     groups = {m: table[~np.isnan(table[:, j]), j] for j, m in enumerate(models)}

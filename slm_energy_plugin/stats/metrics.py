@@ -100,5 +100,7 @@ def values_by_model(runs: Iterable[ModelRun], metric: Metric | str) -> dict[str,
 def has_values(runs: Iterable[ModelRun], name: str) -> bool:
     """Whether at least one model has at least one value of the metric."""
     metric = get_metric(name)
-    return any(record_values(run.records, metric) for run in runs)
+    # Stops at the first value (record_values would average every query of every model first).
+    return any(record.outcome in COUNTED_OUTCOMES and (value := metric.extract(record)) is not None
+               and value == value for run in runs for record in run.records)
 

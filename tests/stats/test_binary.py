@@ -9,7 +9,8 @@ import pytest
 from scipy import stats as sps
 
 from slm_energy_plugin.stats.core import compare_models
-from slm_energy_plugin.stats.binary import accuracy, cochran_q, mcnemar, wilson_interval
+from slm_energy_plugin.stats.binary import (accuracy, cochran_q, discordant, discordant_columns, mcnemar,
+                                          mcnemar_from_counts, wilson_interval)
 
 
 def _answers(*rows):
@@ -102,3 +103,16 @@ def test_binary_values_that_are_not_zero_or_one_are_left_out_with_a_note():
     c = compare_models({"a": {"q1": 1.0, "q2": 0.5}, "b": {"q1": 0.0, "q2": 1.0}}, binary=True)
     assert c.accuracies[0].n == 1
     assert any("neither 0 nor 1" in note for note in c.notes)
+
+
+def test_counts_on_columns_match_the_mapping_version() -> None:
+    # compare_models counts on the query table's columns (NaN = no value); mcnemar on dicts.
+    a = {"q1": 1.0, "q2": 0.0, "q3": 1.0, "q4": 0.0, "q5": 1.0}
+    b = {"q1": 0.0, "q2": 1.0, "q3": 1.0, "q5": 0.0, "q6": 1.0}
+    ids = sorted(a.keys() | b.keys())
+    col_a = np.array([a.get(q, np.nan) for q in ids])
+    col_b = np.array([b.get(q, np.nan) for q in ids])
+    shared, only_a, only_b = discordant_columns(col_a, col_b)
+    assert (shared, only_a, only_b) == (4, 2, 1)
+    assert (only_a, only_b) == discordant(a, b)
+    assert mcnemar_from_counts(shared, only_a, only_b) == mcnemar(a, b)
