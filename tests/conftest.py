@@ -53,6 +53,11 @@ def run_dirs(root: Path) -> list[Path]:
     return sorted(p for p in results.iterdir() if p.is_dir()) if results.is_dir() else []
 
 
+def unwrapped(result: pytest.RunResult) -> str:
+    """A run's output as one line: the summary wraps its sentences at 100 characters."""
+    return " ".join(line.strip() for line in result.outlines)
+
+
 def write(path: Path, text: str) -> Path:
     """A UTF-8 text file with ``text``; its path."""
     path.write_text(text, encoding="utf-8")

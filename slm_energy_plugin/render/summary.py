@@ -143,11 +143,6 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
         writer.write_line(line)
     for line in meter_warnings(runs):
         writer.write_line(line)
-    from .load_lines import load_lines   # served models under --energy-concurrency
-
-    for line in load_lines(runs):
-        writer.write_line(line)
-
     from . import verdicts   # issue 10: run order, background load, one measurement, repeatability
 
     trust = verdicts.trust_lines(runs, metrics)   # the same lines as `slm-energy compare`

@@ -113,7 +113,7 @@ def repeatability_lines(runs: Sequence[ModelRun]) -> list[str]:
 class TrustLines:
     """Everything above, for one set of runs: the one source of the summary's and compare's lines."""
 
-    conditions: list[str]       # run order, background load: said before any table
+    conditions: list[str]       # load levels, run order, background load: said before any table
     spread: list[str]           # repeatability: said beside the statistics
     same_note: str | None       # energy and latency are one measurement (then ``metrics`` lacks latency)
     metrics: list[str]          # the metrics to test
@@ -121,4 +121,7 @@ class TrustLines:
 
 def trust_lines(runs: Sequence[ModelRun], metrics: Sequence[str]) -> TrustLines:
     shown, same = same_measurement(runs, metrics)
-    return TrustLines(order_lines(runs) + background_lines(runs), repeatability_lines(runs), same, shown)
+    from .load_lines import load_lines   # how a load level ran: throughput and energy per request
+
+    return TrustLines(load_lines(runs) + order_lines(runs) + background_lines(runs), repeatability_lines(runs),
+                      same, shown)

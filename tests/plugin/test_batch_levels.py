@@ -3,9 +3,13 @@ vs N is one comparison in one session (real tiny models, real pytest runs)."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 
-from ..conftest import load_model_json, run_dirs
+from ..conftest import load_model_json, run_dirs, unwrapped
 
 MISMATCHED_TEST = '''
 def test_math_query(slm, math_query):
@@ -19,10 +23,10 @@ def test_batch_1_and_3_in_one_comparison(bench_project: pytest.Pytester) -> None
     result = bench_project.runpytest_subprocess("--energy-models", "tiny-gpt2", "--energy-batch-size", "1,3",
                                                 "--energy-idle-seconds", "0.3", "--energy-report", "--benchmark-disable", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6)
-    result.stdout.fnmatch_lines([
-        "tiny-gpt2-b3 in batches of 3, 3 generations in 1 window (0 failed) in * s = * requests/s, "
-        "* output tokens/s, * J/request (estimated; shared by time overlap)",
-        "tiny-gpt2-b? / tiny-gpt2-b?  *"])   # the paired comparison row of the two levels
+    assert re.search(r"tiny-gpt2-b3 in batches of 3, 3 generations in 1 window \(0 failed\) in \S+ s = \S+ "
+                     r"requests/s, \S+ output tokens/s, \S+ J/request \(estimated; shared by time overlap\)",
+                     unwrapped(result))
+    result.stdout.fnmatch_lines(["tiny-gpt2-b? / tiny-gpt2-b?  *"])   # the paired comparison row of the two levels
     [run_dir] = run_dirs(bench_project.path)
     one, three = (load_model_json(run_dir, f"tiny-gpt2-b{n}") for n in (1, 3))
     assert one["model_info"]["model_id"] == three["model_info"]["model_id"] == "slm-energy/tiny-gpt2"
@@ -45,6 +49,10 @@ def test_batch_1_and_3_in_one_comparison(bench_project: pytest.Pytester) -> None
     assert all("load" not in q["extra"].get("backend", {}) for q in one["query_history"])
     for name in ("query_id", "tokens_input"):
         assert [q[name] for q in one["query_history"]] == [q[name] for q in history]
+    # `slm-energy compare` on the saved run says how the level ran, as the summary did.
+    compared = subprocess.run([sys.executable, "-m", "slm_energy_plugin.cli", "compare", str(run_dir)],
+                              capture_output=True, text=True, check=True)
+    assert re.search(r"tiny-gpt2-b3 in batches of 3, 3 generations in 1 window", " ".join(compared.stdout.split()))
 
 
 def test_rounds_are_planned_and_unplanned_asks_run_live(bench_project: pytest.Pytester) -> None:
