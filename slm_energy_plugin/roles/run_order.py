@@ -12,7 +12,7 @@ from typing import Hashable
 
 import pytest
 
-from ..workload.order import OrderKey, grouped_placements, interleave
+from ..workload.order import OrderKey, group, interleave
 
 MODEL_PARAM = "slm_model"
 
@@ -45,12 +45,8 @@ def _value_key(value: object) -> Hashable:
 def apply_order(items: list[pytest.Item], mode: str) -> dict[str, dict[str, object]]:
     """Reorder ``items`` in place for ``mode``; returns each model item's ``extra.order`` by node id."""
     keys = [order_key(item) for item in items]
-    if mode == "interleaved":
-        order, placements = interleave(keys)
-        items[:] = [items[i] for i in order]
-    else:
-        placements = grouped_placements(keys)
-        order = list(range(len(keys)))
+    order, placements = interleave(keys) if mode == "interleaved" else group(keys)
+    items[:] = [items[i] for i in order]
     by_old = {i: placement for i, placement in placements.items()}
     return {items[new].nodeid: by_old[old].to_dict(mode)
             for new, old in enumerate(order) if old in by_old}

@@ -7,7 +7,7 @@ every selected model before the next query, and rotates the models' order from o
 to the next (block ``b`` starts with model ``b mod k``), so each model runs first, second, ... equally
 often and slow drift lands on every model alike.
 
-The function below only permutes: it never adds or drops an item (``-k``/``--lf`` selections are
+The functions below only permute: it never adds or drops an item (``-k``/``--lf`` selections are
 kept), it is deterministic (every xdist worker computes the same order), and items that are not
 model x query items keep their positions.
 """
@@ -71,15 +71,27 @@ def interleave(keys: Sequence[OrderKey]) -> tuple[list[int], dict[int, Placement
     return order, placements
 
 
-def grouped_placements(keys: Sequence[OrderKey]) -> dict[int, Placement]:
-    """Placements for the model-by-model order (kept as collected): block = the model's rank."""
-    model_rank: dict[str, int] = {}
-    seen: dict[str, int] = {}
+def group(keys: Sequence[OrderKey]) -> tuple[list[int], dict[int, Placement]]:
+    """The model-by-model order: every item of the first model (in order of first appearance),
+    then the next model's; block = the model's rank, position = the item's place in its block.
+
+    pytest alone does not give this across test files: a session-scoped fixture parametrized
+    per module (queries, task cases) is grouped within a module, so a model's items came back in
+    every file and its weights were loaded again each time its block started over.
+    """
+    slots = [i for i, key in enumerate(keys) if key.model is not None]
+    per_model: dict[str, list[int]] = {}
+    for i in slots:
+        model = keys[i].model
+        assert model is not None
+        per_model.setdefault(model, []).append(i)
+    ordered: list[int] = []
     placements: dict[int, Placement] = {}
-    for i, key in enumerate(keys):
-        if key.model is None:
-            continue
-        rank = model_rank.setdefault(key.model, len(model_rank))
-        placements[i] = Placement(block=rank, position=seen.get(key.model, 0))
-        seen[key.model] = seen.get(key.model, 0) + 1
-    return placements
+    for rank, items in enumerate(per_model.values()):
+        for position, i in enumerate(items):
+            placements[i] = Placement(block=rank, position=position)
+            ordered.append(i)
+    order = list(range(len(keys)))
+    for slot, i in zip(slots, ordered):
+        order[slot] = i
+    return order, placements

@@ -50,6 +50,20 @@ def test_grouped_order_runs_model_by_model_and_warns(bench_project: pytest.Pytes
     assert data["query_history"][0]["extra"]["order"]["mode"] == "grouped"
 
 
+def test_grouped_order_is_model_by_model_across_files_and_loads_each_model_once(
+        bench_project: pytest.Pytester) -> None:
+    """pytest groups a session fixture parametrized per module within each module only: without
+    the grouped order's own reordering, a model's block started again in every file (and reloaded)."""
+    bench_project.makepyfile(test_again="def test_case(slm, slm_case):\n    slm.ask(slm_case.prompt, max_new_tokens=2)\n")
+    result = bench_project.runpytest(*TWO, "--energy-order", "grouped", "--benchmark-disable", "-v",
+                                     "-p", "no:randomly")
+    ran = re.findall(r"::test_(?:math_query|case)\[(tiny-\w+)-\w+\] PASSED", result.stdout.str())
+    assert len(ran) > 12 and ran == sorted(ran)   # every tiny-gpt2 item, then every tiny-phi item
+    run_dir = run_dirs(bench_project.path)[0]
+    for alias in ("tiny-gpt2", "tiny-phi"):
+        assert len(load_model_json(run_dir, alias)["loads"]) == 1
+
+
 def test_bad_order_is_one_line(bench_project: pytest.Pytester) -> None:
     result = bench_project.runpytest(*TWO, "--energy-order", "random")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

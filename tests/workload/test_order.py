@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from slm_energy_plugin.workload.order import OrderKey, grouped_placements, interleave
+from slm_energy_plugin.workload.order import OrderKey, group, interleave
 
 MODELS = ("a", "b", "c")
 
@@ -51,6 +51,19 @@ def test_a_selection_is_only_permuted_and_the_order_is_deterministic() -> None:
 
 def test_grouped_placements_number_models_and_their_queries() -> None:
     keys = _grouped(2, ("a", "b"))
-    placed = grouped_placements(keys)
-    assert [(p.block, p.position) for p in placed.values()] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    order, placed = group(keys)
+    assert order == [0, 1, 2, 3]          # already model by model: nothing moves
+    assert [(placed[i].block, placed[i].position) for i in order] == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert placed[0].to_dict("grouped")["scheme"] == "model-by-model"
+
+
+def test_grouped_order_gathers_a_model_across_files_and_keeps_other_items_in_place() -> None:
+    # Two files, each grouped by pytest within itself: a, b (file 1), then a, b again (file 2).
+    keys = [OrderKey("a", "f1q1"), OrderKey("b", "f1q1"), OrderKey(None), OrderKey("a", "f2c1"),
+            OrderKey("a", "f2c2"), OrderKey("b", "f2c1")]
+    order, placed = group(keys)
+    assert [keys[i].model for i in order] == ["a", "a", None, "a", "b", "b"]
+    assert order[2] == 2                   # the non-model item keeps its slot
+    assert [keys[i].block for i in order if keys[i].model == "a"] == ["f1q1", "f2c1", "f2c2"]   # stable
+    assert [(placed[i].block, placed[i].position) for i in order if i != 2] == \
+        [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]
