@@ -149,6 +149,7 @@ def slm(slm_model: OpenModel, request: pytest.FixtureRequest) -> SLM:
         # Requested on first use only: pytest-benchmark warns about a fixture a test never used.
         def provider() -> Any:
             return request.getfixturevalue("benchmark")
-    return SLM(slm_model.loaded, role.measurer.meter, defaults=ask_defaults(role.settings, spec),
+    meter = slm_model.meter or role.measurer.meter   # a model served elsewhere, unmetered: time only
+    return SLM(slm_model.loaded, meter, defaults=ask_defaults(role.settings, spec),
                benchmark_provider=provider, default_query_id=query.id if query else None,
                sampler=role.measurer.sampler)

@@ -121,22 +121,41 @@ def strip_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def is_loopback(url: str) -> bool:
-    """True when the server runs on this machine (its energy is in the machine meter's figures)."""
-    host = urlsplit(url).hostname or ""
+def is_loopback(url: str, local_addresses: frozenset[str] | None = None) -> bool:
+    """True when the server runs on this machine (its energy is in the machine meter's figures):
+    a loopback address, ``localhost``, or an address of one of this machine's own interfaces."""
+    host = (urlsplit(url).hostname or "").lower()
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    if address.is_loopback:
+        return True
+    return host in (local_addresses if local_addresses is not None else interface_addresses())
 
 
-def energy_scope(url: str, meter_name: str) -> str:
+def interface_addresses() -> frozenset[str]:
+    """The IP addresses of this machine's network interfaces (a server at one of them is local)."""
+    import socket
+
+    import psutil
+
+    return frozenset(a.address.split("%")[0].lower() for addrs in psutil.net_if_addrs().values() for a in addrs
+                     if a.family in (socket.AF_INET, socket.AF_INET6))
+
+
+def server_energy_measured(url: str, meter_name: str, local_addresses: frozenset[str] | None = None) -> bool:
+    """Whether the meter's figures hold the server's energy: its own counters, or the same machine."""
+    return meter_name.startswith("prometheus") or is_loopback(url, local_addresses)
+
+
+def energy_scope(url: str, meter_name: str, local_addresses: frozenset[str] | None = None) -> str:
     """One sentence: whose energy the meter's figures are, for a model behind ``url``."""
     if meter_name.startswith("prometheus"):
         return "the serving host's counters read from a Prometheus endpoint"
-    if is_loopback(url):
+    if is_loopback(url, local_addresses):
         return "whole machine, includes the server"
-    return ("this client machine only: the server runs elsewhere and its energy is not measured "
+    return ("not measured: the server runs on another machine and no meter here reads its energy "
             "(use --energy-meter prometheus=URL on the serving host's exporter)")

@@ -16,3 +16,4 @@ WARMUP_PROMPT = "Warm-up: what is 1 + 1?"
 class OpenModel:
     loaded: Any                  # a LoadedModel, or a served backend with the same interface
     event: dict[str, Any]        # the "model" event (info, load, idle, meter, carbon)
+    meter: Any = None            # this model's meter when not the process's (a remote server: time only)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from ..backends.base import BackendError, ModelBackend
-from ..backends.served import energy_scope, is_loopback, strip_credentials
+from ..backends.served import energy_scope, is_loopback, server_energy_measured, strip_credentials
 from ..backends.spec import ModelSpec
 from ..perf.memory import peak_rss_mb
 from ..results.records import LoadRecord
@@ -58,8 +58,15 @@ def make_backend(spec: ModelSpec) -> Any:
 
 
 def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
+    url = str(spec.base_url)
+    meter: EnergyMeter = measurer.meter
+    own_meter = None
+    if not server_energy_measured(url, str(meter.describe().get("name", ""))):
+        # The server is elsewhere and nothing here reads its energy: this machine's figures would
+        # be the client's, not the request's. Time only, and the record says not-measured.
+        from ..energy.remote_server import RemoteServerMeter
 
-    meter = measurer.meter
+        meter = own_meter = RemoteServerMeter(strip_credentials(url))
     backend = make_backend(spec)
     handle = meter.start()
     started = time.perf_counter()
@@ -85,13 +92,13 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
         result = run_concurrent(backend, measurer.plans.get(spec.alias, []), spec.concurrency, meter)
         load = result.summary()
         backend = LoadedAnswers(backend, result)
-    if measurer.baseline is None and measurer.settings.idle_seconds > 0:
+    if own_meter is None and measurer.baseline is None and measurer.settings.idle_seconds > 0:
         measurer.baseline = measurer.measure_idle(measurer.settings.idle_seconds)
     info = backend.info(measurer.generation_settings(spec))
     meter_info = meter.describe()
-    scope = energy_scope(str(spec.base_url), str(meter_info.get("name", "")))
+    scope = energy_scope(url, str(measurer.meter.describe().get("name", "")))
     server = dict(info.server or {})
-    server.update(energy_scope=scope, loopback=is_loopback(str(spec.base_url)), warmup_error=warmup_error)
+    server.update(energy_scope=scope, loopback=is_loopback(url), warmup_error=warmup_error)
     info = replace(info, server=server, notes=(*info.notes, f"energy: {scope}"))
     event = {
         "kind": "model",
@@ -101,11 +108,11 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
         "load": LoadRecord(duration_s=load_seconds, energy=load_reading,
                            emissions_kg=measurer.carbon.emissions_kg(load_reading.total_kwh),
                            peak_rss_mb=peak_rss_mb(), worker=measurer.worker, warmup_s=warmup_seconds).to_dict(),
-        "idle": None if measurer.baseline is None else measurer.baseline.to_dict(),
+        "idle": None if measurer.baseline is None or own_meter is not None else measurer.baseline.to_dict(),
         "meter": {**meter_info, "scope": scope},
         "carbon": measurer.carbon.to_dict(),
         "performance": {"device": "server", "base_url": strip_credentials(str(spec.base_url)), "load": load},
     }
     measurer._pending.append(event)
     opened: ModelBackend = backend
-    return OpenModel(loaded=opened, event=event)
+    return OpenModel(loaded=opened, event=event, meter=own_meter)

@@ -71,6 +71,20 @@ def _methods(runs: Iterable[ModelRun]) -> tuple[list[str], list[str]]:
 
 def energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
     """('measured' | 'estimated' | 'mixed' | 'none', a sentence saying so in words)."""
+    kind, sentence = _energy_header(runs)
+    # Models whose meter measured nothing for a reason of its own (a server on another machine)
+    # say why, so their missing figures are not read as the null meter's choice.
+    unmeasured = [f"{run.alias}: {run.meter['description']}" for run in runs
+                  if run.energy_provenance == "none" and run.meter.get("name") not in (None, "null")
+                  and run.meter.get("description")]
+    if not unmeasured:
+        return kind, sentence
+    if kind == "none":
+        return kind, f"Energy: not measured - {'; '.join(unmeasured)}."
+    return kind, f"{sentence} Not measured for {'; '.join(unmeasured)}."
+
+
+def _energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
     kind = summarize_provenance(runs)
     measured, estimated = _methods(runs)
     if kind == "measured":

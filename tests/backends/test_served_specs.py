@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from slm_energy_plugin.backends.registry import parse_registry, resolve_model
-from slm_energy_plugin.backends.served import (default_base_url, energy_scope, is_loopback, served_spec_from_name,
-                                                strip_credentials, with_base_urls)
+from slm_energy_plugin.backends.served import (default_base_url, energy_scope, interface_addresses, is_loopback,
+                                               server_energy_measured, served_spec_from_name,
+                                               strip_credentials, with_base_urls)
 from slm_energy_plugin.errors import ConfigError
 from slm_energy_plugin.settings import build_settings
 
@@ -59,7 +60,59 @@ def test_base_url_precedence_and_recorded_form() -> None:
     assert is_loopback("http://127.0.0.1:8000/v1") and is_loopback("http://localhost:1") and is_loopback("http://[::1]:8/")
     assert not is_loopback("http://gpu-box:8000/v1")
     assert energy_scope("http://127.0.0.1:8000", "codecarbon") == "whole machine, includes the server"
-    assert energy_scope("http://gpu-box:8000", "codecarbon").startswith("this client machine only")
+    assert energy_scope("http://gpu-box:8000", "codecarbon").startswith("not measured: the server runs on another")
+    # An address of one of this machine's interfaces is this machine too.
+    assert is_loopback("http://10.1.2.3:8000/v1", frozenset({"10.1.2.3"}))
+    assert not is_loopback("http://10.1.2.4:8000/v1", frozenset({"10.1.2.3"}))
+    assert "127.0.0.1" in interface_addresses()
+    assert server_energy_measured("http://gpu-box:1", "prometheus:DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION")
+    assert not server_energy_measured("http://gpu-box:1", "codecarbon")
+
+
+def _interface_ipv4() -> str:
+    found = sorted(a for a in interface_addresses() if "." in a and not a.startswith("127."))
+    if not found:
+        pytest.skip("this machine has no non-loopback IPv4 interface")
+    return found[0]
+
+
+HIDE_LOCAL_ADDRESSES = """
+import slm_energy_plugin.backends.served as served
+
+# This sandbox has no second machine: the test server listens on this machine's own interface
+# address, and this hides the machine's addresses so that the server counts as elsewhere.
+served.interface_addresses = lambda: frozenset({"127.0.0.1", "::1"})
+"""
+
+
+@pytest.mark.parametrize("remote", [False, True], ids=["own-interface", "elsewhere"])
+def test_a_server_elsewhere_without_its_own_meter_is_not_measured(
+        bench_project: "pytest.Pytester", monkeypatch: pytest.MonkeyPatch, remote: bool) -> None:
+    host = _interface_ipv4()
+    if remote:
+        bench_project.makeconftest(HIDE_LOCAL_ADDRESSES)
+    with ScriptedServer(host) as server:
+        result = bench_project.runpytest_subprocess(
+            "--energy-models", "openai:m", "--energy-base-url", server.url + "/v1", "--benchmark-disable",
+            "--energy-idle-seconds", "0.2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    [run_dir] = run_dirs(bench_project.path)
+    data = load_model_json(run_dir, "openai-m")
+    scope = data["model_info"]["server"]["energy_scope"]
+    history = data["query_history"]
+    assert all(q["tokens_output"] > 0 and q["ttft_s"] > 0 for q in history)   # time and tokens either way
+    if not remote:   # this machine's own address: the machine meter covers the server
+        assert scope == "whole machine, includes the server"
+        assert all(q["energy_kwh"] is not None for q in history)
+        return
+    assert scope.startswith("not measured: the server runs on another machine")
+    assert data["energy_meter"]["name"] == "not-measured (remote server)" and data["energy_provenance"] == "none"
+    assert server.url in data["energy_meter"]["description"]
+    for query in history:   # not the client machine's energy presented as the request's
+        assert query["energy_kwh"] is None and query["net_energy_kwh"] is None and query["emissions"] is None
+        assert set(query["energy"]["methods"].values()) == {"not-measured"}
+    assert data["idle_power"] is None
+    result.stdout.fnmatch_lines(["Energy: not measured - openai-m: the model runs at http://*, another machine*"])
 
 
 def test_options_are_checked_in_one_line(tmp_path: Path) -> None:
