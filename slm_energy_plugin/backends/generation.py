@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .sampling import Sampling
+from .spec import ModelSpec
 from .stopping import finish, stop_kwargs
 
-if TYPE_CHECKING:
-    from .transformers_runtime import LoadedModel
+
+class GeneratingModel(Protocol):
+    """What the shared accounting reads of a loaded model (LoadedModel has it); a protocol, so
+    this module does not import the runtime that imports it."""
+
+    spec: ModelSpec
+    tokenizer: Any
+    eos_ids: set[int]
+    forced_length: bool
+
+    def decode(self, ids: list[int]) -> str: ...
 
 THINK_END = "</think>"
 
@@ -71,7 +81,7 @@ def step_timing(token_times: list[float], tokens: int, started: float) -> tuple[
     return ttft, decode
 
 
-def generate_kwargs(model: LoadedModel, max_new_tokens: int, min_new_tokens: int | None,
+def generate_kwargs(model: GeneratingModel, max_new_tokens: int, min_new_tokens: int | None,
                     sampling: Sampling | None, stop: tuple[str, ...]) -> tuple[dict[str, Any], tuple[str, ...]]:
     """``model.generate`` keyword arguments (streamer aside) and the stops that actually apply."""
     pad_id = model.tokenizer.pad_token_id
@@ -89,7 +99,7 @@ def generate_kwargs(model: LoadedModel, max_new_tokens: int, min_new_tokens: int
     return kwargs, stop
 
 
-def build_generation(model: LoadedModel, query: str, rendered: str, new_ids: list[int], *, tokens_input: int,
+def build_generation(model: GeneratingModel, query: str, rendered: str, new_ids: list[int], *, tokens_input: int,
                      max_new_tokens: int, sampling: Sampling | None, stop: tuple[str, ...], seconds: float,
                      ttft_s: float | None, decode_s: float | None,
                      extra: dict[str, Any] | None = None) -> Generation:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from ..backends.base import BackendError, ModelBackend
+from ..backends import served
 from ..backends.served import energy_scope, is_loopback, server_energy_measured, strip_credentials
 from ..backends.spec import ModelSpec
 from ..perf.memory import peak_rss_mb
@@ -61,7 +62,9 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
     url = str(spec.base_url)
     meter: EnergyMeter = measurer.meter
     own_meter = None
-    if not server_energy_measured(url, str(meter.describe().get("name", ""))):
+    meter_name = str(meter.describe().get("name", ""))
+    local = served.interface_addresses()   # read once: the three checks below all ask "is the server here?"
+    if not server_energy_measured(url, meter_name, local):
         # The server is elsewhere and nothing here reads its energy: this machine's figures would
         # be the client's, not the request's. Time only, and the record says not-measured.
         from ..energy.remote_server import RemoteServerMeter
@@ -96,9 +99,9 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
         measurer.baseline = measurer.measure_idle(measurer.settings.idle_seconds)
     info = backend.info(measurer.generation_settings(spec))
     meter_info = meter.describe()
-    scope = energy_scope(url, str(measurer.meter.describe().get("name", "")))
+    scope = energy_scope(url, meter_name, local)
     server = dict(info.server or {})
-    server.update(energy_scope=scope, loopback=is_loopback(url), warmup_error=warmup_error)
+    server.update(energy_scope=scope, loopback=is_loopback(url, local), warmup_error=warmup_error)
     info = replace(info, server=server, notes=(*info.notes, f"energy: {scope}"))
     event = {
         "kind": "model",

@@ -41,6 +41,14 @@ class Placement:
                 "block": self.block, "position": self.position}
 
 
+def _into_slots(count: int, slots: list[int], ordered: list[int]) -> list[int]:
+    """The permutation that puts ``ordered`` into the model items' ``slots``; other items stay put."""
+    order = list(range(count))
+    for slot, i in zip(slots, ordered):
+        order[slot] = i
+    return order
+
+
 def interleave(keys: Sequence[OrderKey]) -> tuple[list[int], dict[int, Placement]]:
     """The interleaved order of ``keys``: a permutation of their indices, and each moved item's place.
 
@@ -65,10 +73,7 @@ def interleave(keys: Sequence[OrderKey]) -> tuple[list[int], dict[int, Placement
             for i in per_model[model]:
                 placements[i] = Placement(block=b, position=position)
                 ordered.append(i)
-    order = list(range(len(keys)))
-    for slot, i in zip(slots, ordered):
-        order[slot] = i
-    return order, placements
+    return _into_slots(len(keys), slots, ordered), placements
 
 
 def group(keys: Sequence[OrderKey]) -> tuple[list[int], dict[int, Placement]]:
@@ -91,7 +96,4 @@ def group(keys: Sequence[OrderKey]) -> tuple[list[int], dict[int, Placement]]:
         for position, i in enumerate(items):
             placements[i] = Placement(block=rank, position=position)
             ordered.append(i)
-    order = list(range(len(keys)))
-    for slot, i in zip(slots, ordered):
-        order[slot] = i
-    return order, placements
+    return _into_slots(len(keys), slots, ordered), placements
