@@ -10,6 +10,7 @@ from tabulate import tabulate
 from ..energy.intensity import SOURCE, country_table
 
 NAME = "countries"
+HELP = "list country codes and grid carbon intensities"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

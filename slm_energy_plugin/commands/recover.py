@@ -18,6 +18,7 @@ from ..errors import SlmEnergyError
 from ..roles.measurer import utc_now
 
 NAME = "recover"
+HELP = "rebuild the model files of an interrupted run from its journal"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
