@@ -1,8 +1,8 @@
 """The ``slm-energy`` command line: thin dispatch to one module per command.
 
 Each module in :mod:`slm_energy_plugin.commands` exposes ``NAME``, ``HELP``,
-``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported only when
-their command runs, so ``slm-energy compare`` never pays for importing torch.
+``add_arguments(parser)`` and ``run(args) -> int``; :data:`COMMANDS` only orders them. Command modules
+import their heavy libraries inside ``run``, so ``slm-energy compare`` never pays for importing torch.
 """
 
 from __future__ import annotations
@@ -16,24 +16,23 @@ from typing import Any, Sequence
 from . import __version__
 from .errors import SlmEnergyError
 
-# command name -> module under slm_energy_plugin.commands, in help order.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "models": ("models", "list the model registry and whether each model can be had here"),
-    "recover": ("recover", "rebuild the model files of an interrupted run from its journal"),
-    "countries": ("countries", "list country codes and grid carbon intensities"),
-    "runs": ("runs", "list the run folders under a results directory and what each holds"),
-    "compare": ("compare", "compare models with statistical tests; optionally gate on a baseline"),
-    "estimate": ("estimate", "estimate the energy, carbon and water of LLM requests (optionally calibrated by a run)"),
-    "reproject": ("reproject", "re-project a measured run's emissions to another grid and PUE"),
-    "leaderboard": ("leaderboard", "fit energy, CO2 and price against model size from leaderboard exports; place your runs on it"),
-
-    "export": ("export", "write a run as a tidy table (CSV, Parquet or JSON lines) for notebooks and tools"),
-    "plot": ("plot", "draw a run's figures (PNG and SVG): distributions, ratios, energy vs latency and quality"),
-    "report": ("report", "write one self-contained HTML report of a run: figures, tables, statistics in words"),
-
-    "finetune": ("finetune", "fine-tune a model with LoRA on a task and measure the training's energy"),
-    "serve": ("serve", "serve the footprint estimator as a web API (needs the [api] extra)"),
-}
+# The commands in help order: each module under slm_energy_plugin.commands gives its NAME, HELP,
+# add_arguments(parser) and run(args); this list is only the order (one source for names and help).
+COMMANDS: tuple[str, ...] = (
+    "models",
+    "recover",
+    "countries",
+    "runs",
+    "compare",
+    "estimate",
+    "reproject",
+    "leaderboard",
+    "export",
+    "plot",
+    "report",
+    "finetune",
+    "serve",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,10 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
-        cmd = sub.add_parser(name, help=help_text, description=help_text)
+    for module_name in COMMANDS:
+        module = _command_module(module_name)
+        cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         cmd.set_defaults(_module=module_name)
-        _command_module(module_name).add_arguments(cmd)
+        module.add_arguments(cmd)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,3 +41,17 @@ def cache_dir() -> Path:
         return Path(override)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "slm-energy"
+
+
+def unwritable_reason(folder: Path) -> str | None:
+    """Why files cannot be written into ``folder`` (created if missing), or None when they can.
+
+    A real file is made and removed: permission bits alone miss read-only mounts and full quotas."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return exc.strerror or exc.__class__.__name__
+    return None

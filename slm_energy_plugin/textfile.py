@@ -75,11 +75,6 @@ _DECODERS = {
 }
 
 
-def depth_of(value: Any) -> int:
-    """Nesting depth of parsed JSON/YAML (a scalar is 0), without recursion; only containers are visited."""
-    return _depth_over(value, limit=None)
-
-
 def _depth_over(value: Any, limit: int | None) -> int:
     """The depth, one level at a time (a comprehension per level, no per-item stack entries);
     with ``limit``, the walk stops as soon as it is known to be exceeded (returns ``limit + 1``)."""

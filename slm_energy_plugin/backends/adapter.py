@@ -37,10 +37,6 @@ MAX_CONFIG_BYTES = 1_000_000
 SUPPORTED_TYPES = ("LORA",)
 
 
-def is_adapter_folder(path: Path) -> bool:
-    return path.is_dir() and (path / CONFIG_FILE).is_file()
-
-
 def _safe_name(path: Path) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", path.name).strip("-") or "adapter"
 

@@ -47,11 +47,3 @@ def seed_generator(sampling: Sampling | None) -> None:
     import torch
 
     torch.manual_seed(sampling.seed)   # also seeds CUDA devices (torch >= 1.x)
-
-
-def choose_sampling(temperature: float | None, top_p: float | None, seed: int | None,
-                    default: Sampling) -> Sampling:
-    """A case's (or call's) values where given, the run's defaults elsewhere."""
-    return Sampling(temperature=default.temperature if temperature is None else float(temperature),
-                    top_p=default.top_p if top_p is None else float(top_p),
-                    seed=default.seed if seed is None else int(seed))

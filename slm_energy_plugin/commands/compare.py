@@ -29,6 +29,7 @@ from ..results.storage import latest_run_dir, load_model_file, load_run_dir, mod
 from ..settings import add_cli_options, parse_cli_options
 
 NAME = "compare"
+HELP = "compare models with statistical tests; optionally gate on a baseline"
 FORMATS = ("text", "markdown", "json", "csv")
 SHARED_OPTIONS = ("results-dir", "metrics", "alpha")
 

@@ -31,6 +31,7 @@ from ..textfile import read_text
 from ..results.storage import load_runs
 
 NAME = "estimate"
+HELP = "estimate the energy, carbon and water of LLM requests (optionally calibrated by a run)"
 LISTS = ("regions", "countries", "datacenters", "hardware", "profiles")
 
 

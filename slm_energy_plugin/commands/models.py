@@ -13,6 +13,7 @@ from ..backends.registry import load_registry, select_models
 from ..settings import hub_offline_from_env
 
 NAME = "models"
+HELP = "list the model registry and whether each model can be had here"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

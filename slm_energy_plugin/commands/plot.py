@@ -8,7 +8,7 @@ from pathlib import Path
 from ..results.storage import latest_run_dir
 
 NAME = "plot"
-HELP = "draw a run's figures (PNG and SVG)"
+HELP = "draw a run's figures (PNG and SVG): distributions, ratios, energy vs latency and quality"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

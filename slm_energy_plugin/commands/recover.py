@@ -15,9 +15,10 @@ from ..render.format import plural
 from ..results import storage
 from ..results.collector import RunCollector
 from ..errors import SlmEnergyError
-from ..roles.measurer import utc_now
+from ..timestamps import utc_now
 
 NAME = "recover"
+HELP = "rebuild the model files of an interrupted run from its journal"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..results.storage import latest_run_dir
 
 NAME = "report"
-HELP = "write one self-contained HTML report of a run"
+HELP = "write one self-contained HTML report of a run: figures, tables, statistics in words"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..results.storage import load_runs, model_files, write_model_runs
 
 NAME = "reproject"
+HELP = "re-project a measured run's emissions to another grid and PUE"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

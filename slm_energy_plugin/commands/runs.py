@@ -12,6 +12,7 @@ from pathlib import Path
 from ..results.storage import run_candidates
 
 NAME = "runs"
+HELP = "list the run folders under a results directory and what each holds"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

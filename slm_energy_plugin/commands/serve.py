@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import SlmEnergyError
 
 NAME = "serve"
+HELP = "serve the footprint estimator as a web API (needs the [api] extra)"
 INSTALL_HINT = "the web API needs the optional 'api' extra: pip install 'slm-energy-plugin[api]'"
 
 

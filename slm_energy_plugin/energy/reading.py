@@ -15,11 +15,6 @@ COMPONENTS = ("cpu", "gpu", "ram")
 
 # Labels whose figures come from an energy counter in hardware or firmware.
 MEASURED_METHODS = frozenset({"rapl", "nvml", "amdsmi", "windows-emi", "pmic"})
-# Labels whose figures are modelled from load, a TDP table or a constant.
-ESTIMATED_METHODS = frozenset(
-    {"cpu-load-estimate", "tdp-constant-estimate", "ram-constant-estimate", "powermetrics-estimate",
-     "user-constant"}
-)
 # Labels that mean "no figure": the component is absent or the meter does not measure it.
 NO_FIGURE_METHODS = frozenset({"absent", "not-measured"})
 

@@ -4,6 +4,3 @@ from __future__ import annotations
 
 J_PER_KWH = 3.6e6  # joules in one kilowatt-hour
 
-
-def kwh_to_j(kwh: float | None) -> float | None:
-    return None if kwh is None else kwh * J_PER_KWH

@@ -16,7 +16,6 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from ..backends.adapter import base_name_to_store, save_adapter
 from .data import builtin_train_file, load_sql_training_set
 from .report import FILE_NAME, build_training_report
 from .train import TrainConfig, TrainingOutcome, train_lora
+from ..timestamps import utc_now
 
 TASKS = ("sql",)
 METHODS = ("lora",)
@@ -57,10 +57,6 @@ class FinetuneResult:
     output: Path
     report: dict[str, Any]
     outcome: TrainingOutcome
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def library_versions() -> dict[str, str | None]:

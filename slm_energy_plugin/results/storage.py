@@ -22,6 +22,7 @@ from ..bulk import collector_paused
 from ..errors import SlmEnergyError
 from .records import ModelRun, validate_model_dict
 from .schema import finite_or_null, upgrade
+from ..paths import unwritable_reason
 from ..textfile import parse_json, read_text
 
 MODEL_FILE_PREFIX = "environmental_data_"
@@ -67,17 +68,12 @@ def _umask() -> int:
 
 def check_writable(results_dir: Path) -> None:
     """Fail before anything is measured if results cannot be written."""
-    try:
-        results_dir.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=results_dir)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
+    reason = unwritable_reason(results_dir)
+    if reason is not None:
         raise SlmEnergyError(
             f"results directory {str(results_dir)!r} is not writable ({reason}); "
             "pass --energy-results-dir with a folder you can write to"
-        ) from None
+        )
 
 
 def new_run_dir(results_dir: Path, now: datetime | None = None) -> Path:

@@ -23,7 +23,7 @@ from ..results.records import ModelRun
 from ..settings import Settings
 from .events import EVENT_KEY, decode_event
 from .journal_guard import journal_full, note_skipped_model, save_pending
-from .measurer import utc_now
+from ..timestamps import utc_now
 
 
 class CollectingRole:

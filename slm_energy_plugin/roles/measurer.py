@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,16 +34,13 @@ from .slm import TestObservation
 from ..stats.summary import median_or_none
 from .opened import OpenModel
 
+
 class ModelUnavailable(Exception):
     """The model cannot be had here; its tests are skipped with this reason."""
 
 
 class ModelLoadFailed(Exception):
     """The model was there but did not load; its tests error with this reason."""
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 class Measurer:

@@ -25,8 +25,9 @@ from .events import EVENT_KEY, encode_event
 from .opened import OpenModel
 from .preflight import preflight
 from .measurer import (Measurer, ModelLoadFailed, ModelUnavailable, benchmark_extra_info, query_event,
-                       selected_specs, utc_now)
+                       selected_specs)
 from .slm import SLM
+from ..timestamps import utc_now
 
 QUERY_FIXTURE = "math_query"
 CASE_FIXTURE = "slm_case"

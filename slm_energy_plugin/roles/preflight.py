@@ -4,25 +4,18 @@ the cache folder can be written (a read-only HOME)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Any
 
 from ..errors import ConfigError
-from ..paths import CACHE_ENV, cache_dir
+from ..paths import CACHE_ENV, cache_dir, unwritable_reason
 
 
 def check_cache_writable() -> None:
     folder = cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ConfigError(f"cache folder {str(folder)!r} is not writable ({exc.strerror or exc}); the tiny models "
-                          f"and bandwidth figures are built there: set {CACHE_ENV} to a folder you can write to"
-                          ) from None
+    reason = unwritable_reason(folder)
+    if reason is not None:
+        raise ConfigError(f"cache folder {str(folder)!r} is not writable ({reason}); the tiny models "
+                          f"and bandwidth figures are built there: set {CACHE_ENV} to a folder you can write to")
 
 
 def preflight(measurer: Any) -> None:
