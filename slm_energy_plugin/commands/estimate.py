@@ -36,8 +36,11 @@ LISTS = ("regions", "countries", "datacenters", "hardware", "profiles")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     what = parser.add_argument_group("what is asked")
-    what.add_argument("--in-tokens", metavar="N", help="input tokens per request: N, LOW..HIGH or LOW..N..HIGH")
-    what.add_argument("--out-tokens", metavar="N", help="output tokens per request: N, LOW..HIGH or LOW..N..HIGH")
+    # --in_tok/--out_tok: the seed calculator's flags, kept so its users' commands run as written.
+    what.add_argument("--in-tokens", "--in_tok", dest="in_tokens", metavar="N",
+                      help="input tokens per request: N, LOW..HIGH or LOW..N..HIGH")
+    what.add_argument("--out-tokens", "--out_tok", dest="out_tokens", metavar="N",
+                      help="output tokens per request: N, LOW..HIGH or LOW..N..HIGH")
     what.add_argument("--profile", help="usage profile giving token sizes and a count (see --list profiles)")
     what.add_argument("--count", metavar="N", help="number of requests (e.g. 1e6). Default: the profile's, else 1")
     what.add_argument("--batch-size", type=int, metavar="B",

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-from slm_energy_plugin.api.app import create_app  # noqa: E402
+from slm_energy_plugin.api.application import create_app  # noqa: E402
 from slm_energy_plugin.carbon.config import load_config  # noqa: E402
 
 APP = create_app(load_config(include_user=False), max_upload_bytes=20_000)
