@@ -155,3 +155,28 @@ def test_serve_without_the_api_extra_says_how_to_install(monkeypatch, capsys):
     assert cli.main(["serve", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'slm-energy-plugin[api]'" in err and err.count("\n") == 1
+
+
+def test_from_run_refuses_a_time_fit_that_explains_nothing_and_names_the_folder(tmp_path, capsys):
+    # Durations with 30 % jitter over 12 queries: the fit's R^2 is negative (-0.34).
+    run_dir = write_run(tmp_path, synthetic_run("toy", noise=0.3, seed=1, n=12))
+    assert cli.main(["estimate", "--from-run", str(run_dir), "--model", "toy"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert str(run_dir) in err and "R^2 -0.34 < 0.5" in err and "--min-r2" in err
+    # Asked for knowingly, the fit is used, and the output still names the run by its folder.
+    data = run_json(capsys, "--from-run", str(run_dir), "--model", "toy", "--min-r2", "-1")
+    assert data["calibration"]["run_folder"] == str(run_dir)
+    assert data["calibration"]["time_fit"]["r2"] == pytest.approx(-0.339, abs=0.01)
+
+
+def test_from_run_warns_when_the_fit_is_far_from_the_timed_phases(tmp_path, capsys):
+    # R^2 0.70 passes, but the fitted prefill is 4.8x the one TTFT gives: said on stderr and in the JSON.
+    run_dir = write_run(tmp_path, synthetic_run("toy", noise=0.3, seed=2, n=12))
+    assert cli.main(["estimate", "--from-run", str(run_dir), "--model", "toy", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    data, err = json.loads(captured.out), captured.err
+    assert "warning" in err and "4.8x off" in err and str(run_dir) in err
+    assert data["calibration"]["warnings"] and "4.8x off" in data["calibration"]["warnings"][0]
+    assert cli.main(["estimate", "--from-run", str(run_dir), "--model", "toy"]) == 0
+    assert "WARNING" in capsys.readouterr().out
