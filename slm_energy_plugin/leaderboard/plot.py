@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Sequence, cast
 
 from ..render import style
 from .analysis import METRICS, Analysis, PanelFit
+from .fit import LINEAR
 from .own_runs import OwnPoint
 from .readers import LLM_PERF, OPEN_LLM, PRICE
 
@@ -48,6 +49,7 @@ class PanelData:
     band_high: tuple[float, ...] = ()
     fit_label: str = ""
     own: tuple[OwnMarker, ...] = ()
+    scale: str = "log"                        # axes: log for log-log fits, linear for --fit linear
 
 
 def _choose_labels(panel: PanelFit) -> tuple[str, ...]:
@@ -77,8 +79,13 @@ def panel_data(panel: PanelFit, runs: Sequence[OwnPoint] = ()) -> PanelData:
     if fit is None:
         return base
     xs = [m.x for m in own] + list(fit.x_range)
-    low, high = math.log10(min(xs)), math.log10(max(xs))
-    line_x = [10 ** (low + (high - low) * i / (LINE_POINTS - 1)) for i in range(LINE_POINTS)]
+    if fit.kind == LINEAR:
+        base = replace(base, scale="linear")
+        lo, hi = min(xs), max(xs)
+        line_x = [lo + (hi - lo) * i / (LINE_POINTS - 1) for i in range(LINE_POINTS)]
+    else:
+        low, high = math.log10(min(xs)), math.log10(max(xs))
+        line_x = [10 ** (low + (high - low) * i / (LINE_POINTS - 1)) for i in range(LINE_POINTS)]
     line_x[0], line_x[-1] = min(xs), max(xs)   # exact ends: no rounding leaves a point off the line
     trend, lower, upper = fit.band(line_x)
     return replace(base, line_x=tuple(line_x), line_y=tuple(trend), band_low=tuple(lower), band_high=tuple(upper),
@@ -109,8 +116,8 @@ def build_figure(panels: Sequence[PanelData], footer: str = "") -> "Figure":
         figure = Figure(figsize=(4.2 * columns, 3.6 * rows), layout="constrained")
         axes = figure.subplots(rows, columns, squeeze=False)
         for index, (ax, data) in enumerate(zip(axes.flat, panels)):
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            ax.set_xscale(data.scale)
+            ax.set_yscale(data.scale)
             ax.scatter(data.x, data.y, s=style.POINT_SIZE, color=style.colour(index), marker=style.marker(index),
                        edgecolor=style.BLACK, linewidth=0.4, label="leaderboard models", zorder=3)
             if data.line_x:
