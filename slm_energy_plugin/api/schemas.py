@@ -123,10 +123,10 @@ class SeedProfile(BaseModel):
     name: Annotated[str, Field(max_length=200)] = "custom_request"
     input_size: Int = Field(1000, ge=0, le=MAX_TOKENS, description="input tokens per request")
     output_size: Int = Field(500, ge=0, le=MAX_TOKENS, description="output tokens per request")
-    throughput: float = Field(60.0, gt=0, le=1e6, allow_inf_nan=False, description="generation speed, tokens/s")
+    throughput: float = Field(60.0, ge=1e-3, le=1e6, allow_inf_nan=False, description="generation speed, tokens/s")
     count: Int = Field(1, ge=1, le=MAX_COUNT, description="number of requests")
     prefill_throughput: float | None = Field(
-        None, gt=0, le=1e7, allow_inf_nan=False,
+        None, ge=1e-3, le=1e7, allow_inf_nan=False,
         description="input tokens/s (prefill-decode formula only). Default: 100 x throughput")
 
 

@@ -9,8 +9,10 @@ Cells that are not numbers become missing values and are counted, never guessed.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,14 +106,33 @@ def hardware_from_name(name: str) -> str | None:
 
 
 def is_sample_file(path: Path) -> bool:
-    """One of the shipped invented samples: in the package's data/leaderboard, or named as one."""
+    """One of the shipped invented samples: in the package's data/leaderboard, or a byte-for-byte copy
+    of one under another name (``cp llm-perf-A10-sample.csv input-A10.csv`` is still invented)."""
     from ..paths import data_dir
 
     try:
-        shipped = path.resolve().parent == (data_dir() / "leaderboard").resolve()
+        if path.resolve().parent == (data_dir() / "leaderboard").resolve():
+            return True
+        return path.stat().st_size in _sample_digests() and _digest(path) in _sample_digests()[path.stat().st_size]
     except OSError:
-        shipped = False
-    return shipped or "sample" in path.name.lower()
+        return False
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _sample_digests() -> dict[int, set[str]]:
+    """size -> SHA-256 of each shipped sample table (sizes first, so most files are never hashed)."""
+    from ..paths import data_dir
+
+    digests: dict[int, set[str]] = {}
+    folder = data_dir() / "leaderboard"
+    for sample in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if is_table_file(sample):
+            digests.setdefault(sample.stat().st_size, set()).add(_digest(sample))
+    return digests
 
 
 @dataclass(frozen=True)
