@@ -89,8 +89,13 @@ def panel_data(panel: PanelFit, runs: Sequence[OwnPoint] = ()) -> PanelData:
     line_x[0], line_x[-1] = min(xs), max(xs)   # exact ends: no rounding leaves a point off the line
     trend, lower, upper = fit.band(line_x)
     return replace(base, line_x=tuple(line_x), line_y=tuple(trend), band_low=tuple(lower), band_high=tuple(upper),
-                     fit_label=f"slope {fit.slope:.2f} [{fit.slope_ci95[0]:.2f}, {fit.slope_ci95[1]:.2f}], "
-                               f"R2 {fit.r2:.2f}, n {fit.n}")
+                     fit_label=_fit_label(fit.slope, fit.slope_ci95, fit.r2, fit.n, fit.kind))
+
+
+def _fit_label(slope: float, ci: tuple[float, float], r2: float, n: int, kind: str) -> str:
+    # A linear slope is in metric units per billion parameters and may be tiny ($ per 1K tokens).
+    digits = ".2f" if kind != LINEAR else ".3g"
+    return f"slope {slope:{digits}} [{ci[0]:{digits}}, {ci[1]:{digits}}], R2 {r2:.2f}, n {n}"
 
 
 FIGURE_NAMES = {LLM_PERF: "energy", OPEN_LLM: "co2", PRICE: "price"}
