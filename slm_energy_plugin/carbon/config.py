@@ -28,7 +28,7 @@ from ..energy.intensity import carbon_context, country_table
 from ..errors import ConfigError
 from ..textfile import load_yaml, read_text
 from ..paths import data_dir
-from . import schema, seed
+from . import schema, seed_config
 from .formulas import Datacenter, Hardware, Region, Span, Workload
 
 SECTIONS = ("regions", "datacenters", "hardware", "profiles", "defaults")
@@ -180,9 +180,9 @@ def read_document(path: Path) -> tuple[str, Mapping[str, Any]]:
 def check_document(data: Any, origin: str) -> Mapping[str, Any]:
     if data is None:
         return {}
-    if seed.is_seed_document(data):
+    if seed_config.is_seed_document(data):
         # The seed calculator's config.yaml / config_model.yaml, rewritten (with notes) into ours.
-        data = seed.convert_document(data, origin)
+        data = seed_config.convert_document(data, origin)
     if not isinstance(data, Mapping):
         raise ConfigError(f"{origin}: the top level must be a mapping of sections ({', '.join(SECTIONS)})")
     for section, body in data.items():
