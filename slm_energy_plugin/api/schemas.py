@@ -7,7 +7,7 @@ files (:mod:`slm_energy_plugin.carbon.schema`), so the API and the files accept 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -99,3 +99,56 @@ class RawEstimateRequest(BaseModel):
     region: RegionIn
     hardware: HardwareIn
     datacenter: DatacenterIn | None = Field(None, description="default: PUE 1.0 and no water figure")
+
+
+# ---------------------------------------------------------------------------------------------
+# The seed calculator's POST /calculate-raw, with its field names and its defaults.
+
+class SeedRegion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pue: float = Field(1.3, ge=1.0, le=5.0, allow_inf_nan=False, description="facility energy / IT energy")
+    carbon_intensity: float = Field(60.0, ge=0, le=2000, allow_inf_nan=False, description="grid, g CO2e/kWh")
+
+
+class SeedHardware(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    power_gpu: float = Field(700.0, ge=0, le=5000, allow_inf_nan=False, description="GPU power, W")
+    power_cpu: float = Field(70.0, ge=0, le=5000, allow_inf_nan=False, description="CPU power, W")
+    eta_cpu: float = Field(0.15, ge=0, le=1, allow_inf_nan=False,
+                           description="CPU share of the draw (0-1); the GPU draws 1 - eta_cpu of its power")
+
+
+class SeedProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(max_length=200)] = "custom_request"
+    input_size: Int = Field(1000, ge=0, le=MAX_TOKENS, description="input tokens per request")
+    output_size: Int = Field(500, ge=0, le=MAX_TOKENS, description="output tokens per request")
+    throughput: float = Field(60.0, ge=1e-3, le=1e6, allow_inf_nan=False, description="generation speed, tokens/s")
+    count: Int = Field(1, ge=1, le=MAX_COUNT, description="number of requests")
+    prefill_throughput: float | None = Field(
+        None, ge=1e-3, le=1e7, allow_inf_nan=False,
+        description="input tokens/s (prefill-decode formula only). Default: 100 x throughput")
+
+
+class CalculateRawRequest(BaseModel):
+    """The seed calculator's payload; ``formula`` picks the time formula (default: prefill-decode)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "region": {"pue": 1.3, "carbon_intensity": 380},
+        "hardware": {"power_gpu": 700, "power_cpu": 70, "eta_cpu": 0.15},
+        "profile": {"name": "chatbot", "input_size": 2000, "output_size": 500, "throughput": 60, "count": 1000}}]})
+    region: SeedRegion
+    hardware: SeedHardware
+    profile: SeedProfile
+    formula: Literal["prefill-decode", "seed"] = Field(
+        "prefill-decode", description="prefill-decode (default) or seed: T = (input² + output) / throughput")
+
+    def defaults_used(self) -> tuple[str, ...]:
+        """Fields the body left out, which took the seed calculator's defaults."""
+        used = []
+        for part in ("region", "hardware", "profile"):
+            model = getattr(self, part)
+            for name in type(model).model_fields:
+                if name not in model.model_fields_set and name != "prefill_throughput":
+                    used.append(f"{part}.{name}={getattr(model, name)!r}")
+        return tuple(used)

@@ -31,6 +31,12 @@ from ..energy.units import J_PER_KWH
 from .formulas import Hardware, Span
 
 MIN_RECORDS = 3
+# Below this R^2 the duration fit explains too little of the measured times for its throughputs
+# to mean anything: calibration refuses (``--min-r2`` lowers the bar knowingly).
+MIN_TIME_R2 = 0.5
+# A fitted throughput this many times off the one read from the timed phases (TTFT, decode
+# time) is reported as a warning beside the estimate.
+MAX_CROSSCHECK_RATIO = 2.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,36 @@ class Calibration:
     decode_rel_se: float | None = None
     ttft_prefill_tokens_per_s: float | None = None   # cross-check from time to first token
     ttft_decode_tokens_per_s: float | None = None    # cross-check from decode time
+    run_folder: str = ""                             # where the run was read from, to name it by
+
+    @property
+    def run_name(self) -> str:
+        """The run as a user finds it: its folder, else its id."""
+        return self.run_folder or self.run_id or "?"
+
+    def warnings(self) -> list[str]:
+        """Fitted throughputs far from the ones the timed phases give."""
+        found = []
+        for phase, fitted, crosscheck, basis in (
+                ("prefill", self.prefill_tokens_per_s, self.ttft_prefill_tokens_per_s, "TTFT"),
+                ("decode", self.decode_tokens_per_s, self.ttft_decode_tokens_per_s, "decode time")):
+            if crosscheck is None or crosscheck <= 0 or fitted <= 0:
+                continue
+            ratio = max(fitted / crosscheck, crosscheck / fitted)
+            if ratio > MAX_CROSSCHECK_RATIO:
+                found.append(f"{self.run_name}: model {self.model}: fitted {phase} throughput {fitted:,.4g} tokens/s "
+                             f"is {ratio:.1f}x off the {crosscheck:,.4g} tokens/s its {basis} gives")
+        return found
+
+    def refusal(self, min_r2: float = MIN_TIME_R2) -> str | None:
+        """Why this calibration must not be used, or None."""
+        r2 = self.time_fit.r2
+        if r2 is not None and r2 < min_r2:
+            return (f"{self.run_name}: model {self.model}: the time fit explains too little of the measured "
+                    f"durations (R^2 {r2:.2f} < {min_r2:g}), so its throughputs would be guesses; measure "
+                    "queries of varied prompt and answer lengths on a quiet machine, or pass --min-r2 "
+                    f"{max(round(r2, 2) - 0.01, -1.0):g} to use this fit anyway")
+        return None
 
     @property
     def total_power_w(self) -> float:
@@ -105,14 +141,14 @@ class Calibration:
 
     def hardware(self, key: str | None = None) -> Hardware:
         """A hardware profile the estimator can use: measured power at utilisation 1."""
-        where = f"calibrated from run {self.run_id or '?'}, model {self.model}, {self.n_used} queries"
+        where = f"calibrated from run {self.run_name}, model {self.model}, {self.n_used} queries"
         power_source = f"{where}; energy {self.provenance}"
 
         def point(value: float, source: str) -> Span:
             return Span.point(float(value), source)
         return Hardware(
             key=key or f"calibrated:{self.model}",
-            name=f"{self.model} as measured (run {self.run_id or '?'})",
+            name=f"{self.model} as measured (run {self.run_name})",
             gpu_power_w=point(self.power_w.get("gpu", 0.0), power_source),
             gpu_util=point(1.0, "measured power is already the average draw"),
             cpu_power_w=point(self.power_w.get("cpu", 0.0), power_source),
@@ -127,7 +163,8 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "model": self.model, "run_id": self.run_id,
+            "model": self.model, "run_id": self.run_id, "run_folder": self.run_folder,
+            "warnings": self.warnings(),
             "prefill_tokens_per_s": self.prefill_tokens_per_s, "decode_tokens_per_s": self.decode_tokens_per_s,
             "prefill_rel_se": self.prefill_rel_se, "decode_rel_se": self.decode_rel_se,
             "power_w": dict(self.power_w), "total_power_w": self.total_power_w,
@@ -198,7 +235,7 @@ def _origin_slope(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def calibrate(samples: Sequence[Sample], model: str, run_id: str = "",
-              skipped: dict[str, int] | None = None) -> Calibration:
+              skipped: dict[str, int] | None = None, run_folder: str = "") -> Calibration:
     """Fit throughputs and per-component power; raise with a reason when the data cannot."""
     n = len(samples)
     if n < MIN_RECORDS:
@@ -243,7 +280,7 @@ def calibrate(samples: Sequence[Sample], model: str, run_id: str = "",
         provenance=combine_provenance(s.provenance for s in samples),
         methods={c: sorted(m) for c, m in methods.items()},
         prefill_rel_se=rel_se[0], decode_rel_se=rel_se[1],
-        ttft_prefill_tokens_per_s=prefill_x, ttft_decode_tokens_per_s=decode_x,
+        ttft_prefill_tokens_per_s=prefill_x, ttft_decode_tokens_per_s=decode_x, run_folder=run_folder,
     )
 
 
@@ -280,8 +317,8 @@ def _reasons(skipped: dict[str, int] | None) -> str:
     return ", ".join(f"{count} {reason}" for reason, count in sorted((skipped or {}).items())) or "none"
 
 
-def calibrate_run(runs: Sequence[ModelRun], model: str) -> Calibration:
-    """Calibrate the named model (alias) from loaded runs."""
+def calibrate_run(runs: Sequence[ModelRun], model: str, run_folder: str = "") -> Calibration:
+    """Calibrate the named model (alias) from loaded runs (read from ``run_folder``, named by it)."""
     matching = [run for run in runs if run.alias == model]
     if not matching:
         known = ", ".join(sorted({run.alias for run in runs})) or "none"
@@ -293,4 +330,9 @@ def calibrate_run(runs: Sequence[ModelRun], model: str) -> Calibration:
         samples.extend(found)
         for reason, count in left_out.items():
             skipped[reason] = skipped.get(reason, 0) + count
-    return calibrate(samples, model, run_id=matching[0].run_id, skipped=skipped)
+    try:
+        return calibrate(samples, model, run_id=matching[0].run_id, skipped=skipped, run_folder=run_folder)
+    except SlmEnergyError as exc:
+        if run_folder:
+            raise SlmEnergyError(f"{run_folder}: {exc}") from None
+        raise

@@ -28,7 +28,7 @@ from ..energy.intensity import carbon_context, country_table
 from ..errors import ConfigError
 from ..textfile import load_yaml, read_text
 from ..paths import data_dir
-from . import schema
+from . import schema, seed_config
 from .formulas import Datacenter, Hardware, Region, Span, Workload
 
 SECTIONS = ("regions", "datacenters", "hardware", "profiles", "defaults")
@@ -94,7 +94,8 @@ def _resolve(kind: str, argument: str, key: str) -> Region:
 
 
 def _renamed(region: Region, key: str) -> Region:
-    return Region(key, region.name, region.intensity_g_per_kwh, region.source, region.year, region.iso_code)
+    return Region(key, region.name, region.intensity_g_per_kwh, region.source, region.year, region.iso_code,
+                  region.datacenter)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,6 +109,7 @@ class EstimatorConfig:
     profiles: Mapping[str, Workload]
     defaults: Mapping[str, str]
     files: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)   # how files in another tool's format were read
 
     def region(self, key: str | None) -> Region:
         key = (key or self.defaults["region"]).strip()
@@ -122,9 +124,11 @@ class EstimatorConfig:
                           "such as FRA, or a cloud region such as gcp:europe-west1 "
                           "(list them with `slm-energy estimate --list regions`)")
 
-    def datacenter(self, key: str | None, hardware: Hardware | None = None) -> Datacenter:
-        """The named facility, else the hardware's usual one, else the default."""
-        key = key or (hardware.datacenter if hardware else None) or self.defaults["datacenter"]
+    def datacenter(self, key: str | None, hardware: Hardware | None = None, region: Region | None = None) -> Datacenter:
+        """The named facility, else the hardware's usual one, else the region's (seed regions carry a PUE),
+        else the default."""
+        key = (key or (hardware.datacenter if hardware else None) or (region.datacenter if region else None)
+               or self.defaults["datacenter"])
         found: Datacenter = self._lookup("datacenter", self.datacenters, key)
         return found
 
@@ -176,6 +180,9 @@ def read_document(path: Path) -> tuple[str, Mapping[str, Any]]:
 def check_document(data: Any, origin: str) -> Mapping[str, Any]:
     if data is None:
         return {}
+    if seed_config.is_seed_document(data):
+        # The seed calculator's config.yaml / config_model.yaml, rewritten (with notes) into ours.
+        data = seed_config.convert_document(data, origin)
     if not isinstance(data, Mapping):
         raise ConfigError(f"{origin}: the top level must be a mapping of sections ({', '.join(SECTIONS)})")
     for section, body in data.items():
@@ -190,7 +197,9 @@ def build_config(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Estimato
     """Merge parsed documents in order (later wins) and validate every entry."""
     merged: dict[str, dict[str, tuple[dict[str, tuple[Any, str]], str]]] = {s: {} for s in SECTIONS[:-1]}
     defaults: dict[str, tuple[str, str]] = {}
+    notes: list[str] = []
     for origin, document in documents:
+        notes.extend(getattr(document, "notes", ()))
         for section, body in document.items():
             for raw_key, entry in (body or {}).items():
                 key = schema.check_key(raw_key, origin, f"{section}.{raw_key}")
@@ -211,6 +220,7 @@ def build_config(documents: Sequence[tuple[str, Mapping[str, Any]]]) -> Estimato
         profiles={k: schema.build_profile(k, f, o) for k, (f, o) in merged["profiles"].items()},
         defaults={k: v for k, (v, _) in defaults.items()},
         files=tuple(origin for origin, _ in documents),
+        notes=tuple(notes),
     )
     _check_references(config, merged, defaults)
     return config
@@ -239,6 +249,10 @@ def _check_references(config: EstimatorConfig, merged: Mapping[str, Any],
         if hardware.datacenter and hardware.datacenter not in config.datacenters:
             origin = merged["hardware"][key][0]["datacenter"][1]
             raise schema.fail(origin, f"hardware.{key}.datacenter", "no datacenter of that name", hardware.datacenter)
+    for key, region in config.regions.items():
+        if region.datacenter and region.datacenter not in config.datacenters:
+            origin = merged["regions"][key][0]["datacenter"][1]
+            raise schema.fail(origin, f"regions.{key}.datacenter", "no datacenter of that name", region.datacenter)
     for name, (value, origin) in defaults.items():
         try:
             checks: dict[str, Callable[..., object]] = {

@@ -107,10 +107,11 @@ class Region:
     source: str
     year: int | None = None
     iso_code: str | None = None
+    datacenter: str | None = None   # a facility that comes with this grid's figure (the seed's regions carry a PUE)
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "name": self.name, "intensity_g_per_kwh": self.intensity_g_per_kwh.to_dict(),
-                "source": self.source, "year": self.year, "iso_code": self.iso_code}
+                "source": self.source, "year": self.year, "iso_code": self.iso_code, "datacenter": self.datacenter}
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def render_estimate(est: Estimate) -> list[str]:
 
 
 def render_calibration(cal: Calibration) -> list[str]:
-    lines = [f"Calibration of {cal.model} from run {cal.run_id or '?'}: {cal.n_used} queries used"
+    lines = [f"Calibration of {cal.model} from run {cal.run_name}: {cal.n_used} queries used"
              + (f", skipped {', '.join(f'{n} {r}' for r, n in sorted(cal.skipped.items()))}" if cal.skipped else "")]
     def se(value: float | None) -> str:
         return "" if value is None else f"(standard error {value:.1%})"
@@ -114,6 +114,7 @@ def render_calibration(cal: Calibration) -> list[str]:
         lines.append(f"  cross-check from timed phases: prefill {tps(cal.ttft_prefill_tokens_per_s)} (TTFT), "
                      f"decode {tps(cal.ttft_decode_tokens_per_s)} (decode time)")
     lines.append(f"  {cal.provenance_sentence()}")
+    lines += [f"  WARNING: {warning}" for warning in cal.warnings()]
     return lines
 
 

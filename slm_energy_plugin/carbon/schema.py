@@ -140,7 +140,7 @@ def _require(section: str, key: str, fields: Fields, name: str, origin: str) -> 
 HARDWARE_KEYS = ("name", "notes", "source", "gpu_count", "datacenter", "base", *HARDWARE_QUANTITIES)
 DATACENTER_KEYS = ("name", "pue", "wue_l_per_kwh", "source", "base")
 PROFILE_KEYS = ("description", "tokens_in", "tokens_out", "count", "batch_size", "base")
-REGION_KEYS = ("name", "country", "cloud", "world", "intensity_g_per_kwh", "source", "year")
+REGION_KEYS = ("name", "country", "cloud", "world", "intensity_g_per_kwh", "source", "year", "datacenter")
 
 
 def _source_default(fields: Fields, where: str) -> str:
@@ -221,6 +221,8 @@ def build_region(key: str, fields: Fields, origin: str, resolve: RegionResolver)
     raw, kind_origin = fields[kind]
     name_raw, name_origin = fields.get("name", (None, ""))
     name = None if name_raw is None else text(name_raw, name_origin, f"{where}.name")
+    dc_raw, dc_origin = fields.get("datacenter", (None, ""))
+    datacenter = None if dc_raw is None else check_key(dc_raw, dc_origin, f"{where}.datacenter")
     if kind == "intensity_g_per_kwh":
         source = _source_default(fields, where)
         if source == "assumed" and "source" not in fields:
@@ -228,7 +230,8 @@ def build_region(key: str, fields: Fields, origin: str, resolve: RegionResolver)
         year_raw, year_origin = fields.get("year", (None, ""))
         year = None if year_raw is None else integer(year_raw, year_origin, f"{where}.year", 1900, 2100)
         intensity = span(raw, kind_origin, f"{where}.intensity_g_per_kwh", "intensity_g_per_kwh", source)
-        return Region(key=key, name=name or key, intensity_g_per_kwh=intensity, source=source, year=year)
+        return Region(key=key, name=name or key, intensity_g_per_kwh=intensity, source=source, year=year,
+                      datacenter=datacenter)
     if kind == "world":
         if raw is not True:
             raise fail(kind_origin, f"{where}.world", "must be true", raw)
@@ -239,5 +242,5 @@ def build_region(key: str, fields: Fields, origin: str, resolve: RegionResolver)
         region = resolve(kind, argument, key)
     except ConfigError as exc:
         raise fail(kind_origin, f"{where}.{kind}", str(exc)) from None
-    return region if name is None else Region(region.key, name, region.intensity_g_per_kwh, region.source,
-                                              region.year, region.iso_code)
+    return Region(region.key, name or region.name, region.intensity_g_per_kwh, region.source, region.year,
+                  region.iso_code, datacenter)

@@ -58,17 +58,19 @@ def with_pue(datacenter: Datacenter, pue: float | None) -> Datacenter:
 def resolve(config: EstimatorConfig, *, region: str | None = None, hardware: str | Hardware | None = None,
             datacenter: str | None = None, pue: float | None = None) -> tuple[Hardware, Region, Datacenter]:
     hw = hardware if isinstance(hardware, Hardware) else config.hardware_profile(hardware)
-    return hw, config.region(region), with_pue(config.datacenter(datacenter, hw), pue)
+    grid = config.region(region)
+    return hw, grid, with_pue(config.datacenter(datacenter, hw, grid), pue)
 
 
 def run_estimate(config: EstimatorConfig, workload: Workload, notes: list[str], *, region: str | None = None,
                  hardware: str | Hardware | None = None, datacenter: str | None = None,
                  pue: float | None = None) -> Estimate:
     hw, grid, facility = resolve(config, region=region, hardware=hardware, datacenter=datacenter, pue=pue)
-    notes = list(notes)
+    notes = list(notes) + list(config.notes)
     if region is None:
         notes.append(f"region: the default {grid.key!r}")
     if datacenter is None and pue is None:
-        why = f"the usual facility of {hw.key}" if hw.datacenter else "the default"
+        why = (f"the usual facility of {hw.key}" if hw.datacenter else
+               f"the facility given with region {grid.key}" if grid.datacenter else "the default")
         notes.append(f"datacenter: {why} {facility.key!r} (PUE {facility.pue.value:g})")
     return estimate(workload, hw, grid, facility, notes=tuple(notes))

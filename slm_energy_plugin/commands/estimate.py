@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -19,7 +20,7 @@ from tabulate import tabulate
 from . import wrap_long
 from ..carbon import render
 from ..carbon.analytics import FORMATS, analyse, parse_usage
-from ..carbon.calibration import Calibration, calibrate_run
+from ..carbon.calibration import MIN_TIME_R2, Calibration, calibrate_run
 from ..carbon.config import EstimatorConfig, cloud_table, load_config, world_region
 from ..carbon.formulas import Hardware, Span
 from ..carbon.schema import BOUNDS, KEY_PATTERN
@@ -37,8 +38,11 @@ LISTS = ("regions", "countries", "datacenters", "hardware", "profiles")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     what = parser.add_argument_group("what is asked")
-    what.add_argument("--in-tokens", metavar="N", help="input tokens per request: N, LOW..HIGH or LOW..N..HIGH")
-    what.add_argument("--out-tokens", metavar="N", help="output tokens per request: N, LOW..HIGH or LOW..N..HIGH")
+    # --in_tok/--out_tok: the seed calculator's flags, kept so its users' commands run as written.
+    what.add_argument("--in-tokens", "--in_tok", dest="in_tokens", metavar="N",
+                      help="input tokens per request: N, LOW..HIGH or LOW..N..HIGH")
+    what.add_argument("--out-tokens", "--out_tok", dest="out_tokens", metavar="N",
+                      help="output tokens per request: N, LOW..HIGH or LOW..N..HIGH")
     what.add_argument("--profile", help="usage profile giving token sizes and a count (see --list profiles)")
     what.add_argument("--count", metavar="N", help="number of requests (e.g. 1e6). Default: the profile's, else 1")
     what.add_argument("--batch-size", type=int, metavar="B",
@@ -54,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     calib.add_argument("--from-run", type=Path, metavar="RUN_DIR",
                        help="fit throughputs and power from this run folder (or model JSON file)")
     calib.add_argument("--model", help="model alias in the run to calibrate")
+    calib.add_argument("--min-r2", type=float, default=MIN_TIME_R2, metavar="R2",
+                       help="refuse a calibration whose time fit has a lower R^2. Default: %(default)r")
     calib.add_argument("--save-hardware", type=Path, metavar="FILE",
                        help="write the calibrated hardware profile as YAML, usable with --config FILE")
     usage = parser.add_argument_group("usage analytics")
@@ -118,7 +124,13 @@ def _calibrate(args: argparse.Namespace) -> tuple[Calibration, str | None]:
         if len(aliases) != 1:
             raise ConfigError(f"{args.from_run} holds models {', '.join(aliases)}: pick one with --model")
         model = aliases[0]
-    calibration = calibrate_run(runs, model)
+    folder = args.from_run if args.from_run.is_dir() else args.from_run.parent
+    calibration = calibrate_run(runs, model, run_folder=str(folder))
+    refusal = calibration.refusal(args.min_r2)
+    if refusal:
+        raise ConfigError(refusal)
+    for warning in calibration.warnings():
+        print(f"slm-energy estimate: warning: {warning}", file=sys.stderr)
     if args.save_hardware:
         _save_hardware(args.save_hardware, calibration)
     carbon = next((run.carbon for run in runs if run.alias == model and run.carbon is not None), None)

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from ..api.app import create_app
+        from ..api.application import create_app
     except ImportError as exc:
         raise SlmEnergyError(f"{INSTALL_HINT} ({exc})") from None
     if not 0 <= args.port <= 65535:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .architecture import known_parameter_count
-from .fit import FitError, LogLogFit, fit_loglog
+from .fit import LOG_LOG, FitError, LogLogFit, fit_size
 from .readers import LLM_PERF, OPEN_LLM, PRICE, LeaderboardTable
 from ..render.format import plural
 
@@ -32,9 +32,11 @@ METRICS: dict[str, tuple[str, str]] = {
     "co2_kg": (OPEN_LLM, "kg CO2 per evaluation"),
     "usd_per_1k_input": (PRICE, "$ per 1K input tokens"),
     "usd_per_1k_output": (PRICE, "$ per 1K output tokens"),
+    "usd_per_1k": (PRICE, "$ per 1K tokens"),
 }
 SOURCE_COLUMN = {"energy_kwh_per_mtok": "energy_tokens_per_kwh", "co2_kg": "co2_kg",
-                 "usd_per_1k_input": "usd_per_1k_input", "usd_per_1k_output": "usd_per_1k_output"}
+                 "usd_per_1k_input": "usd_per_1k_input", "usd_per_1k_output": "usd_per_1k_output",
+                 "usd_per_1k": "usd_per_1k"}
 
 ParamLookup = Callable[[str], "tuple[int, str] | None"]
 
@@ -90,6 +92,7 @@ class Analysis:
     notes: tuple[str, ...] = field(default_factory=tuple)
     filters: Filters = field(default_factory=Filters)
     method: tuple[str, ...] = field(default_factory=tuple)
+    fit_kind: str = LOG_LOG
 
     def panel(self, hardware: str, metric: str) -> PanelFit | None:
         for panel in self.panels:
@@ -98,12 +101,16 @@ class Analysis:
         return None
 
 
-def method_lines(filters: Filters, fill_params: bool) -> tuple[str, ...]:
+def method_lines(filters: Filters, fill_params: bool, fit_kind: str = LOG_LOG) -> tuple[str, ...]:
+    fit = ("fit: OLS of log10(metric) on log10(parameters in B); slope = elasticity "
+           "(10x the parameters -> 10^slope x the metric); 95% CI of the slope = slope +- t(0.975, n-2) x SE"
+           if fit_kind == LOG_LOG else
+           "fit (--fit linear): OLS of the metric on parameters in B; slope = metric units per billion parameters; "
+           "95% CI of the slope = slope +- t(0.975, n-2) x SE")
     lines = [
         "energy per million tokens = 1e6 / Energy (tokens/kWh), in kWh (LLM-Perf: decode energy only)",
         "one point per model per hardware = median over the model's rows (experiments)",
-        "fit: OLS of log10(metric) on log10(parameters in B); slope = elasticity "
-        "(10x the parameters -> 10^slope x the metric); 95% CI of the slope = slope +- t(0.975, n-2) x SE",
+        fit,
         f"across hardware: per model the mean of its per-hardware points ({ACROSS!r})",
         "missing or zero parameter counts: " + (
             "filled from a known architecture (data/shapes) where one exists, noted per model; else excluded and counted"
@@ -189,9 +196,10 @@ def panel_points(frame: pd.DataFrame, hardware: str, metric: str, lookup: ParamL
     return points, excluded, int((~usable).sum())
 
 
-def _fit_panel(hardware: str, metric: str, points: Sequence[Point], excluded: Sequence[Exclusion]) -> PanelFit:
+def _fit_panel(hardware: str, metric: str, points: Sequence[Point], excluded: Sequence[Exclusion],
+               fit_kind: str = LOG_LOG) -> PanelFit:
     try:
-        fit: LogLogFit | None = fit_loglog([p.params_b for p in points], [p.value for p in points])
+        fit: LogLogFit | None = fit_size([p.params_b for p in points], [p.value for p in points], fit_kind)
         reason = None
     except FitError as exc:
         fit, reason = None, str(exc)
@@ -199,7 +207,7 @@ def _fit_panel(hardware: str, metric: str, points: Sequence[Point], excluded: Se
                     fit=fit, reason=reason)
 
 
-def across_hardware(panels: Iterable[PanelFit], metric: str) -> PanelFit:
+def across_hardware(panels: Iterable[PanelFit], metric: str, fit_kind: str = LOG_LOG) -> PanelFit:
     """Mean per model of its per-hardware points; a model excluded everywhere stays excluded."""
     by_model: dict[str, list[Point]] = {}
     excluded: dict[str, Exclusion] = {}
@@ -215,11 +223,11 @@ def across_hardware(panels: Iterable[PanelFit], metric: str) -> PanelFit:
         for model, pts in sorted(by_model.items())
     ]
     still_out = [e for model, e in sorted(excluded.items()) if model not in by_model]
-    return _fit_panel(ACROSS, metric, points, still_out)
+    return _fit_panel(ACROSS, metric, points, still_out, fit_kind)
 
 
 def analyse(tables: Sequence[LeaderboardTable], filters: Filters = Filters(), fill_params: bool = True,
-            lookup: ParamLookup | None = None) -> Analysis:
+            lookup: ParamLookup | None = None, fit_kind: str = LOG_LOG) -> Analysis:
     """Every panel the tables allow: per hardware per metric, plus across hardware for energy."""
     if fill_params and lookup is None:
         lookup = known_parameter_count
@@ -239,9 +247,9 @@ def analyse(tables: Sequence[LeaderboardTable], filters: Filters = Filters(), fi
         if dropped:
             notes.append(f"{hardware} {metric}: {plural(dropped, 'row')} without a positive numeric value left out")
         notes.extend(p.params_note for p in points if p.params_note)
-        panels.append(_fit_panel(hardware, metric, points, excluded))
+        panels.append(_fit_panel(hardware, metric, points, excluded, fit_kind))
     energy = [p for p in panels if p.metric == "energy_kwh_per_mtok"]
     if len(energy) >= 2:
-        panels.insert(len(energy), across_hardware(energy, "energy_kwh_per_mtok"))
+        panels.insert(len(energy), across_hardware(energy, "energy_kwh_per_mtok", fit_kind))
     return Analysis(panels=tuple(panels), notes=tuple(dict.fromkeys(notes)), filters=filters,
-                    method=method_lines(filters, fill_params))
+                    method=method_lines(filters, fill_params, fit_kind), fit_kind=fit_kind)

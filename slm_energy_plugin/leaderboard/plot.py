@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Sequence, cast
 
 from ..render import style
 from .analysis import METRICS, Analysis, PanelFit
+from .fit import LINEAR
 from .own_runs import OwnPoint
 from .readers import LLM_PERF, OPEN_LLM, PRICE
 
@@ -48,6 +49,7 @@ class PanelData:
     band_high: tuple[float, ...] = ()
     fit_label: str = ""
     own: tuple[OwnMarker, ...] = ()
+    scale: str = "log"                        # axes: log for log-log fits, linear for --fit linear
 
 
 def _choose_labels(panel: PanelFit) -> tuple[str, ...]:
@@ -77,13 +79,23 @@ def panel_data(panel: PanelFit, runs: Sequence[OwnPoint] = ()) -> PanelData:
     if fit is None:
         return base
     xs = [m.x for m in own] + list(fit.x_range)
-    low, high = math.log10(min(xs)), math.log10(max(xs))
-    line_x = [10 ** (low + (high - low) * i / (LINE_POINTS - 1)) for i in range(LINE_POINTS)]
+    if fit.kind == LINEAR:
+        base = replace(base, scale="linear")
+        lo, hi = min(xs), max(xs)
+        line_x = [lo + (hi - lo) * i / (LINE_POINTS - 1) for i in range(LINE_POINTS)]
+    else:
+        low, high = math.log10(min(xs)), math.log10(max(xs))
+        line_x = [10 ** (low + (high - low) * i / (LINE_POINTS - 1)) for i in range(LINE_POINTS)]
     line_x[0], line_x[-1] = min(xs), max(xs)   # exact ends: no rounding leaves a point off the line
     trend, lower, upper = fit.band(line_x)
     return replace(base, line_x=tuple(line_x), line_y=tuple(trend), band_low=tuple(lower), band_high=tuple(upper),
-                     fit_label=f"slope {fit.slope:.2f} [{fit.slope_ci95[0]:.2f}, {fit.slope_ci95[1]:.2f}], "
-                               f"R2 {fit.r2:.2f}, n {fit.n}")
+                     fit_label=_fit_label(fit.slope, fit.slope_ci95, fit.r2, fit.n, fit.kind))
+
+
+def _fit_label(slope: float, ci: tuple[float, float], r2: float, n: int, kind: str) -> str:
+    # A linear slope is in metric units per billion parameters and may be tiny ($ per 1K tokens).
+    digits = ".2f" if kind != LINEAR else ".3g"
+    return f"slope {slope:{digits}} [{ci[0]:{digits}}, {ci[1]:{digits}}], R2 {r2:.2f}, n {n}"
 
 
 FIGURE_NAMES = {LLM_PERF: "energy", OPEN_LLM: "co2", PRICE: "price"}
@@ -109,8 +121,8 @@ def build_figure(panels: Sequence[PanelData], footer: str = "") -> "Figure":
         figure = Figure(figsize=(4.2 * columns, 3.6 * rows), layout="constrained")
         axes = figure.subplots(rows, columns, squeeze=False)
         for index, (ax, data) in enumerate(zip(axes.flat, panels)):
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            ax.set_xscale(data.scale)
+            ax.set_yscale(data.scale)
             ax.scatter(data.x, data.y, s=style.POINT_SIZE, color=style.colour(index), marker=style.marker(index),
                        edgecolor=style.BLACK, linewidth=0.4, label="leaderboard models", zorder=3)
             if data.line_x:

@@ -8,13 +8,15 @@ JSON shape: ``{"fits": [{"hardware", "metric", "unit", "n", "excluded", "exclude
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Sequence
 
 from tabulate import tabulate
 
 from .analysis import Analysis, PanelFit
+from .fit import LOG_LOG
 from .own_runs import OwnPoint
-from .readers import LeaderboardTable
+from .readers import SAMPLE_NOTE, LeaderboardTable
 
 FORMATS = ("text", "markdown", "json")
 
@@ -29,6 +31,7 @@ def fit_dict(panel: PanelFit) -> dict[str, Any]:
         "hardware": panel.hardware,
         "metric": panel.metric,
         "unit": panel.unit,
+        "fit": None if fit is None else fit.kind,
         "n": len(panel.points),
         "excluded": len(panel.excluded),
         "excluded_models": [{"model": e.model, "reason": e.reason} for e in panel.excluded],
@@ -54,12 +57,42 @@ def run_dict(point: OwnPoint) -> dict[str, Any]:
 
 def source_dict(table: LeaderboardTable) -> dict[str, Any]:
     return {"path": table.source, "kind": table.kind, "hardware": table.hardware, "rows": table.rows,
-            "columns_used": dict(table.columns_used), "notes": list(table.notes)}
+            "columns_used": dict(table.columns_used), "notes": list(table.notes), "sample": table.sample}
+
+
+def sample_banner(tables: Sequence[LeaderboardTable]) -> str | None:
+    """The line every output made from a shipped sample carries, or None."""
+    samples = [Path(t.source).name for t in tables if t.sample]
+    if not samples:
+        return None
+    return (f"{SAMPLE_NOTE.upper()}: {', '.join(samples)} {'is' if len(samples) == 1 else 'are'} "
+            f"{SAMPLE_NOTE} shipped for trying the command offline, not the real leaderboards; do not cite these "
+            "figures")
+
+
+def figure_footer(tables: Sequence[LeaderboardTable], runs: Sequence[OwnPoint]) -> str:
+    """Where the points came from, under every figure; invented samples say so first."""
+    footer = "data: " + ", ".join(Path(t.source).name for t in tables)
+    if runs:
+        footer += "; runs: " + ", ".join(f"{r.alias} ({r.provenance})" for r in runs)
+    if any(t.sample for t in tables):
+        footer = f"{SAMPLE_NOTE.upper()}, not the real leaderboards - {footer}"
+    return footer
+
+
+def fits_title(analysis: Analysis) -> str:
+    if analysis.fit_kind == LOG_LOG:
+        return "Power-law fits: log10(metric) = intercept + slope x log10(parameters in B)"
+    return "Linear fits: metric = intercept + slope x parameters in B"
 
 
 def to_json(analysis: Analysis, tables: Sequence[LeaderboardTable], runs: Sequence[OwnPoint],
             skipped: Sequence[str]) -> str:
+    banner = sample_banner(tables)
     document = {
+        "sample_data": banner is not None,
+        **({"data_note": banner} if banner else {}),
+        "fit": analysis.fit_kind,
         "fits": [fit_dict(p) for p in analysis.panels],
         "runs": [run_dict(r) for r in runs],
         "sources": [source_dict(t) for t in tables],
@@ -80,9 +113,12 @@ def _fit_rows(analysis: Analysis) -> list[list[str]]:
                          f"no fit: {panel.reason}", "-", "-", "-"])
             continue
         low, high = fit.slope_ci95
-        rows.append([panel.hardware, panel.unit, str(fit.n), str(len(panel.excluded)),
-                     f"{fit.slope:.2f} [{low:.2f}, {high:.2f}]", f"x{10 ** fit.slope:.3g}",
-                     f"{fit.intercept:.3f}", f"{fit.r2:.2f}"])
+        if fit.kind == LOG_LOG:
+            slope, per = f"{fit.slope:.2f} [{low:.2f}, {high:.2f}]", f"x{10 ** fit.slope:.3g}"
+        else:
+            slope, per = f"{fit.slope:.3g} [{low:.3g}, {high:.3g}]", f"{fit.slope:+.3g} per B"
+        rows.append([panel.hardware, panel.unit, str(fit.n), str(len(panel.excluded)), slope, per,
+                     f"{fit.intercept:.3g}" if fit.kind != LOG_LOG else f"{fit.intercept:.3f}", f"{fit.r2:.2f}"])
     return rows
 
 
@@ -130,11 +166,17 @@ def to_text(analysis: Analysis, tables: Sequence[LeaderboardTable], runs: Sequen
     """Tables and notes; skipped files are announced by the command on stderr, not here."""
     fmt = "github" if markdown else "simple"
     parts = []
+    banner = sample_banner(tables)
     if markdown:
-        parts.append("### Power-law fits: log10(metric) = intercept + slope x log10(parameters in B)\n")
+        parts.append(f"### {fits_title(analysis)}\n")
+        if banner:
+            parts.append(f"**{banner}**\n")
     else:
-        parts.append("Power-law fits: log10(metric) = intercept + slope x log10(parameters in B)")
-    parts.append(tabulate(_fit_rows(analysis), headers=FIT_HEADERS, tablefmt=fmt, disable_numparse=True))
+        parts.append(fits_title(analysis))
+        if banner:
+            parts.append(banner)
+    headers = FIT_HEADERS if analysis.fit_kind == LOG_LOG else [*FIT_HEADERS[:5], "per 1B params", *FIT_HEADERS[6:]]
+    parts.append(tabulate(_fit_rows(analysis), headers=headers, tablefmt=fmt, disable_numparse=True))
     if runs:
         parts.append("\n### This project's runs against the trend\n" if markdown
                      else "\nThis project's runs against the trend")

@@ -8,7 +8,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from slm_energy_plugin.api.app import create_app  # noqa: E402
+from slm_energy_plugin.api.application import create_app  # noqa: E402
 from slm_energy_plugin.carbon.analytics import analyse, parse_usage  # noqa: E402
 from slm_energy_plugin.carbon.config import load_config  # noqa: E402
 from slm_energy_plugin.carbon.service import build_workload, run_estimate  # noqa: E402

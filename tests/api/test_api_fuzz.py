@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-from slm_energy_plugin.api.app import create_app  # noqa: E402
+from slm_energy_plugin.api.application import create_app  # noqa: E402
 from slm_energy_plugin.carbon.config import load_config  # noqa: E402
 
 APP = create_app(load_config(include_user=False), max_upload_bytes=20_000)
@@ -36,7 +36,10 @@ def test_schema_driven_requests_never_cause_a_server_error(case):
 FIELDS = ["tokens_in", "tokens_out", "count", "batch_size", "region", "hardware", "datacenter", "pue", "profile",
           "intensity_g_per_kwh", "source", "name", "gpu_power_w", "gpu_util", "cpu_power_w", "cpu_util",
           "ram_power_w", "prefill_tokens_per_s", "decode_tokens_per_s", "wue_l_per_kwh", "value", "low", "high",
-          "year", "gpu_count"]
+          "year", "gpu_count",
+          # the seed calculator's POST /calculate-raw
+          "carbon_intensity", "power_gpu", "power_cpu", "eta_cpu", "input_size", "output_size", "throughput",
+          "prefill_throughput", "formula"]
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
@@ -49,7 +52,7 @@ CLIENT = TestClient(APP)
 
 
 @FUZZ
-@given(path=st.sampled_from(["/estimate", "/estimate/raw"]), body=JSON)
+@given(path=st.sampled_from(["/estimate", "/estimate/raw", "/calculate-raw"]), body=JSON)
 def test_arbitrary_json_never_causes_a_server_error(path, body):
     response = CLIENT.post(path, content=json.dumps(body, allow_nan=True),
                            headers={"content-type": "application/json"})

@@ -155,3 +155,68 @@ def test_serve_without_the_api_extra_says_how_to_install(monkeypatch, capsys):
     assert cli.main(["serve", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'slm-energy-plugin[api]'" in err and err.count("\n") == 1
+
+
+def test_from_run_refuses_a_time_fit_that_explains_nothing_and_names_the_folder(tmp_path, capsys):
+    # Durations with 30 % jitter over 12 queries: the fit's R^2 is negative (-0.34).
+    run_dir = write_run(tmp_path, synthetic_run("toy", noise=0.3, seed=1, n=12))
+    assert cli.main(["estimate", "--from-run", str(run_dir), "--model", "toy"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert str(run_dir) in err and "R^2 -0.34 < 0.5" in err and "--min-r2" in err
+    # Asked for knowingly, the fit is used, and the output still names the run by its folder.
+    data = run_json(capsys, "--from-run", str(run_dir), "--model", "toy", "--min-r2", "-1")
+    assert data["calibration"]["run_folder"] == str(run_dir)
+    assert data["calibration"]["time_fit"]["r2"] == pytest.approx(-0.339, abs=0.01)
+
+
+def test_from_run_warns_when_the_fit_is_far_from_the_timed_phases(tmp_path, capsys):
+    # R^2 0.70 passes, but the fitted prefill is 4.8x the one TTFT gives: said on stderr and in the JSON.
+    run_dir = write_run(tmp_path, synthetic_run("toy", noise=0.3, seed=2, n=12))
+    assert cli.main(["estimate", "--from-run", str(run_dir), "--model", "toy", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    data, err = json.loads(captured.out), captured.err
+    assert "warning" in err and "4.8x off" in err and str(run_dir) in err
+    assert data["calibration"]["warnings"] and "4.8x off" in data["calibration"]["warnings"][0]
+    assert cli.main(["estimate", "--from-run", str(run_dir), "--model", "toy"]) == 0
+    assert "WARNING" in capsys.readouterr().out
+
+
+SEED_CONFIGS = ROOT / "tests" / "carbon" / "seed_calculator"
+
+
+def test_the_seed_calculators_command_runs_as_written(capsys):
+    """``--in_tok 2000 --out_tok 500 --region usa``, the seed CLI's flags, are --in-tokens/--out-tokens."""
+    seed = run_json(capsys, "--in_tok", "2000", "--out_tok", "500", "--region", "usa")
+    ours = run_json(capsys, "--in-tokens", "2000", "--out-tokens", "500", "--region", "usa")
+    assert seed == ours
+    assert seed["region"]["iso_code"] == "USA" and seed["workload"]["tokens_in"]["value"] == 2000
+    assert cli.main(["estimate", "--in_tok", "2000", "--out_tok", "500", "--region", "usa"]) == 0
+    assert "2,000 input + 500 output tokens" in capsys.readouterr().out
+
+
+def test_the_seed_calculators_yaml_files_are_accepted_by_config(capsys):
+    configs = ["--config", str(SEED_CONFIGS / "config.yaml"), "--config", str(SEED_CONFIGS / "config_model.yaml")]
+    data = run_json(capsys, *configs, "--in_tok", "2000", "--out_tok", "500", "--region", "usa")
+    # Its machine (GPU share 1 - cpu.eta, no RAM), its US grid and the PUE its region carries.
+    power = 700 * 0.85 + 70 * 0.15
+    time_s = 2000 / (60 * 100) + 500 / 60
+    assert data["hardware"]["key"] == "seed" and data["per_request"]["power_w"]["value"] == pytest.approx(power)
+    assert data["region"]["intensity_g_per_kwh"]["value"] == 380 and data["datacenter"]["pue"]["value"] == 1.3
+    assert data["per_request"]["energy_kwh"]["value"] == pytest.approx(power * time_s * 1.3 / 3.6e6)
+    assert data["per_request"]["carbon_g"]["value"] == pytest.approx(power * time_s * 1.3 / 3.6e6 * 380)
+    assert any("seed hardware read as --hardware seed" in n for n in data["notes"])
+    # default_region, and a profile in characters (the seed's 4 characters per token).
+    data = run_json(capsys, *configs, "--profile", "translation")
+    assert data["region"]["key"] == "france" and data["region"]["intensity_g_per_kwh"]["value"] == 60
+    assert data["workload"]["tokens_in"]["value"] == 750 and data["workload"]["tokens_out"]["value"] == 750
+    # An explicit facility still wins over the one the seed region carries.
+    assert run_json(capsys, *configs, "--region", "usa", "--pue", "1.1")["datacenter"]["pue"]["value"] == 1.1
+
+
+def test_a_seed_yaml_mapping_we_cannot_honour_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "config_model.yaml"
+    bad.write_text("profiles:\n  chatbot:\n    throughput_tokens_per_s: 60\n    utilization_rate: 0.5\n")
+    assert cli.main(["estimate", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "utilization_rate" in err and str(bad) in err

@@ -77,7 +77,7 @@ def test_the_api_answers_a_negative_tokens_in_with_one_line() -> None:
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
-    from slm_energy_plugin.api.app import create_app
+    from slm_energy_plugin.api.application import create_app
     from slm_energy_plugin.carbon.config import load_config
 
     with TestClient(create_app(load_config(include_user=False))) as client:

@@ -122,7 +122,7 @@ def test_analytics_upload_refuses_an_alias_bomb_quickly() -> None:
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
-    from slm_energy_plugin.api.app import create_app
+    from slm_energy_plugin.api.application import create_app
     from slm_energy_plugin.carbon.config import load_config
 
     with TestClient(create_app(load_config(include_user=False))) as client:

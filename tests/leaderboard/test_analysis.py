@@ -171,7 +171,7 @@ def test_json_has_the_documented_fields() -> None:
     analysis = analyse(tables)
     runs = place_runs([make_run("gpt2", [1.0] * 5)], analysis)
     document = json.loads(to_json(analysis, tables, runs, ["SAMPLES.txt: not a CSV or Parquet table"]))
-    assert set(document) == {"fits", "runs", "sources", "skipped", "notes", "method", "filters"}
+    assert set(document) == {"sample_data", "fit", "fits", "runs", "sources", "skipped", "notes", "method", "filters"}
     required = {"hardware", "metric", "n", "excluded", "slope", "slope_ci95", "intercept", "r2"}
     assert all(required <= set(fit) for fit in document["fits"])
     assert [(f["hardware"], f["metric"]) for f in document["fits"]] == [

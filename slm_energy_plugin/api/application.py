@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 import os
+from functools import lru_cache
 from typing import Any, Literal
 
 from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi_offline import FastAPIOffline
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -22,12 +24,13 @@ from ..carbon.analytics import analyse, parse_usage
 from ..carbon.config import EstimatorConfig, cloud_table, load_config, world_region
 from ..carbon.formulas import Datacenter, Span, Workload, estimate
 from ..carbon.schema import build_datacenter, build_hardware, build_region, span
+from ..carbon.seed import SeedRequest, calculate
 from ..carbon.service import build_workload, resolve, run_estimate
 from ..energy.intensity import SOURCE as COUNTRY_SOURCE
 from ..energy.intensity import country_table
 from ..errors import SlmEnergyError
 from .limits import BodySizeLimit
-from .schemas import EstimateRequest, Name, RawEstimateRequest, raw
+from .schemas import CalculateRawRequest, EstimateRequest, Name, RawEstimateRequest, raw
 
 ORIGIN = "request body"
 MULTIPART_OVERHEAD = 64 * 1024   # room for multipart framing and form fields around the file
@@ -36,7 +39,11 @@ MULTIPART_OVERHEAD = 64 * 1024   # room for multipart framing and form fields ar
 def create_app(config: EstimatorConfig | None = None, *, max_upload_bytes: int = 1_000_000) -> FastAPI:
     """Build the app around one validated configuration (loaded once, read-only afterwards)."""
     config = config or load_config()
-    app = FastAPI(
+    # /docs from assets shipped in the fastapi-offline package, not a CDN: without network
+    # FastAPI's default page stays blank. No /redoc: ReDoc's bundle still fetches its logo from
+    # its vendor's CDN, and /docs covers the same operations.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="slm-energy footprint estimator",
         version=__version__,
         description=("Energy (kWh), carbon (g CO2e) and water (L) of LLM requests: time = input tokens / prefill "
@@ -112,6 +119,16 @@ def create_app(config: EstimatorConfig | None = None, *, max_upload_bytes: int =
         # A large log takes a second or two: keep the event loop free for other requests.
         return await run_in_threadpool(report)
 
+    @app.post("/calculate-raw", summary="The seed carbon calculator's payload: kWh and g CO2e per request and for count")
+    def post_calculate_raw(body: CalculateRawRequest) -> dict[str, Any]:
+        region, hardware, profile = body.region, body.hardware, body.profile
+        return calculate(SeedRequest(
+            pue=region.pue, carbon_intensity=region.carbon_intensity, power_gpu=hardware.power_gpu,
+            power_cpu=hardware.power_cpu, eta_cpu=hardware.eta_cpu, name=profile.name,
+            input_size=profile.input_size, output_size=profile.output_size, throughput=profile.throughput,
+            count=profile.count, formula=body.formula, prefill_throughput=profile.prefill_throughput,
+            defaults_used=body.defaults_used()))
+
     @app.get("/regions", summary="Named regions, CodeCarbon's cloud regions and countries")
     def get_regions() -> dict[str, Any]:
         return {
@@ -141,6 +158,13 @@ def create_app(config: EstimatorConfig | None = None, *, max_upload_bytes: int =
         return dict(config.defaults)
 
     return app
+
+
+@lru_cache(maxsize=1)
+def default_app() -> FastAPI:
+    """The app ``uvicorn slm_energy_plugin.api:app`` serves: built-in configuration plus the user's
+    files and $SLM_ENERGY_ESTIMATOR_CONFIG, loaded once."""
+    return create_app()
 
 
 def _json_safe(value: Any) -> Any:
