@@ -77,7 +77,7 @@ def test_bad_cases_file_is_one_line(bench_project: pytest.Pytester) -> None:
                                                                 "max_tokens": "many"}]))
     result = bench_project.runpytest("test_cases.py", "--energy-cases", "cases.json")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*cases.json', case 0: field 'max_tokens': Input should be a valid integer*"])
+    result.stderr.fnmatch_lines(["*cases.json', case 1: field 'max_tokens': Input should be a valid integer*"])
 
 
 def test_sampler_off_writes_no_timeline(bench_project: pytest.Pytester) -> None:

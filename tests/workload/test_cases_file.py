@@ -58,23 +58,23 @@ def test_task_types_normalised(name, task):
 @pytest.mark.parametrize(("items", "message"), [
     ({"prompt": "p"}, "expected a JSON list of cases"),
     ([], "holds no cases"),
-    (["p"], "case 0: expected a JSON object"),
-    ([{"task_type": "qa"}], "case 0: field 'prompt': required field missing"),
-    ([{"prompt": "p", "task_type": "qa"}, {"prompt": "p", "task_type": "poetry"}], "case 1: field 'task_type': unknown task type 'poetry'"),
-    ([{"prompt": "p", "task_type": "qa", "max_tokens": "200"}], "case 0: field 'max_tokens'"),
-    ([{"prompt": "p", "task_type": "qa", "max_tokens": 0}], "case 0: field 'max_tokens'"),
-    ([{"prompt": "p", "task_type": "qa", "temperature": True}], "case 0: field 'temperature'"),
-    ([{"prompt": "p", "task_type": "qa", "temperature": 3}], "case 0: field 'temperature'"),
-    ([{"prompt": "p", "task_type": "qa", "top_p": 0}], "case 0: field 'top_p'"),
-    ([{"prompt": "p", "task_type": "qa", "seed": -1}], "case 0: field 'seed'"),
-    ([{"prompt": "p", "task_type": "qa", "stop": [1]}], "case 0: field 'stop'"),
-    ([{"prompt": "p", "task_type": "qa", "colour": "red"}], "case 0: field 'colour': unknown field"),
-    ([{"prompt": "", "task_type": "qa"}], "case 0: field 'prompt'"),
-    ([{"id": "a b", "prompt": "p", "task_type": "qa"}], "case 0 (id 'a b'): field 'id'"),
+    (["p"], "case 1: expected a JSON object"),
+    ([{"task_type": "qa"}], "case 1: field 'prompt': required field missing"),
+    ([{"prompt": "p", "task_type": "qa"}, {"prompt": "p", "task_type": "poetry"}], "case 2: field 'task_type': unknown task type 'poetry'"),
+    ([{"prompt": "p", "task_type": "qa", "max_tokens": "200"}], "case 1: field 'max_tokens'"),
+    ([{"prompt": "p", "task_type": "qa", "max_tokens": 0}], "case 1: field 'max_tokens'"),
+    ([{"prompt": "p", "task_type": "qa", "temperature": True}], "case 1: field 'temperature'"),
+    ([{"prompt": "p", "task_type": "qa", "temperature": 3}], "case 1: field 'temperature'"),
+    ([{"prompt": "p", "task_type": "qa", "top_p": 0}], "case 1: field 'top_p'"),
+    ([{"prompt": "p", "task_type": "qa", "seed": -1}], "case 1: field 'seed'"),
+    ([{"prompt": "p", "task_type": "qa", "stop": [1]}], "case 1: field 'stop'"),
+    ([{"prompt": "p", "task_type": "qa", "colour": "red"}], "case 1: field 'colour': unknown field"),
+    ([{"prompt": "", "task_type": "qa"}], "case 1: field 'prompt'"),
+    ([{"id": "a b", "prompt": "p", "task_type": "qa"}], "case 1 (id 'a b'): field 'id'"),
     ([{"id": "a", "prompt": "p", "task_type": "qa"}, {"id": "a", "prompt": "q", "task_type": "qa"}],
-     "case 1: field 'id': 'a' repeats case 0's id"),
-    ([{"prompt": "p", "task_type": "qa", "stop": [["deep"]]}], "case 0: nested too deeply"),
-    ([{"prompt": "p", "task_type": "code", "tests": "x"}], "case 0: field 'tests': code tests need both"),
+     "case 2: field 'id': 'a' repeats case 1's id"),
+    ([{"prompt": "p", "task_type": "qa", "stop": [["deep"]]}], "case 1: nested too deeply"),
+    ([{"prompt": "p", "task_type": "code", "tests": "x"}], "case 1: field 'tests': code tests need both"),
 ])
 def test_bad_cases_are_one_line_naming_index_and_field(items, message):
     with pytest.raises(ConfigError) as info:
@@ -127,3 +127,29 @@ def test_resolve_case_applies_options_only_where_the_case_is_silent():
     kept = resolve_case(explicit, 0.0, 0.9, 3)
     assert (kept.temperature, kept.top_p, kept.seed) == (0.2, 0.5, 5)
     assert not case_sampling(kept).greedy and case_sampling(kept).for_round(2).seed == 7
+
+
+# The experiment framework's test_cases.json, as its users wrote it: Ollama model names, Chinese task types.
+EXPERIMENT_CASES = [
+    {"model": "llama3.2:3b", "prompt": "法国的首都是哪里？", "task_type": "知识问答", "reference_text": "巴黎",
+     "max_tokens": 50, "temperature": 0.7},
+    {"model": "llama3.2:3b", "prompt": "请用一句话总结：今天下雨，学校停课。", "task_type": "文本摘要",
+     "reference_text": "下雨导致学校停课。", "max_tokens": 100, "temperature": 0.7},
+    {"model": "llama3.2:3b", "prompt": "写一个Python函数，返回两个数的和。", "task_type": "代码生成",
+     "max_tokens": 200, "temperature": 0.7},
+    {"model": "llama3.2:3b", "prompt": "写一首关于大海的短诗。", "task_type": "创意写作", "max_tokens": 200,
+     "temperature": 0.7},
+]
+
+
+def test_the_experiment_frameworks_chinese_task_types_are_the_four_kinds():
+    cases = _parse(EXPERIMENT_CASES)
+    assert [c.task_type for c in cases] == ["qa", "summary", "code", "creative"]
+    assert {c.model for c in cases} == {"llama3.2:3b"}
+    assert [c.case_id for c in cases] == ["c001", "c002", "c003", "c004"]
+
+
+def test_an_unknown_task_type_names_the_chinese_ones_too_and_counts_from_one():
+    with pytest.raises(ConfigError) as info:
+        _parse([*EXPERIMENT_CASES, {"prompt": "p", "task_type": "翻译"}])
+    assert "case 5: field 'task_type'" in str(info.value) and "知识问答" in str(info.value)
