@@ -287,6 +287,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("cases", str, None,
                "task cases in the seed's test_cases.json format (JSON list: prompt, task_type, model, "
                "reference_text, max_tokens, temperature, ...). Default: data/test_cases.json", "PATH"),
+    OptionSpec("cases-backend", _choice(("ollama", "openai")), None,
+               "run the models the cases name (e.g. llama3.2:3b) on this served engine when they are not "
+               "selected: ollama ($OLLAMA_HOST) or openai (--energy-base-url). Without it such a case is a usage "
+               "error; a case may also name ollama:NAME or openai:NAME itself", "BACKEND"),
     OptionSpec("temperature", _bounded(0.0, 2.0, "a temperature such as 0 or 0.7"), None,
                "sampling temperature for queries, and for cases that set none; 0 = greedy. "
                "Default: greedy for queries, 0.7 (the seed format's) for cases", "T"),
@@ -335,6 +339,7 @@ class Settings:
     concurrency: tuple[int, ...] = (1,)
     batch_size: tuple[int, ...] = (1,)
     cases: Path | None = None
+    cases_backend: str | None = None
     temperature: float | None = None
     top_p: float | None = None
     seed: int = 0
@@ -373,6 +378,7 @@ class Settings:
             "concurrency": list(self.concurrency),
             "batch_size": list(self.batch_size),
             "cases": str(self.cases) if self.cases else None,
+            "cases_backend": self.cases_backend,
             "temperature": self.temperature,
             "top_p": self.top_p,
             "seed": self.seed,
@@ -480,6 +486,7 @@ def build_settings(
         concurrency=tuple(resolved["energy_concurrency"]),
         batch_size=tuple(resolved["energy_batch_size"]),
         cases=path_or_none(resolved["energy_cases"]),
+        cases_backend=resolved["energy_cases_backend"],
         temperature=resolved["energy_temperature"],
         top_p=resolved["energy_top_p"],
         seed=int(resolved["energy_seed"]),

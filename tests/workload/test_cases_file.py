@@ -10,7 +10,7 @@ import pytest
 from slm_energy_plugin.backends.spec import ModelSpec
 from slm_energy_plugin.errors import ConfigError
 from slm_energy_plugin.workload.cases import TASK_TYPES, load_cases, normalise_task_type, parse_cases
-from slm_energy_plugin.workload.run_case import case_params, case_sampling, resolve_case
+from slm_energy_plugin.workload.run_case import case_model_specs, case_params, case_sampling, resolve_case
 
 SEED_CASES = [
     {"model": "gpt2", "prompt": "What is the capital of Italy?", "task_type": "knowledge QA",
@@ -111,10 +111,33 @@ def test_case_runs_on_the_model_it_names_or_on_every_model():
                     {"id": "b", "model": "openai-community/gpt2", "prompt": "p", "task_type": "qa"},
                     {"id": "c", "model": "tiny-gpt2", "prompt": "p", "task_type": "qa"},
                     {"id": "d", "model": "phi2", "prompt": "p", "task_type": "qa"}])
-    params = case_params(cases, specs)
-    assert [(p.id, p.skip is None) for p in params] == [
-        ("gpt2-a", True), ("tiny-gpt2-a", True), ("gpt2-b", True), ("tiny-gpt2-c", True), ("phi2-d", False)]
-    assert "not selected" in str(params[-1].skip)
+    params = case_params(cases[:3], specs)
+    assert [p.id for p in params] == ["gpt2-a", "tiny-gpt2-a", "gpt2-b", "tiny-gpt2-c"]
+    # A model no selected model answers to, and no served engine to resolve it through: a usage error.
+    with pytest.raises(ConfigError) as info:
+        case_model_specs(cases, specs, None)
+    assert str(info.value).startswith("case 4 (id d) names model 'phi2', which is neither selected")
+    assert "--energy-cases-backend ollama|openai" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(ConfigError, match="case 4 .* not selected"):
+        case_params(cases, specs)
+
+
+def test_an_ollama_name_resolves_through_the_named_backend():
+    specs = [_spec("tiny-gpt2")]
+    cases = _parse(EXPERIMENT_CASES + [{"model": "openai:qwen2.5", "prompt": "p", "task_type": "qa"},
+                                       {"prompt": "p", "task_type": "qa", "id": "everywhere"}])
+    with pytest.raises(ConfigError, match=r"case 1 \(id c001\) names model 'llama3.2:3b'"):
+        case_model_specs(cases, specs, None)
+    named = case_model_specs(cases, specs, "ollama")
+    assert [(s.backend, s.served_name, s.alias) for s in named] == [
+        ("ollama", "llama3.2:3b", "ollama-llama3.2-3b"), ("openai", "qwen2.5", "openai-qwen2.5")]
+    params = case_params(cases, specs + named)
+    assert [p.id for p in params] == [
+        "ollama-llama3.2-3b-c001", "ollama-llama3.2-3b-c002", "ollama-llama3.2-3b-c003", "ollama-llama3.2-3b-c004",
+        "openai-qwen2.5-c005", "tiny-gpt2-everywhere", "ollama-llama3.2-3b-everywhere", "openai-qwen2.5-everywhere"]
+    # Selected by its served name already: nothing to resolve.
+    selected = [ModelSpec(alias="ollama-llama3.2-3b", source="served", backend="ollama", served_name="llama3.2:3b")]
+    assert case_model_specs(cases[:4], selected, None) == []
 
 
 def test_resolve_case_applies_options_only_where_the_case_is_silent():
