@@ -27,7 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reproject": ("reproject", "re-project a measured run's emissions to another grid and PUE"),
     "leaderboard": ("leaderboard", "fit energy, CO2 and price against model size from leaderboard exports; place your runs on it"),
 
-    "export": ("export", "write a run as a tidy table (CSV, Parquet or JSON lines) for notebooks and tools"),
+    "export": ("export", "write a run as a tidy table (CSV, Parquet, JSON lines) or in the seeds' shapes "
+                         "(xlsx, seed JSON files, experiment_results)"),
     "plot": ("plot", "draw a run's figures (PNG and SVG): distributions, ratios, energy vs latency and quality"),
     "report": ("report", "write one self-contained HTML report of a run: figures, tables, statistics in words"),
 

@@ -86,8 +86,9 @@ def show_details(body: Any) -> dict[str, Any]:
     quantization_level) and the exact ``model_info["general.parameter_count"]`` when given."""
     if not isinstance(body, dict):
         return {}
-    details = body.get("details") if isinstance(body.get("details"), dict) else {}
-    info = body.get("model_info") if isinstance(body.get("model_info"), dict) else {}
+    raw_details, raw_info = body.get("details"), body.get("model_info")
+    details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
+    info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
     found: dict[str, Any] = {key: details[key] for key in ("format", "family", "parameter_size",
                                                              "quantization_level") if isinstance(details.get(key), str)}
     count = info.get("general.parameter_count")
@@ -173,7 +174,9 @@ class OllamaBackend(HttpBackend):
             reasoning = self.counter.count(answer.reasoning_text, len(answer.reasoning))
         extra: dict[str, Any] = {"backend": self.backend, "server_model": answer.server_model,
                                  "finish_reason": answer.finish_reason, "token_source": source,
-                                 "stream_pieces": answer.pieces, "server": timings}
+                                 "stream_pieces": answer.pieces, "server": timings,
+                                 # What was sent (options.temperature/seed/top_p), as in-process models record it.
+                                 "sampling": (sampling or Sampling()).to_dict()}
         if reasoning is not None:
             extra["reasoning_token_source"] = self.counter.source
         return Generation(

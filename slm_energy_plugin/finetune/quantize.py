@@ -61,5 +61,5 @@ def load_quantized(spec: ModelSpec, local_path: Path | None, mode: str) -> Loade
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, local_files_only=local_only)
     model = AutoModelForCausalLM.from_pretrained(source, revision=revision, local_files_only=local_only,
                                                  quantization_config=config, device_map={"": 0})
-    model = prepare_model_for_kbit_training(model)
+    model = prepare_model_for_kbit_training(model)  # type: ignore[no-untyped-call]
     return LoadedModel(spec, model, tokenizer, "cuda:0", source)

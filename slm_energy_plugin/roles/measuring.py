@@ -58,7 +58,8 @@ class MeasuringRole:
         return self._specs
 
     def spec(self, alias: str) -> ModelSpec:
-        return next(spec for spec in (*self.specs(), *(self._case_specs or ())) if spec.alias == alias)
+        known: list[ModelSpec] = [*self.specs(), *(self._case_specs or ())]
+        return next(spec for spec in known if spec.alias == alias)
 
     def case_specs(self) -> list[ModelSpec]:
         """The models the cases run on: the selection, plus the served models cases name (workload.run_case).

@@ -12,6 +12,8 @@ from typing import Iterator
 
 import pytest
 
+from slm_energy_plugin.cli import main
+
 from ..conftest import load_model_json, run_dirs
 from ..workload.test_cases_file import EXPERIMENT_CASES
 
@@ -50,8 +52,10 @@ def _project(bench_project: pytest.Pytester) -> pytest.Pytester:
 def test_experiment_cases_run_on_ollama_with_the_servers_own_figures(
         bench_project: pytest.Pytester, ollama_server: subprocess.Popen[str]) -> None:
     project = _project(bench_project)
-    result = project.runpytest("test_cases.py", "--energy-cases", "test_cases.json", "--energy-cases-backend",
-                               "ollama", "--energy-meter", "null", "--benchmark-disable", "-v")
+    # In a subprocess, as the other served-model runs: an in-process run would leave httpcore's classes
+    # imported inside it behind, and the outer session's later clients would not recognise their errors.
+    result = project.runpytest_subprocess("test_cases.py", "--energy-cases", "test_cases.json",
+                                          "--energy-cases-backend", "ollama", "--energy-meter", "null", "--benchmark-disable", "-v")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*test_case?ollama-llama3.2-3b-c001? PASSED*"])
     [run_dir] = run_dirs(project.path)
@@ -74,6 +78,20 @@ def test_experiment_cases_run_on_ollama_with_the_servers_own_figures(
         assert record["extra"]["utilisation"]["rss_mb"]["peak"] == pytest.approx(server_rss, rel=0.2)
         assert record["extra"]["backend"]["server"]["eval_count"] == record["tokens_output"] >= 1
     assert records["c001"]["response"].startswith("Paris")
+    # The experiment framework's one combined file, from this run.
+    out = project.path / "exports"
+    assert main(["export", str(run_dir), "--format", "experiment", "-o", str(out)]) == 0
+    [file] = list(out.glob("experiment_results_*.json"))
+    exported = json.loads(file.read_text(encoding="utf-8"))
+    assert exported["experiment_info"]["models"] == ["llama3.2:3b"]
+    assert exported["model_info"]["ollama-llama3.2-3b"]["parameter_size"] == "3.2B"
+    assert exported["model_info"]["ollama-llama3.2-3b"]["quantization"] == "Q4_K_M"
+    results = exported["results"]
+    assert [(r["model"], r["task_type"], r["prompt"]) for r in results] == [
+        ("llama3.2:3b", task, case["prompt"]) for task, case in zip(("qa", "summary", "code", "creative"),
+                                                                     EXPERIMENT_CASES)]
+    assert {r["sampled_process"] for r in results} == {"server"} and results[0]["reference_text"] == "巴黎"
+    assert results[0]["max_tokens"] == 50 and results[0]["temperature"] == 0.7
 
 
 def test_an_ollama_name_without_a_backend_is_one_usage_line(bench_project: pytest.Pytester) -> None:
