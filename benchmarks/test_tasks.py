@@ -1,7 +1,8 @@
 """Quality tasks next to the math queries: text-to-SQL, multiple choice, code generation.
 
 Test ids are ``test_sql_task[<model>-sql01]``, ``test_choice_task[<model>-mc01]`` and
-``test_code_task[<model>-code01]``. The plugin measures each call and records the
+``test_code_task[<model>-code01]``; with ``--energy-task-data sql=SPIDER,mmlu=MMLU_DATA`` the real
+Spider dev set (``spider0001``...) and MMLU test files (``mmlu-<subject>-01``...) replace the small sets. The plugin measures each call and records the
 response; the test asks (or scores log-likelihoods) and attaches the quality score.
 A wrong answer does not fail the test: accuracy is a measurement, reported in the
 efficiency summary. The assertion checks the scorer's contract: every 0 has a reason.
@@ -25,10 +26,26 @@ from slm_energy_plugin.quality.datasets import (
 )
 from slm_energy_plugin.quality.python_tests import score_python
 from slm_energy_plugin.quality.sql import score_sql
+from slm_energy_plugin.workload.task_data import load_task_data, task_data_from_config
 
 SQL_TASKS = builtin_sql_tasks()          # builds data/tasks/sql/bookshop.sql into the cache once
 CHOICE_TASKS = builtin_choice_tasks()
 CODE_TASKS = builtin_code_tasks()
+# --energy-task-data sql=SPIDER,mmlu=MMLU_DATA: the user's real sets replace the small ones above.
+_KIND_OF_TEST = {"test_sql_task": "sql", "test_choice_task": "mmlu"}
+
+
+def pytest_generate_tests(metafunc):
+    """Swap this test's parametrize mark for the user's tasks. The mark (not a parametrize call here) keeps
+    the ids ``<model>-<task>``: this module hook runs before slm-energy's, marks are applied after it."""
+    kind = _KIND_OF_TEST.get(metafunc.function.__name__)
+    path = task_data_from_config(metafunc.config).get(kind) if kind else None
+    if path is None:
+        return
+    tasks = load_task_data(kind, path)
+    marks = metafunc.definition.own_markers
+    marks[:] = [m for m in marks if m.name != "parametrize"]
+    marks.append(pytest.mark.parametrize("task", tasks, ids=[t.id for t in tasks]).mark)
 
 
 @lru_cache(maxsize=None)

@@ -110,6 +110,11 @@ def _check_explicit_inputs(config: pytest.Config, settings: Settings) -> None:
         load_queries(settings.queries, settings.answers)
     if settings.cases:
         load_cases(settings.cases)
+    if settings.task_data:   # the user's Spider / MMLU files: one line for a wrong layout, before anything runs
+        from .workload.task_data import load_task_data
+
+        for kind, path in settings.task_data:
+            load_task_data(kind, Path(path))
     if config.getoption("energy_results_dir") or config.getini("energy_results_dir"):
         storage.check_writable(settings.results_dir)
     if max((*settings.batch_size, *settings.concurrency)) > 1 and _runs_in_parallel(config):

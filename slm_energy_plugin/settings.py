@@ -149,6 +149,12 @@ def _bandwidth(text: str) -> str | float:
     return number
 
 
+def _task_data(text: str) -> tuple[tuple[str, str], ...]:
+    from .workload.task_data import parse_task_data
+
+    return parse_task_data(text)
+
+
 def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     def parse(text: str) -> str:
         value = text.strip().lower()
@@ -287,6 +293,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("cases", str, None,
                "task cases in the seed's test_cases.json format (JSON list: prompt, task_type, model, "
                "reference_text, max_tokens, temperature, ...). Default: data/test_cases.json", "PATH"),
+    OptionSpec("cases-backend", _choice(("ollama", "openai")), None,
+               "run the models the cases name (e.g. llama3.2:3b) on this served engine when they are not "
+               "selected: ollama ($OLLAMA_HOST) or openai (--energy-base-url). Without it such a case is a usage "
+               "error; a case may also name ollama:NAME or openai:NAME itself", "BACKEND"),
+    OptionSpec("task-data", _task_data, None,
+               "the real task sets for benchmarks/test_tasks.py: sql=SPIDER_FOLDER (dev.json + database/) and/or "
+               "mmlu=MMLU_DATA_FOLDER (test/<subject>_test.csv). Default: the project's small sets in data/tasks",
+               "KIND=PATH,..."),
     OptionSpec("temperature", _bounded(0.0, 2.0, "a temperature such as 0 or 0.7"), None,
                "sampling temperature for queries, and for cases that set none; 0 = greedy. "
                "Default: greedy for queries, 0.7 (the seed format's) for cases", "T"),
@@ -335,6 +349,8 @@ class Settings:
     concurrency: tuple[int, ...] = (1,)
     batch_size: tuple[int, ...] = (1,)
     cases: Path | None = None
+    cases_backend: str | None = None
+    task_data: tuple[tuple[str, str], ...] = ()
     temperature: float | None = None
     top_p: float | None = None
     seed: int = 0
@@ -373,6 +389,8 @@ class Settings:
             "concurrency": list(self.concurrency),
             "batch_size": list(self.batch_size),
             "cases": str(self.cases) if self.cases else None,
+            "cases_backend": self.cases_backend,
+            "task_data": dict(self.task_data) or None,
             "temperature": self.temperature,
             "top_p": self.top_p,
             "seed": self.seed,
@@ -480,12 +498,20 @@ def build_settings(
         concurrency=tuple(resolved["energy_concurrency"]),
         batch_size=tuple(resolved["energy_batch_size"]),
         cases=path_or_none(resolved["energy_cases"]),
+        cases_backend=resolved["energy_cases_backend"],
+        task_data=_task_paths(resolved["energy_task_data"], rootdir),
         temperature=resolved["energy_temperature"],
         top_p=resolved["energy_top_p"],
         seed=int(resolved["energy_seed"]),
         stops=bool(resolved["energy_stops"]),
         sample_hz=float(resolved["energy_sample_hz"]),
     )
+
+
+def _task_paths(pairs: tuple[tuple[str, str], ...] | None, rootdir: Path) -> tuple[tuple[str, str], ...]:
+    from .workload.task_data import resolve_paths
+
+    return resolve_paths(pairs, rootdir) if pairs else ()
 
 
 def _base_url(value: str | None) -> str | None:

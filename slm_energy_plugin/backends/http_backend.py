@@ -28,6 +28,9 @@ class HttpBackend:
         self.counter = TokenCounter(spec.tokenizer)
         self.server_models: list[str] = []
         self.probe_error: str | None = None
+        # The server's process when it runs on this machine (roles/serving.py finds it by its port):
+        # utilisation windows sample its CPU and RSS instead of this client's.
+        self.server_pid: int | None = None
 
     @property
     def alias(self) -> str:

@@ -10,8 +10,11 @@ run with ``think``) is counted as reasoning.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
+
+from dataclasses import replace
 
 import httpx
 
@@ -68,6 +71,32 @@ def server_timings(final: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMBT])\s*$", re.IGNORECASE)
+_SCALE = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+
+
+def parameters_from_size(text: Any) -> int | None:
+    """Ollama's ``details.parameter_size`` ("3.2B", "135M") as a count; None when it is not that shape."""
+    match = _SIZE.match(str(text)) if isinstance(text, str) else None
+    return None if match is None else int(round(float(match.group(1)) * _SCALE[match.group(2).upper()]))
+
+
+def show_details(body: Any) -> dict[str, Any]:
+    """The model facts of a ``POST /api/show`` answer: ``details`` (format, family, parameter_size,
+    quantization_level) and the exact ``model_info["general.parameter_count"]`` when given."""
+    if not isinstance(body, dict):
+        return {}
+    raw_details, raw_info = body.get("details"), body.get("model_info")
+    details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
+    info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
+    found: dict[str, Any] = {key: details[key] for key in ("format", "family", "parameter_size",
+                                                             "quantization_level") if isinstance(details.get(key), str)}
+    count = info.get("general.parameter_count")
+    if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+        found["parameter_count"] = count
+    return found
+
+
 class OllamaBackend(HttpBackend):
     """A model served by Ollama's native API."""
 
@@ -76,8 +105,12 @@ class OllamaBackend(HttpBackend):
     def __init__(self, spec: ModelSpec, timeouts: Timeouts | None = None) -> None:
         super().__init__(spec, timeouts)
         self.server_version: str | None = None
+        self.details: dict[str, Any] = {}
+        self.show_error: str | None = None
+
     def probe(self) -> None:
-        """GET /api/version and /api/tags (the models pulled); a failure is kept for the record."""
+        """GET /api/version and /api/tags (the models pulled), POST /api/show (parameters and
+        quantisation); a failure is kept for the record."""
         try:
             version = self.client.get("/api/version")
             version.raise_for_status()
@@ -88,6 +121,13 @@ class OllamaBackend(HttpBackend):
                                   if isinstance(m, dict) and m.get("name")]
         except (httpx.HTTPError, ValueError, AttributeError) as exc:
             self.probe_error = str(explain(exc, self.base_url + "/api/version", self.timeouts))
+            return
+        try:
+            shown = self.client.post("/api/show", json={"model": self.spec.served_name})
+            shown.raise_for_status()
+            self.details = show_details(shown.json())
+        except (httpx.HTTPError, ValueError) as exc:   # an old server or a model not pulled: no details
+            self.show_error = str(explain(exc, self.base_url + "/api/show", self.timeouts))
 
     def _request(self, query: str, max_new_tokens: int, sampling: Sampling | None = None,
                  stop: tuple[str, ...] = ()) -> tuple[str, dict[str, Any]]:
@@ -134,7 +174,9 @@ class OllamaBackend(HttpBackend):
             reasoning = self.counter.count(answer.reasoning_text, len(answer.reasoning))
         extra: dict[str, Any] = {"backend": self.backend, "server_model": answer.server_model,
                                  "finish_reason": answer.finish_reason, "token_source": source,
-                                 "stream_pieces": answer.pieces, "server": timings}
+                                 "stream_pieces": answer.pieces, "server": timings,
+                                 # What was sent (options.temperature/seed/top_p), as in-process models record it.
+                                 "sampling": (sampling or Sampling()).to_dict()}
         if reasoning is not None:
             extra["reasoning_token_source"] = self.counter.source
         return Generation(
@@ -147,7 +189,13 @@ class OllamaBackend(HttpBackend):
     def info(self, generation: dict[str, Any]) -> ModelInfo:
         name = str(self.spec.served_name)
         listed = name in self.server_models or f"{name}:latest" in self.server_models
-        return self._info(generation, {"served_name": name, "model_id": name if listed else None,
+        info = self._info(generation, {"served_name": name, "model_id": name if listed else None,
                                        "models_listed": self.server_models[:20],
-                                       "server_version": self.server_version})
+                                       "server_version": self.server_version, "details": dict(self.details),
+                                       "show_error": self.show_error})
+        # Parameters: /api/show's exact count, else its rounded parameter_size ("3.2B"); the weights'
+        # format is Ollama's quantisation level (Q4_K_M...), which is what "dtype" means for a GGUF model.
+        parameters = self.details.get("parameter_count") or parameters_from_size(self.details.get("parameter_size"))
+        quantization = self.details.get("quantization_level")
+        return replace(info, parameters=parameters, dtype=str(quantization) if quantization else info.dtype)
 

@@ -114,9 +114,10 @@ class OpenAIBackend(HttpBackend):
             raise BackendError(f"truncated stream from {strip_credentials(self.base_url + path)}: it ended "
                                f"after {answer.pieces} pieces without a finish reason or [DONE]; check the "
                                "server's log")
-        return self._generation(query, answer, end, max_new_tokens)
+        return self._generation(query, answer, end, max_new_tokens, sampling)
 
-    def _generation(self, query: str, answer: StreamedAnswer, end: float, max_new_tokens: int) -> Generation:
+    def _generation(self, query: str, answer: StreamedAnswer, end: float, max_new_tokens: int,
+                    sampling: Sampling | None = None) -> Generation:
         usage = answer.usage or {}
         details = usage.get("completion_tokens_details") or {}
         rendered = self.render_prompt(query)
@@ -146,6 +147,7 @@ class OpenAIBackend(HttpBackend):
             "finish_reason": answer.finish_reason,
             "token_source": source,
             "stream_pieces": answer.pieces,
+            "sampling": (sampling or Sampling()).to_dict(),   # what was sent, as in-process models record it
         }
         if reasoning_source:
             extra["reasoning_token_source"] = reasoning_source

@@ -97,7 +97,8 @@ def _emit(text: str) -> None:
 
 
 def _run_by_task(args: argparse.Namespace, accuracy_specs: list[AccuracyGateSpec]) -> int:
-    from ..finetune.by_task import build_task_comparison, render_task_comparison, task_comparison_dict
+    from ..finetune.by_task import (build_task_comparison, render_task_comparison, task_comparison_csv,
+                                    task_comparison_dict)
 
     paths = [Path(p) for p in args.paths] or [latest_run_dir(Path(args.results_dir))]
     runs, _ = load_sources(paths)
@@ -108,6 +109,8 @@ def _run_by_task(args: argparse.Namespace, accuracy_specs: list[AccuracyGateSpec
         import json
 
         _emit(json.dumps(task_comparison_dict(result), indent=2, default=str))
+    elif args.format == "csv":
+        _emit(task_comparison_csv(result))
     elif args.format == "markdown":   # the aligned text tables, fenced, for CI job summaries
         _emit("```\n" + "\n".join(render_task_comparison(result)) + "\n```")
     else:

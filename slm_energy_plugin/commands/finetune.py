@@ -11,10 +11,9 @@ import os
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..finetune.report import FILE_NAME
+from ..finetune.report import FILE_NAME, epochs_text
 from ..finetune.run import METHODS, TASKS, FinetuneRequest, run_finetune
 from ..finetune.train import TrainConfig
-from ..render.format import plural
 
 NAME = "finetune"
 HELP = "fine-tune a model with LoRA on a task and measure the training's energy"
@@ -31,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--max-steps", type=int, default=None, help="optimiser steps (cuts the last epoch short)")
     budget.add_argument("--epochs", type=int, default=None, help="passes over the data. Default: 1")
+    parser.add_argument("--quantize", choices=("4bit", "8bit"), default=None,
+                        help="QLoRA: load the base in 4 or 8 bits with bitsandbytes (CUDA GPUs only; refused "
+                             "elsewhere). Default: the base in its own dtype")
     parser.add_argument("--rank", type=int, default=8, help="LoRA rank; alpha = 2 x rank. Default: %(default)r")
     parser.add_argument("--learning-rate", type=float, default=2e-4,
                         help="AdamW learning rate (untrained tiny models need ~1e-2). Default: %(default)r")
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     offline = args.offline or os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
     request = FinetuneRequest(model=args.model, task=args.task, method=args.method, data=args.data,
                               output=args.output, config=config, meter=args.meter, country=args.country,
-                              offline=offline)
+                              offline=offline, quantize=args.quantize)
     result = run_finetune(request)
     report = result.report
     energy = report["energy"]
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     kwh = training.get("total_kwh")
     print(f"fine-tuned {report['base_model']['alias']} ({request.method}, rank {config.rank}) on "
           f"{report['data']['examples']} {request.task} examples: {report['steps']} steps, "
-          f"{plural(report['epochs_run'], 'epoch')}, {report['tokens']['processed']} tokens in "
+          f"{epochs_text(report['epochs_run'])}, {report['tokens']['processed']} tokens in "
           f"{report['duration_s']['training']:.1f} s")
     print(f"loss {report['loss_first']:.3f} -> {report['loss_last']:.3f} (first step -> last step)")
     kwh_text = "not measured" if kwh is None else f"{kwh:.3g} kWh"

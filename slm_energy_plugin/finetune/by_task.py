@@ -118,6 +118,41 @@ def task_comparison_dict(result: TaskComparison) -> dict[str, Any]:
     }
 
 
+def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            _flat(f"{prefix}.{key}" if prefix else str(key), inner, out)
+    elif isinstance(value, (list, tuple)):
+        out[prefix] = json.dumps(value, default=str)   # one cell: a CSV has no nesting
+    else:
+        out[prefix] = value
+
+
+def task_comparison_csv(result: TaskComparison) -> str:
+    """The comparison as one long CSV: a ``table`` column (accuracy, paired, tradeoff, gate) and the
+    fields of each table's rows (nested ones dotted, lists as JSON text), so a spreadsheet filters by table."""
+    import csv
+    import io
+
+    data = task_comparison_dict(result)
+    rows: list[dict[str, Any]] = []
+    for table, key in (("accuracy", "rows"), ("paired", "paired"), ("tradeoff", "tradeoffs"), ("gate", "gate")):
+        for item in data[key]:
+            flat: dict[str, Any] = {"table": table}
+            _flat("", item, flat)
+            if table == "paired":
+                flat["ci_method"] = data["paired_ci"]
+            rows.append(flat)
+    columns: dict[str, None] = {"table": None}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
 def fine_tune_summary_lines(runs: Sequence[ModelRun]) -> list[str]:
     """The paired and trade-off tables for the ``--energy-report`` summary (its efficiency table already
     shows accuracy per task). Never raises: the terminal summary must not break the run."""

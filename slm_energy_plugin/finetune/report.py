@@ -33,11 +33,22 @@ def energy_sentence(provenance: str) -> str:
     }.get(provenance, "not measured (time and tokens only)")
 
 
+def epochs_run(steps: int, steps_per_epoch: int) -> float:
+    """Epochs as a fraction of passes, to 3 decimals (whole passes stay whole: 2.0)."""
+    return round(steps / steps_per_epoch, 3) if steps_per_epoch else 0.0
+
+
+def epochs_text(epochs: float) -> str:
+    """'1 epoch', '2 epochs', '1.5 epochs': a fraction when the step budget ended mid-epoch."""
+    return "1 epoch" if epochs == 1 else f"{epochs:g} epochs"
+
+
 def build_training_report(*, task: str, method: str, base: Mapping[str, Any], adapter: Mapping[str, Any],
                           data: Mapping[str, Any], config: TrainConfig, outcome: TrainingOutcome,
                           load: EnergyReading, load_seconds: float, save_seconds: float,
                           meter: Mapping[str, Any], carbon: CarbonContext, libraries: Mapping[str, str | None],
-                          started_at: str, finished_at: str) -> dict[str, Any]:
+                          started_at: str, finished_at: str,
+                          quantization: Mapping[str, Any] | None = None) -> dict[str, Any]:
     training = outcome.energy
     curve = outcome.loss_curve
     provenance = training.provenance if training is not None else "none"
@@ -55,11 +66,15 @@ def build_training_report(*, task: str, method: str, base: Mapping[str, Any], ad
             "max_steps": config.max_steps, "epochs": config.epochs, "optimizer": "AdamW",
             "weight_decay": config.weight_decay, "max_grad_norm": config.max_grad_norm,
             "target_modules": list(outcome.target_modules), "loss": "cross-entropy on the answer tokens only",
+            # QLoRA: the base's bits (None: the base in its own dtype, plain LoRA).
+            "quantization": None if quantization is None else dict(quantization),
         },
         "trainable_parameters": outcome.trainable_parameters,
         "deterministic": dict(outcome.deterministic),
         "steps": outcome.steps,
-        "epochs_run": len(outcome.epochs),
+        # Passes over the data as a fraction: --max-steps can end mid-epoch (9 steps of 6 per epoch = 1.5).
+        "epochs_run": epochs_run(outcome.steps, config.steps_per_epoch(int(data["examples"]))),
+        "steps_per_epoch": config.steps_per_epoch(int(data["examples"])),
         "tokens": {
             "processed": outcome.tokens,
             "loss_tokens": outcome.answer_tokens,
@@ -76,7 +91,8 @@ def build_training_report(*, task: str, method: str, base: Mapping[str, Any], ad
             "training": _energy(training, carbon),
             "training_kwh": training.total_kwh if training is not None else None,
             "per_epoch": [
-                {"epoch": e.epoch, "steps": e.steps, "tokens": e.tokens, "seconds": e.seconds,
+                {"epoch": e.epoch, "steps": e.steps,
+                 "fraction": e.steps / config.steps_per_epoch(int(data["examples"])), "tokens": e.tokens, "seconds": e.seconds,
                  "mean_loss": sum(e.losses) / len(e.losses) if e.losses else None,
                  "energy": _energy(e.energy, carbon)}
                 for e in outcome.epochs

@@ -50,6 +50,7 @@ class FinetuneRequest:
     meter: str = "codecarbon"
     country: str = "USA"
     offline: bool = False
+    quantize: str | None = None          # "4bit" / "8bit": QLoRA on CUDA (see quantize.py)
 
 
 @dataclass(frozen=True)
@@ -90,17 +91,29 @@ def training_spec(name: str, registry: Registry, cwd: Path) -> ModelSpec:
     return spec
 
 
-def open_base(spec: ModelSpec, offline: bool) -> LoadedModel:
+def open_base(spec: ModelSpec, offline: bool, quantize: str | None = None) -> LoadedModel:
     """The base model through the suite's availability check and loader; unavailable is one line."""
     availability = check_availability(spec, offline, HubProbe())
     if not availability.available:
         raise ConfigError(f"{spec.alias}: not available: {availability.reason}")
     local_path = ensure_tiny(spec.base_alias, str(spec.tiny)) if spec.source == "tiny" else availability.local_path
+    if quantize is not None:
+        from .quantize import load_quantized
+
+        return load_quantized(spec, local_path, quantize)
     return load_model(spec, local_path)
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _quantization(mode: str | None) -> dict[str, Any] | None:
+    if mode is None:
+        return None
+    from .quantize import quantization_info
+
+    return quantization_info(mode)
 
 
 def run_finetune(request: FinetuneRequest, cwd: Path | None = None) -> FinetuneResult:
@@ -109,6 +122,10 @@ def run_finetune(request: FinetuneRequest, cwd: Path | None = None) -> FinetuneR
         raise ConfigError(f"task {request.task!r} is not supported; choose from {', '.join(TASKS)}")
     if request.method not in METHODS:
         raise ConfigError(f"method {request.method!r} is not supported; choose from {', '.join(METHODS)}")
+    if request.quantize is not None:   # refused before anything is loaded or measured
+        from .quantize import check_quantize
+
+        check_quantize(request.quantize)
     carbon = carbon_context(request.country)
     registry = load_registry()
     spec = training_spec(request.model, registry, cwd)
@@ -126,7 +143,7 @@ def run_finetune(request: FinetuneRequest, cwd: Path | None = None) -> FinetuneR
     try:
         handle = meter.start()
         load_started = time.perf_counter()
-        loaded = open_base(spec, request.offline)
+        loaded = open_base(spec, request.offline, request.quantize)
         load_seconds = time.perf_counter() - load_started
         load_reading = meter.stop(handle)
         info = loaded.info({})   # before the adapter's layers are injected: the base's own parameters
@@ -154,7 +171,7 @@ def run_finetune(request: FinetuneRequest, cwd: Path | None = None) -> FinetuneR
                   "disjoint_from_evaluation": True},
             config=request.config, outcome=outcome, load=load_reading, load_seconds=load_seconds,
             save_seconds=save_seconds, meter=meter_info, carbon=carbon, libraries=library_versions(),
-            started_at=started_at, finished_at=utc_now())
+            started_at=started_at, finished_at=utc_now(), quantization=_quantization(request.quantize))
         atomic_write_json(staging / FILE_NAME, report)
         os.rename(staging, output)
     finally:

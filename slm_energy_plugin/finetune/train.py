@@ -60,8 +60,11 @@ class TrainConfig:
     def lora_alpha(self) -> int:
         return self.alpha if self.alpha is not None else 2 * self.rank
 
+    def steps_per_epoch(self, examples: int) -> int:
+        return math.ceil(examples / self.batch_size)
+
     def total_steps(self, examples: int) -> int:
-        per_epoch = math.ceil(examples / self.batch_size)
+        per_epoch = self.steps_per_epoch(examples)
         return self.max_steps if self.max_steps is not None else per_epoch * (self.epochs or 1)
 
 

@@ -1,8 +1,9 @@
 """Utilisation over time: a sampler thread that runs while a model-work window is open.
 
 Each window (one ``slm.ask``, one log-likelihood pass) gets a thread that wakes ``hz`` times a
-second and records one row: system CPU % (all cores, 0-100), this process's CPU % (100 = one
-core, psutil's convention), resident memory, and on NVIDIA GPUs (nvidia-ml-py, when it imports
+second and records one row: system CPU % (all cores, 0-100), the working process's CPU % (100 =
+one core, psutil's convention) and resident memory — this process's, or for a model served on
+this machine the server's (found by its listening port, see perf/server_process.py) — and on NVIDIA GPUs (nvidia-ml-py, when it imports
 and finds a GPU) utilisation, memory used and power summed over the visible GPUs.
 
 CPU percentages come from ``cpu_times`` deltas kept by the sampler itself, never from
@@ -64,18 +65,19 @@ def _busy_total(times: Any) -> tuple[float, float]:
 
 
 class _Window:
-    def __init__(self, sampler: "UtilisationSampler", query_id: str | None) -> None:
+    def __init__(self, sampler: "UtilisationSampler", query_id: str | None, process: psutil.Process) -> None:
         self.sampler = sampler
         self.query_id = query_id or ""
+        self.process = process
         self.rows: list[list[Any]] = []
         self._stop = threading.Event()
-        self._last = sampler.cpu_state()
+        self._last = sampler.cpu_state(process)
         self._thread = threading.Thread(target=self._run, name="slm-energy-sampler", daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
-        state = self.sampler.cpu_state()
-        self.rows.append(self.sampler.row(self.query_id, self._last, state))
+        state = self.sampler.cpu_state(self.process)
+        self.rows.append(self.sampler.row(self.query_id, self._last, state, self.process))
         self._last = state
 
     def _run(self) -> None:
@@ -100,27 +102,47 @@ class UtilisationSampler:
             raise ValueError("the sampling rate must be above 0 Hz (0 means: no sampler)")
         self.interval = 1.0 / hz
         self._process = psutil.Process()
+        self._others: dict[int, psutil.Process] = {}
         self._gpus = _Gpus()
 
-    def cpu_state(self) -> tuple[float, float, float, float]:
-        """(perf_counter, system busy s, system total s, process cpu s)."""
+    def cpu_state(self, process: psutil.Process | None = None) -> tuple[float, float, float, float | None]:
+        """(perf_counter, system busy s, system total s, the process's cpu s; None once it is gone)."""
         busy, total = _busy_total(psutil.cpu_times())
-        own = self._process.cpu_times()
-        return time.perf_counter(), busy, total, float(own.user + own.system)
+        try:
+            own = (process or self._process).cpu_times()
+            cpu: float | None = float(own.user + own.system)
+        except psutil.Error:   # a served model's server that exited or that we may not read
+            cpu = None
+        return time.perf_counter(), busy, total, cpu
 
-    def row(self, query_id: str, before: tuple[float, float, float, float],
-            after: tuple[float, float, float, float]) -> list[Any]:
+    def row(self, query_id: str, before: tuple[float, float, float, float | None],
+            after: tuple[float, float, float, float | None], process: psutil.Process | None = None) -> list[Any]:
         wall = max(after[0] - before[0], 1e-9)
         total = after[2] - before[2]
         system = 100.0 * (after[1] - before[1]) / total if total > 0 else 0.0
-        process = 100.0 * (after[3] - before[3]) / wall
-        rss_mb = self._process.memory_info().rss / 2**20
+        cpu = None if before[3] is None or after[3] is None else round(max(0.0, 100.0 * (after[3] - before[3]) / wall), 2)
+        try:
+            rss_mb: float | None = round((process or self._process).memory_info().rss / 2**20, 2)
+        except psutil.Error:
+            rss_mb = None
         util, mem, power = self._gpus.read()
-        return [round(time.time(), 3), query_id, round(max(0.0, min(100.0, system)), 2),
-                round(max(0.0, process), 2), round(rss_mb, 2), util, mem, power]
+        return [round(time.time(), 3), query_id, round(max(0.0, min(100.0, system)), 2), cpu, rss_mb, util, mem, power]
 
-    def open(self, query_id: str | None) -> _Window:
-        return _Window(self, query_id)
+    def process(self, pid: int | None) -> psutil.Process:
+        """The process whose CPU and RSS a window samples: ``pid`` (a local model server), else this one."""
+        if pid is None or pid == self._process.pid:
+            return self._process
+        cached = self._others.get(pid)
+        if cached is None:
+            try:
+                cached = self._others[pid] = psutil.Process(pid)
+            except psutil.Error:   # the server exited since it was found: this process, said so by the caller
+                return self._process
+        return cached
+
+    def open(self, query_id: str | None, pid: int | None = None) -> _Window:
+        """A window sampling this process, or the process ``pid`` (e.g. the Ollama server serving the model)."""
+        return _Window(self, query_id, self.process(pid))
 
 
 def summarise(rows: list[list[Any]]) -> dict[str, Any]:

@@ -34,8 +34,11 @@ PLOT_METRICS: dict[str, tuple[str, str, bool]] = {
     "latency": ("latency per query", "s", True),
     "ttft": ("time to first token", "s", True),
     "tokens": ("output tokens per query", "tokens", False),
+    # The math benchmark's emissions distribution: energy x PUE x the grid's intensity, per query.
+    "emissions": ("emissions per query", "g CO2eq", True),
 }
-ENERGY_METRICS = frozenset({"energy", "energy_per_token"})
+# Figures made from energy: estimated whenever the energy is (emissions are energy x intensity).
+ENERGY_METRICS = frozenset({"energy", "energy_per_token", "emissions"})
 GROUP_COLUMNS = ("task", "extra.concurrency", "extra.load")   # "per task type / load", when present
 
 

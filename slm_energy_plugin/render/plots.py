@@ -26,7 +26,7 @@ from . import figure_data as fd  # noqa: E402
 from .style import apply_style  # noqa: E402
 
 FORMATS = ("png", "svg")
-DISTRIBUTION_METRICS = ("energy", "latency", "energy_per_token", "tokens", "ttft")
+DISTRIBUTION_METRICS = ("energy", "latency", "energy_per_token", "tokens", "ttft", "emissions")
 RATIO_METRICS = ("energy", "latency")
 
 

@@ -46,6 +46,7 @@ class MeasuringRole:
         self._specs: list[ModelSpec] | None = None
         self._queries: list[Query] | None = None
         self._cases: list[Case] | None = None
+        self._case_specs: list[ModelSpec] | None = None   # the selection + served models the cases name
         self._errors: list[str] = []
         self._index: dict[str, int] = {}
         self._placements: dict[str, dict[str, object]] = {}   # nodeid -> extra.order
@@ -58,7 +59,28 @@ class MeasuringRole:
         return self._specs
 
     def spec(self, alias: str) -> ModelSpec:
-        return next(spec for spec in self.specs() if spec.alias == alias)
+        known: list[ModelSpec] = [*self.specs(), *(self._case_specs or ())]
+        return next(spec for spec in known if spec.alias == alias)
+
+    def case_specs(self) -> list[ModelSpec]:
+        """The models the cases run on: the selection, plus the served models cases name (workload.run_case).
+        With --energy-cases-backend and no --energy-models, only the models the cases name (the seed's
+        files say which model each case is for; the registry's default selection is not loaded for them)."""
+        if self._case_specs is None:
+            from ..backends.served import with_base_urls
+            from ..workload.run_case import case_model_specs
+
+            s = self.settings
+            cases = self.cases()
+            base = [] if s.cases_backend and not s.models and any(c.model for c in cases) else self.specs()
+            named = with_base_urls(case_model_specs(cases, base, s.cases_backend), s.base_url)
+            taken = {spec.alias for spec in base}
+            clash = next((spec.alias for spec in named if spec.alias in taken), None)
+            if clash is not None:
+                raise SlmEnergyError(f"a case's served model would be called {clash!r} like a selected model; "
+                                     "select it under another alias (data/models.json)")
+            self._case_specs = [*base, *named]
+        return self._case_specs
 
     def queries(self) -> list[Query]:
         if self._queries is None:
@@ -73,8 +95,7 @@ class MeasuringRole:
 
     def _parametrize_cases(self, metafunc: pytest.Metafunc) -> None:
         """(model, case) pairs: a case naming a model runs on that model only (see workload.run_case)."""
-        params = [pytest.param(p.alias, p.case, id=p.id, marks=[pytest.mark.skip(reason=p.skip)] if p.skip else [])
-                  for p in case_params(self.cases(), self.specs())]
+        params = [pytest.param(p.alias, p.case, id=p.id) for p in case_params(self.cases(), self.case_specs())]
         metafunc.parametrize(("slm_model", CASE_FIXTURE), params, indirect=["slm_model"], scope="session")
 
     @pytest.hookimpl

@@ -75,6 +75,12 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
     started = time.perf_counter()
     backend.probe()
     load_reading = meter.stop(handle)
+    process = None
+    if is_loopback(url, local):   # the server's own CPU and RSS, sampled in every window (perf/sampler.py)
+        from ..perf.server_process import server_process
+
+        process = server_process(url)
+        backend.server_pid = process["pid"]
     load_seconds = time.perf_counter() - started
     warm_started = time.perf_counter()
     warmup_error = None
@@ -101,7 +107,7 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
     meter_info = meter.describe()
     scope = energy_scope(url, meter_name, local)
     server = dict(info.server or {})
-    server.update(energy_scope=scope, loopback=is_loopback(url, local), warmup_error=warmup_error)
+    server.update(energy_scope=scope, loopback=is_loopback(url, local), warmup_error=warmup_error, process=process)
     info = replace(info, server=server, notes=(*info.notes, f"energy: {scope}"))
     event = {
         "kind": "model",

@@ -74,7 +74,13 @@ class SLM:
         """Run model work inside one energy window; a failure is kept for the record and re-raised."""
         before = background.snapshot()   # outside the energy window: reading /proc costs a little
 
-        window = self.sampler.open(self.observation.query_id) if self.sampler is not None else None
+        window = None
+        if self.sampler is not None:
+            pid = getattr(self.model, "server_pid", None)   # a local model server: its CPU and RSS, not ours
+            window = self.sampler.open(self.observation.query_id, pid)
+            if pid is not None:
+                sampled = "server" if window.process.pid == pid else "client (the server's process was gone)"
+                self.observation.extra["utilisation_process"] = {"sampled": sampled, "pid": window.process.pid}
         handle = self.meter.start()
         try:
             return work()

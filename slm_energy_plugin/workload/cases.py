@@ -41,6 +41,8 @@ _TASK_ALIASES = {
     "summarise": "summary", "summarize": "summary",
     "code": "code", "code generation": "code", "coding": "code",
     "creative": "creative", "creative writing": "creative",
+    # The experiment framework's own task types (its test_cases.json is written in Chinese).
+    "知识问答": "qa", "文本摘要": "summary", "代码生成": "code", "创意写作": "creative",
 }
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -52,7 +54,8 @@ def normalise_task_type(text: str) -> str:
         return _TASK_ALIASES[key]
     except KeyError:
         raise ValueError(f"unknown task type {text!r}; use one of {', '.join(TASK_TYPES)} "
-                         "(or the seed's knowledge QA, summarisation, code generation, creative writing)") from None
+                         "(or the seed's knowledge QA, summarisation, code generation, creative writing; "
+                         "知识问答, 文本摘要, 代码生成, 创意写作)") from None
 
 
 class Case(BaseModel):
@@ -148,7 +151,8 @@ def parse_cases(text: str, source: str) -> list[Case]:
     cases: list[Case] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(data):
-        where = f"cases file {source!r}, case {index}"
+        # Cases are counted from 1, as a person counts them in the file (case 1 is the first).
+        where = f"cases file {source!r}, case {index + 1}"
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: expected a JSON object, got a {type(item).__name__}")
         if _depth(item) > MAX_CASE_DEPTH:
@@ -161,7 +165,7 @@ def parse_cases(text: str, source: str) -> list[Case]:
         case_id = case.id or f"c{index + 1:03d}"
         if case_id in seen:
             raise ConfigError(f"{where}: field 'id': {case_id!r} repeats case {seen[case_id]}'s id")
-        seen[case_id] = index
+        seen[case_id] = index + 1
         if case.task_type == "code" and (case.tests is None) != (case.entry_point is None):
             raise ConfigError(f"{where}: field 'tests': code tests need both 'tests' and 'entry_point'")
         cases.append(case.model_copy(update={"id": case_id}))

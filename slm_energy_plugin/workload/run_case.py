@@ -1,9 +1,12 @@
 """Running a case: which models it runs on, the sampling it runs with, how it is asked and scored.
 
-A case that names a ``model`` runs on the selected model it names (alias, hub id, local folder
-or any name the selection resolved to); a case naming a model that is not selected is kept as
-one skipped test that says so, rather than vanishing. A case without a model runs on every
-selected model (paired, as the queries).
+A case that names a ``model`` runs on the selected model it names (alias, hub id, local folder,
+served name or any name the selection resolved to). A name no selected model answers to is
+resolved through a served engine: ``ollama:llama3.2:3b`` / ``openai:NAME`` as written, or a bare
+``llama3.2:3b`` through ``--energy-cases-backend ollama|openai`` (the experiment framework's files
+name Ollama models so). Otherwise the case is a usage error (one line naming the case, counted
+from 1), never a skipped or vanished test. A case without a model runs on every selected model
+(paired, as the queries).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.sampling import Sampling
+from ..backends.served import served_spec_from_name
 from ..backends.spec import ModelSpec
+from ..errors import ConfigError
 from .cases import DEFAULT_TEMPERATURE, Case
 
 
@@ -22,7 +27,6 @@ class CaseParam:
     alias: str
     case: Case
     id: str
-    skip: str | None = None     # why the pair does not run
 
 
 def _names(spec: ModelSpec) -> set[str]:
@@ -31,6 +35,8 @@ def _names(spec: ModelSpec) -> set[str]:
         names.add(spec.hub_id)
     if spec.local_path is not None:
         names.update({str(spec.local_path), spec.local_path.name})
+    if spec.served_name:   # ollama:llama3.2:3b answers to the case's "llama3.2:3b"
+        names.add(spec.served_name)
     return {name.rstrip("/") for name in names}
 
 
@@ -41,17 +47,43 @@ def runs_on(case: Case, spec: ModelSpec) -> bool:
     return wanted in _names(spec) or str(Path(wanted).expanduser().resolve()) in _names(spec)
 
 
+def case_model_specs(cases: list[Case], specs: list[ModelSpec], backend: str | None) -> list[ModelSpec]:
+    """Served models for the names cases give that no model in ``specs`` answers to (base URLs unset).
+
+    ``ollama:NAME`` / ``openai:NAME`` resolve through the backend they name; a bare name through
+    ``backend`` (``--energy-cases-backend``); anything else is one line naming the case.
+    """
+    found: list[ModelSpec] = []
+    for number, case in enumerate(cases, start=1):
+        if case.model is None or any(runs_on(case, spec) for spec in (*specs, *found)):
+            continue
+        spec = served_spec_from_name(case.model)
+        if spec is None and backend is not None:
+            spec = served_spec_from_name(f"{backend}:{case.model}")
+        if spec is None:
+            selected = ", ".join(s.alias for s in specs) or "none"
+            raise ConfigError(
+                f"case {number} (id {case.case_id}) names model {case.model!r}, which is neither selected "
+                f"(selected: {selected}) nor resolvable: add it to --energy-models, or run it on a served engine "
+                f"with --energy-cases-backend ollama|openai (or write it as ollama:{case.model})")
+        found.append(spec)
+    return found
+
+
 def case_params(cases: list[Case], specs: list[ModelSpec]) -> list[CaseParam]:
-    """(model, case) pairs in case order, models in selection order; ids ``<model>-<case id>``."""
+    """(model, case) pairs in case order, models in order; ids ``<model>-<case id>``.
+
+    ``specs`` holds the selection plus :func:`case_model_specs`' served models, so every case that
+    names a model has one here; one that still has none is refused (never skipped silently).
+    """
     params: list[CaseParam] = []
-    for case in cases:
+    for number, case in enumerate(cases, start=1):
         targets = [spec for spec in specs if runs_on(case, spec)]
+        if case.model is not None and not targets:
+            raise ConfigError(f"case {number} (id {case.case_id}) names model {case.model!r}, which is not selected "
+                              f"(selected: {', '.join(s.alias for s in specs) or 'none'})")
         for spec in targets:
             params.append(CaseParam(spec.alias, case, f"{spec.alias}-{case.case_id}"))
-        if not targets and specs:
-            params.append(CaseParam(specs[0].alias, case, f"{case.model}-{case.case_id}",
-                                    skip=f"case {case.case_id} names model {case.model!r}, which is not selected "
-                                         f"(selected: {', '.join(s.alias for s in specs)})"))
     return params
 
 

@@ -138,3 +138,23 @@ def test_compare_by_task_prints_the_trade_off_and_gates(base_and_tuned, tmp_path
     [tradeoff] = data["tradeoffs"]
     assert tradeoff["training_kwh"] == TRAINING_KWH and tradeoff["break_even_queries"] == pytest.approx(3600 / 84 / 0.5)
     assert tradeoff["gain"]["task"] == "sql" and [p["task"] for p in tradeoff["other_tasks"]] == ["mmlu"]
+
+
+def test_compare_by_task_writes_csv_not_text(base_and_tuned, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+    import io
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    write_model_runs(run_dir, base_and_tuned)
+    assert main(["compare", str(run_dir), "--by", "task", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    accuracy = {(r["model"], r["task"]): r for r in rows if r["table"] == "accuracy"}
+    assert float(accuracy[("tiny-gpt2", "sql")]["accuracy"]) == pytest.approx(3 / 30)
+    assert float(accuracy[("tiny-gpt2+sql-lora", "mmlu")]["accuracy"]) == pytest.approx(22 / 40)
+    [sql] = [r for r in rows if r["table"] == "paired" and r["task"] == "sql"]
+    assert (int(sql["only_reference"]), int(sql["only_candidate"])) == (2, 14)
+    assert float(sql["p_value"]) == pytest.approx(sps.binomtest(14, 16, 0.5).pvalue)
+    [tradeoff] = [r for r in rows if r["table"] == "tradeoff"]
+    assert tradeoff["tuned"] == "tiny-gpt2+sql-lora" and tradeoff["gain.task"] == "sql"

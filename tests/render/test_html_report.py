@@ -29,7 +29,7 @@ def test_energy_html_wrote_the_report_into_the_run_folder(real_run: Path) -> Non
     assert re.search(r"tiny-\w+ uses [0-9.]+x \[[0-9.]+, [0-9.]+\] the energy of tiny-\w+; "
                      r"Wilcoxon signed-rank p = [0-9.]+", text)
     assert "Efficiency per quality" in text and "95% Wilson" in text
-    assert text.count('<img alt="') == 11 == text.count('src="data:image/png;base64,')
+    assert text.count('<img alt="') == 12 == text.count('src="data:image/png;base64,')
 
 
 def test_the_report_is_self_contained(real_run: Path) -> None:
@@ -99,7 +99,7 @@ def test_the_report_opens_in_headless_chromium(real_run: Path, tmp_path: Path) -
     finally:
         driver.quit()
     assert errors == []
-    assert len(images) == 11 and all(done and width > 0 for done, width, _ in images), images
+    assert len(images) == 12 and all(done and width > 0 for done, width, _ in images), images
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
     assert title == "slm-energy report: tiny-gpt2, tiny-phi" and "ESTIMATED" in banner
 

@@ -17,7 +17,7 @@ from slm_energy_plugin.results.frame_stats import compare_models
 
 EXPECTED = {
     "distribution_energy", "distribution_latency", "distribution_energy_per_token", "distribution_tokens",
-    "distribution_ttft", "paired_ratio_energy", "paired_ratio_latency", "energy_vs_latency",
+    "distribution_ttft", "distribution_emissions", "paired_ratio_energy", "paired_ratio_latency", "energy_vs_latency",
     "accuracy_vs_energy", "tokens_vs_energy", "by_group_energy",
 }
 
@@ -38,6 +38,12 @@ def test_a_real_run_gives_every_figure_it_supports(real_run: Path) -> None:
     assert pair.shift is not None and pair.shift.estimate is not None
     assert ratio.series[0].hl_ratio == pytest.approx(1 / pair.shift.estimate, rel=0.05)
     assert by_name["by_group_energy"].groups == ("addition", "product")
+    # The math benchmark's CO2 distribution: the records' own emissions, in grams, said to be estimates.
+    emissions = by_name["distribution_emissions"]
+    by_query = compare_models(data.frame, "emissions")
+    assert [s.median for s in emissions.series] == pytest.approx([m.median for m in by_query.summaries])
+    assert all(s.median is not None and s.median > 0 for s in emissions.series)
+    assert emissions.ylabel == "emissions per query (g CO2eq, estimated)"
     accuracy = by_name["accuracy_vs_energy"]
     assert {p.task for p in accuracy.panels} == {"addition", "product"}
 
