@@ -13,7 +13,10 @@ entry point through a proxy; arguments and return values cross as plain data (No
 bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset), decoded into
 fresh values on the tests' side. Only the tests' process holds the verdict pipe. So
 patching a reporting function or ``json.dumps``, exiting early, or returning an object
-whose ``__eq__`` is always True cannot turn a failure into a pass.
+whose ``__eq__`` is always True cannot turn a failure into a pass. The tests see one name of
+the generated code, the entry point: the task's own helpers come from the prompt, run in the
+tests' process (trusted data), so an answer that defines ``abs``, ``len``, ``range`` or
+redefines a prompt helper changes nothing the tests call (see :func:`judge_names`).
 
 Limits of this scheme (also in README, "Untrusted code and SQL"): only plain data crosses,
 so tests that pass functions or other objects to the entry point, or that check how it
@@ -88,6 +91,34 @@ def build_program(response: str, prompt: str, entry_point: str, *, think_open: b
     return prompt + completion + "\n", None
 
 
+_TOP_LEVEL_DEFINITION = re.compile(r"^(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def judge_names(prompt: str, entry_point: str) -> tuple[str, list[str]]:
+    """(helpers, exposed): what the tests' process sees besides the builtins.
+
+    ``helpers`` is the prompt's source, run in the tests' process before the tests, so the
+    task's helpers (HumanEval's ``poly``, ``encode_cyclic``) are the task's, not whatever the
+    answer redefined; a prompt that ends in an open ``def f(x):`` is closed with ``pass``.
+    ``exposed`` names what the tests reach of the generated code: the entry point, plus, only
+    when the prompt does not compile even so, the functions and classes the prompt defines
+    at top level (then the answer's definitions), never a builtin's name. Callables of the
+    answer are never injected wholesale: a top-level ``def range(...)`` would shadow the
+    builtin in the tests and forge a pass.
+    """
+    import builtins
+
+    for source in (prompt, prompt.rstrip() + "\n    pass\n"):
+        try:
+            compile(source, "prompt.py", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            continue
+        return source, [entry_point]
+    defined = [name for name in _TOP_LEVEL_DEFINITION.findall(prompt)
+               if name != entry_point and not hasattr(builtins, name) and not name.startswith("__")]
+    return "", [entry_point, *dict.fromkeys(defined)]
+
+
 def _tail(path: Path, limit: int = 4096) -> str:
     try:
         with open(path, "rb") as f:
@@ -118,10 +149,10 @@ class _Child:
     stderr: Path
 
 
-def _spawn(role: str, source: str, entry_point: str, limits: SandboxLimits, fds: dict[str, int],
+def _spawn(role: str, source: str, names: dict[str, object], limits: SandboxLimits, fds: dict[str, int],
            folder: Path, bwrap: str | None) -> _Child:
     config = folder / f"{role}.json"
-    config.write_text(json.dumps({"role": role, "source": source, "entry_point": entry_point,
+    config.write_text(json.dumps({"role": role, "source": source, **names,
                                   "cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb,
                                   "output_bytes": limits.output_bytes, **fds}), encoding="utf-8")
     passed = list(fds.values())
@@ -147,15 +178,19 @@ def _spawn(role: str, source: str, entry_point: str, limits: SandboxLimits, fds:
     return _Child(proc, out_path, err_path)
 
 
-def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits = SandboxLimits()) -> tuple[bool, str | None]:
+def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits = SandboxLimits(), *,
+              prompt: str = "") -> tuple[bool, str | None]:
     """Run ``tests`` (HumanEval style: defines ``check(candidate)``) against ``program``.
 
     The program runs in one confined process, the tests in another; only plain data
-    crosses between them, and only the tests' process can report a verdict.
+    crosses between them, and only the tests' process can report a verdict. The tests
+    reach the entry point of the program and the helpers ``prompt`` defines (see
+    :func:`judge_names`), nothing else of it.
     Returns (passed, reason); never raises for anything the untrusted code does.
     Raises ConfigError when no confinement is available and none was waived.
     """
     where = confinement.require()
+    helpers, exposed = judge_names(prompt, entry_point)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="slm-code-") as tmp:
         folder = Path(tmp)
@@ -164,11 +199,11 @@ def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits 
         verdict_r, verdict_w = os.pipe()
         children: list[_Child] = []
         try:
-            candidate = _spawn("candidate", program, entry_point, limits,
+            candidate = _spawn("candidate", program, {"exposed": exposed}, limits,
                                {"fd_requests": to_candidate_r, "fd_answers": to_judge_w}, folder, where.bwrap)
             children.append(candidate)
-            judge = _spawn("judge", tests, entry_point, limits,
-                           {"fd_requests": to_candidate_w, "fd_answers": to_judge_r, "fd_verdict": verdict_w},
+            judge = _spawn("judge", tests, {"entry_point": entry_point, "exposed": exposed, "helpers": helpers},
+                           limits, {"fd_requests": to_candidate_w, "fd_answers": to_judge_r, "fd_verdict": verdict_w},
                            folder, where.bwrap)
             children.append(judge)
         finally:
@@ -262,7 +297,7 @@ def score_python(response: str, expected: str, *, entry_point: str, prompt: str 
     if program is None:
         return failed(KIND, why or "no code in the answer")
     started = time.monotonic()
-    passed, reason = run_tests(program, expected, entry_point, limits or SandboxLimits())
+    passed, reason = run_tests(program, expected, entry_point, limits or SandboxLimits(), prompt=prompt)
     elapsed = round(time.monotonic() - started, 3)
     extracted = program[len(prompt):].strip() if program.startswith(prompt) else program
     return ScoreResult(float(passed), passed, extracted, KIND, reason, {"sandbox_s": elapsed})
