@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,14 +98,16 @@ def bwrap_argv(bwrap: str, harness: Path, config: Path, seccomp_fd: int | None) 
     return argv
 
 
-def open_seccomp(folder: Path) -> int | None:
+def open_seccomp(folder: Path, *, allow_threads: bool = True) -> int | None:
     """An fd (inheritable, read from the start) holding the no-new-processes filter."""
-    program = no_new_processes_filter()
+    program = no_new_processes_filter(allow_threads=allow_threads)
     if program is None:
         return None
-    path = folder / "seccomp.bpf"
-    path.write_bytes(program)
-    fd = os.open(path, os.O_RDONLY)
+    # One file per sandbox: rewriting a shared one could truncate it under a bwrap still reading it.
+    handle, name = tempfile.mkstemp(prefix="seccomp-", suffix=".bpf", dir=folder)
+    with os.fdopen(handle, "wb") as out:
+        out.write(program)
+    fd = os.open(name, os.O_RDONLY)
     os.set_inheritable(fd, True)
     return fd
 
@@ -117,7 +120,6 @@ def probe(bwrap_path: str | None) -> Confinement:
         return Confinement(None, f"bubblewrap ({bwrap_path or 'bwrap'}) is not installed")
     if not sys.platform.startswith("linux"):
         return Confinement(None, "namespaces need Linux")
-    import tempfile
     with tempfile.TemporaryDirectory(prefix="slm-probe-") as tmp:
         harness, config = Path(tmp, "probe.py"), Path(tmp, "probe.json")
         harness.write_text("import os\nassert os.getuid() == %d\nprint('confined')\n" % SANDBOX_UID)

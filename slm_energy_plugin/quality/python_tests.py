@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from . import confinement
+from . import confinement, pids_cgroup
 from .result import ScoreResult, code_blocks, failed, split_reasoning
 
 KIND = "python_tests"
@@ -147,6 +147,25 @@ class _Child:
     proc: subprocess.Popen[bytes]
     stdout: Path
     stderr: Path
+    cgroup: Path | None
+
+
+def _end(child: _Child) -> None:
+    _kill_group(child.proc)
+    child.proc.wait()
+    if child.cgroup is not None:
+        pids_cgroup.remove(child.cgroup)
+
+
+def _task_cgroup() -> Path | None:
+    """A pids cgroup bounding one sandboxed process's tasks, where this machine lets us make one."""
+    folder, _ = pids_cgroup.parent()
+    if folder is None:
+        return None
+    try:
+        return pids_cgroup.create(folder)
+    except OSError:
+        return None
 
 
 def _spawn(role: str, source: str, names: dict[str, object], limits: SandboxLimits, fds: dict[str, int],
@@ -156,8 +175,10 @@ def _spawn(role: str, source: str, names: dict[str, object], limits: SandboxLimi
                                   "cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb,
                                   "output_bytes": limits.output_bytes, **fds}), encoding="utf-8")
     passed = list(fds.values())
+    cgroup = _task_cgroup()
     if bwrap is not None:
-        seccomp_fd = confinement.open_seccomp(folder)
+        # Threads need a bound: the cgroup, or RLIMIT_NPROC (it holds unless the sandbox is host root).
+        seccomp_fd = confinement.open_seccomp(folder, allow_threads=cgroup is not None or os.geteuid() != 0)
         if seccomp_fd is not None:
             passed.append(seccomp_fd)
         argv = confinement.bwrap_argv(bwrap, _CHILD, config, seccomp_fd)
@@ -167,15 +188,21 @@ def _spawn(role: str, source: str, names: dict[str, object], limits: SandboxLimi
         work.mkdir()
         argv = [confinement.interpreter(), "-I", "-S", "-B", str(_CHILD), str(config)]
         cwd, env = str(work), {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
+    if cgroup is not None:
+        argv = pids_cgroup.enter(argv, cgroup)
     out_path, err_path = folder / f"{role}.out", folder / f"{role}.err"
     try:
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=env,
                                     pass_fds=tuple(passed), start_new_session=True)
+    except BaseException:
+        if cgroup is not None:
+            pids_cgroup.remove(cgroup)
+        raise
     finally:
         for fd in passed[len(fds):]:
             os.close(fd)
-    return _Child(proc, out_path, err_path)
+    return _Child(proc, out_path, err_path, cgroup)
 
 
 def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits = SandboxLimits(), *,
@@ -211,8 +238,7 @@ def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits 
                 os.close(fd)
             if len(children) < 2:
                 for child in children:
-                    _kill_group(child.proc)
-                    child.proc.wait()
+                    _end(child)
                 os.close(verdict_r)
         timed_out = False
         try:
@@ -227,8 +253,7 @@ def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits 
             except subprocess.TimeoutExpired:
                 pass
         for child in children:         # the whole namespace dies with bwrap: no survivors
-            _kill_group(child.proc)
-            child.proc.wait()
+            _end(child)
         flooded = candidate.stdout.stat().st_size >= limits.output_bytes or \
             candidate.stderr.stat().st_size >= limits.output_bytes
         judge_err = _tail(judge.stderr)
