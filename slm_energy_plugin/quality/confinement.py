@@ -36,6 +36,8 @@ from .seccomp import no_new_processes_filter
 
 ALLOW_UNCONFINED_ENV = "SLM_ENERGY_ALLOW_UNCONFINED_CODE"
 BWRAP_ENV = "SLM_ENERGY_BWRAP"          # path to bwrap; set to a missing file to test the refusal
+# How a benchmark skips a code task that cannot run here; the session summary counts these.
+CODE_TASKS_SKIPPED = "code tasks skipped"
 SANDBOX_UID = 65534                     # "nobody" inside the sandbox's user namespace
 HARNESS_PATH = "/sandbox/harness.py"
 CONFIG_PATH = "/sandbox/config.json"
@@ -144,11 +146,18 @@ def unconfined_allowed() -> bool:
     return os.environ.get(ALLOW_UNCONFINED_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-def require() -> Confinement:
-    """The confinement to use, or a ConfigError (one line) when generated code must not run."""
+def refusal() -> str | None:
+    """Why generated code must not run here (one line: why, and what to do), or None when it may."""
     found = probe(os.environ.get(BWRAP_ENV) or None)
     if found.bwrap is None and not unconfined_allowed():
-        raise ConfigError(
-            f"refusing to run generated code without OS confinement: {found.why_not}; install "
-            f"bubblewrap (apt-get install bubblewrap) or set {ALLOW_UNCONFINED_ENV}=1 to run it unconfined")
-    return found
+        return (f"refusing to run generated code without OS confinement: {found.why_not}; install "
+                f"bubblewrap (apt-get install bubblewrap) or set {ALLOW_UNCONFINED_ENV}=1 to run it unconfined")
+    return None
+
+
+def require() -> Confinement:
+    """The confinement to use, or a ConfigError (one line) when generated code must not run."""
+    why = refusal()
+    if why is not None:
+        raise ConfigError(why)
+    return probe(os.environ.get(BWRAP_ENV) or None)
