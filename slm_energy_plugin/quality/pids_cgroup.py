@@ -79,19 +79,22 @@ def _under(point: str, root: str, path: str) -> Path:
     return Path(point, relative if relative != "." else "")
 
 
-def _sweep(folder: Path) -> None:
-    """Remove empty cgroups left by scorers that were killed (their process is gone)."""
+def _sweep(folder: Path, min_age_s: float = 300.0) -> None:
+    """Remove empty cgroups left by scorers that were killed (their process is gone). Only old ones:
+    a scorer in another PID namespace is invisible in /proc, and its fresh cgroup must stay."""
     try:
         children = list(folder.iterdir())
     except OSError:
         return
     for child in children:
         found = _OURS.match(child.name)
-        if found and child.is_dir() and not Path("/proc", found[1]).exists():
-            try:
+        if not found or Path("/proc", found[1]).exists():
+            continue
+        try:
+            if child.stat().st_mtime < time.time() - min_age_s:
                 child.rmdir()
-            except OSError:
-                pass
+        except OSError:
+            pass
 
 
 @functools.lru_cache(maxsize=4)

@@ -134,3 +134,22 @@ def test_as_root_without_a_cgroup_seccomp_refuses_threads(monkeypatch: pytest.Mo
     threads = "    import threading\n    threading.Thread(target=print).start()\n    return a + b\n"
     result = score_python(threads, TESTS, entry_point="add", prompt=PROMPT, limits=LIMITS)
     assert not result.correct and "can't start new thread" in str(result.reason)
+
+
+@pytest.mark.skipif(pids_cgroup.parent()[0] is None, reason=f"no pids cgroup here: {pids_cgroup.parent()[1]}")
+def test_cgroups_left_by_a_killed_scorer_are_swept_once_old(monkeypatch: pytest.MonkeyPatch):
+    folder = pids_cgroup.parent()[0]
+    assert folder is not None
+    dead = 4_194_304 + 1                  # above any pid_max: no such process
+    stale, fresh = folder / f"slm-energy-{dead}-00000000aaaa", folder / f"slm-energy-{dead}-00000000bbbb"
+    stale.mkdir()
+    fresh.mkdir()
+    try:
+        os.utime(stale, (0, 0))
+        monkeypatch.setenv(pids_cgroup.PIDS_CGROUP_ENV, str(folder))     # a new setting: probed (and swept) anew
+        assert pids_cgroup.parent()[0] == folder
+        assert not stale.exists() and fresh.exists()   # a fresh one may belong to a scorer in another PID namespace
+    finally:
+        for path in (stale, fresh):
+            if path.exists():
+                path.rmdir()
