@@ -4,8 +4,10 @@ Generated code is untrusted; the kernel contains it (:mod:`.confinement`: bubble
 new user/mount/PID/network/IPC namespaces, read-only interpreter, private tmpfs, no
 network, no capabilities). Inside, rlimits bound it: ``RLIMIT_CPU`` (SIGXCPU, then
 SIGKILL), ``RLIMIT_AS`` (MemoryError), ``RLIMIT_FSIZE`` on its output files,
-``RLIMIT_NOFILE``, ``RLIMIT_NPROC`` (a fork bomb stops at 64 processes), no core dumps;
-the parent kills the whole sandbox at the wall-clock limit and after every run.
+``RLIMIT_NOFILE``, ``RLIMIT_NPROC``, no core dumps; the parent kills the whole sandbox at
+the wall-clock limit and after every run. Tasks (threads included) are bounded per sandboxed
+process by a pids cgroup of its own (:mod:`.pids_cgroup`, 64 tasks) where one can be made; else,
+when the sandbox would be host root, the seccomp filter refuses threads as well as processes.
 
 Pass/fail is decided where the generated code never runs: the program runs in one
 sandboxed process and the tests in another (:mod:`._sandbox_child`). The tests call the
