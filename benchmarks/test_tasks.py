@@ -7,6 +7,12 @@ response; the test asks (or scores log-likelihoods) and attaches the quality sco
 A wrong answer does not fail the test: accuracy is a measurement, reported in the
 efficiency summary. The assertion checks the scorer's contract: every 0 has a reason.
 
+Generated code runs only OS-confined (bubblewrap). Where it cannot be, the code tasks are
+skipped before the model is asked, with one line saying why and what to do, and the session
+summary counts them once; unless every selected test is a code task (``-k code_task``,
+``benchmarks/test_tasks.py::test_code_task``): then the user asked for them, and each fails
+with that line (see slm_energy_plugin/roles/code_sandbox.py).
+
 Scoring runs in the test's call phase but outside the energy window, which brackets only the
 model's work (``slm.ask``, ``slm.loglikelihoods``): a scorer's cost (~1 ms per SQL answer, more
 for code run in its sandbox; see BENCHMARKS.md) shows in the record's ``extra.call_s``, never in
@@ -27,6 +33,7 @@ from slm_energy_plugin.quality.datasets import (
 from slm_energy_plugin.quality.python_tests import score_python
 from slm_energy_plugin.quality.sql import score_sql
 from slm_energy_plugin.workload.task_data import load_task_data, task_data_from_config
+from slm_energy_plugin.roles.code_sandbox import require_code_sandbox
 
 SQL_TASKS = builtin_sql_tasks()          # builds data/tasks/sql/bookshop.sql into the cache once
 CHOICE_TASKS = builtin_choice_tasks()
@@ -84,8 +91,14 @@ def test_choice_task(slm, task):
     _check(result)
 
 
+@pytest.fixture(scope="session")
+def code_sandbox(request):
+    """Once per session, before any model is asked: may generated code run here? (cached skip or failure)"""
+    require_code_sandbox(request.session)
+
+
 @pytest.mark.parametrize("task", CODE_TASKS, ids=[t.id for t in CODE_TASKS])
-def test_code_task(slm, task):
+def test_code_task(code_sandbox, slm, task):
     # HumanEval: the prompt is the function's signature and docstring; the model completes it.
     response = slm.ask(task.prompt, query_id=task.id, task="code", expected=task.entry_point)
     result = score_python(response, task.test, entry_point=task.entry_point, prompt=task.prompt,

@@ -14,7 +14,10 @@ its config and the interpreter are visible). One file, two roles, two processes:
 So the generated code never runs in the process that decides pass/fail: patching a
 reporting function, ``json.dumps``, ``sys.exit(0)`` / ``os._exit(0)``, or an object whose
 ``__eq__`` is always True cannot make a failing answer pass: the worst the candidate
-can do is return values, which is what it is being tested on.
+can do is return values, which is what it is being tested on. The candidate serves only the
+names the parent exposes (the entry point; see ``python_tests.judge_names``); the tests'
+globals get those proxies and the prompt's own helpers, so a top-level ``def abs``,
+``def range`` or a redefined prompt helper in the answer never shadows what the tests call.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from typing import IO, Any, Callable
 
 MAX_MESSAGE = 4 * 1024 * 1024        # one encoded call or answer, in bytes
 MAX_DEPTH = 100                      # nesting of one encoded value
-MAX_NAMES = 1000                     # callables the candidate may expose
 NPROC_LIMIT = 64                     # processes per sandbox user: a fork bomb stops here
 
 
@@ -165,18 +167,18 @@ def describe_load_failure(exc: BaseException) -> str:
 
 
 def serve_candidate(cfg: dict[str, Any], requests: IO[bytes], answers: IO[bytes]) -> None:
-    entry_point = cfg["entry_point"]
+    exposed: list[str] = cfg["exposed"]       # the entry point first
     namespace: dict[str, Any] = {"__name__": "__candidate__", "__builtins__": builtins}
     try:
         exec(compile(cfg["source"], "solution.py", "exec"), namespace)
     except BaseException as exc:      # anything the generated code throws is its failure
         send(answers, ["load_error", describe_load_failure(exc)])
         return
-    if not callable(namespace.get(entry_point)):
-        send(answers, ["load_error", f"the code does not define {entry_point}()"])
+    if not callable(namespace.get(exposed[0])):
+        send(answers, ["load_error", f"the code does not define {exposed[0]}()"])
         return
-    names = [k for k, v in namespace.items() if callable(v) and k.isidentifier() and not k.startswith("__")]
-    send(answers, ["ready", list(names[:MAX_NAMES])])
+    served = {name: namespace[name] for name in exposed if callable(namespace.get(name))}
+    send(answers, ["ready", list(served)])
     main_pid = os.getpid()
     while True:
         try:
@@ -185,7 +187,9 @@ def serve_candidate(cfg: dict[str, Any], requests: IO[bytes], answers: IO[bytes]
             return
         name, args, kwargs = request[1], decode(request[2]), decode(request[3])
         try:
-            result = namespace[name](*args, **kwargs)
+            if name not in served:
+                raise NameError(f"{str(name)[:60]} is not exposed to the tests")
+            result = served[name](*args, **kwargs)
         except BaseException as exc:
             reply: list[Any] = ["raised", type(exc).__name__, describe_raised(exc)]
         else:
@@ -277,9 +281,11 @@ def judge(cfg: dict[str, Any], requests: IO[bytes], answers: IO[bytes]) -> tuple
             return False, hello[1][:300], False
         if not (type(hello) is list and len(hello) == 2 and hello[0] == "ready" and type(hello[1]) is list):
             raise CandidateProtocolError("the generated code's process sent no greeting")
-        names = [n for n in hello[1][:MAX_NAMES] if type(n) is str and n.isidentifier()]
         namespace: dict[str, Any] = {"__name__": "__tests__", "__builtins__": builtins}
-        namespace.update({name: link.proxy(name) for name in names})
+        if cfg["helpers"]:            # the task's prompt (trusted): its helpers are the task's own
+            exec(compile(cfg["helpers"], "prompt.py", "exec"), namespace)
+        # Only what the parent exposed, and only if the candidate has it: never a name the answer chose.
+        namespace.update({name: link.proxy(name) for name in cfg["exposed"] if name in hello[1]})
         entry = link.proxy(cfg["entry_point"])
         namespace[cfg["entry_point"]] = entry
         source = cfg["source"]

@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from .seccomp import no_new_processes_filter
 
 ALLOW_UNCONFINED_ENV = "SLM_ENERGY_ALLOW_UNCONFINED_CODE"
 BWRAP_ENV = "SLM_ENERGY_BWRAP"          # path to bwrap; set to a missing file to test the refusal
+# How a benchmark skips a code task that cannot run here; the session summary counts these.
+CODE_TASKS_SKIPPED = "code tasks skipped"
 SANDBOX_UID = 65534                     # "nobody" inside the sandbox's user namespace
 HARNESS_PATH = "/sandbox/harness.py"
 CONFIG_PATH = "/sandbox/config.json"
@@ -97,14 +100,16 @@ def bwrap_argv(bwrap: str, harness: Path, config: Path, seccomp_fd: int | None) 
     return argv
 
 
-def open_seccomp(folder: Path) -> int | None:
+def open_seccomp(folder: Path, *, allow_threads: bool = True) -> int | None:
     """An fd (inheritable, read from the start) holding the no-new-processes filter."""
-    program = no_new_processes_filter()
+    program = no_new_processes_filter(allow_threads=allow_threads)
     if program is None:
         return None
-    path = folder / "seccomp.bpf"
-    path.write_bytes(program)
-    fd = os.open(path, os.O_RDONLY)
+    # One file per sandbox: rewriting a shared one could truncate it under a bwrap still reading it.
+    handle, name = tempfile.mkstemp(prefix="seccomp-", suffix=".bpf", dir=folder)
+    with os.fdopen(handle, "wb") as out:
+        out.write(program)
+    fd = os.open(name, os.O_RDONLY)
     os.set_inheritable(fd, True)
     return fd
 
@@ -117,7 +122,6 @@ def probe(bwrap_path: str | None) -> Confinement:
         return Confinement(None, f"bubblewrap ({bwrap_path or 'bwrap'}) is not installed")
     if not sys.platform.startswith("linux"):
         return Confinement(None, "namespaces need Linux")
-    import tempfile
     with tempfile.TemporaryDirectory(prefix="slm-probe-") as tmp:
         harness, config = Path(tmp, "probe.py"), Path(tmp, "probe.json")
         harness.write_text("import os\nassert os.getuid() == %d\nprint('confined')\n" % SANDBOX_UID)
@@ -142,11 +146,18 @@ def unconfined_allowed() -> bool:
     return os.environ.get(ALLOW_UNCONFINED_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-def require() -> Confinement:
-    """The confinement to use, or a ConfigError (one line) when generated code must not run."""
+def refusal() -> str | None:
+    """Why generated code must not run here (one line: why, and what to do), or None when it may."""
     found = probe(os.environ.get(BWRAP_ENV) or None)
     if found.bwrap is None and not unconfined_allowed():
-        raise ConfigError(
-            f"refusing to run generated code without OS confinement: {found.why_not}; install "
-            f"bubblewrap (apt-get install bubblewrap) or set {ALLOW_UNCONFINED_ENV}=1 to run it unconfined")
-    return found
+        return (f"refusing to run generated code without OS confinement: {found.why_not}; install "
+                f"bubblewrap (apt-get install bubblewrap) or set {ALLOW_UNCONFINED_ENV}=1 to run it unconfined")
+    return None
+
+
+def require() -> Confinement:
+    """The confinement to use, or a ConfigError (one line) when generated code must not run."""
+    why = refusal()
+    if why is not None:
+        raise ConfigError(why)
+    return probe(os.environ.get(BWRAP_ENV) or None)

@@ -4,8 +4,10 @@ Generated code is untrusted; the kernel contains it (:mod:`.confinement`: bubble
 new user/mount/PID/network/IPC namespaces, read-only interpreter, private tmpfs, no
 network, no capabilities). Inside, rlimits bound it: ``RLIMIT_CPU`` (SIGXCPU, then
 SIGKILL), ``RLIMIT_AS`` (MemoryError), ``RLIMIT_FSIZE`` on its output files,
-``RLIMIT_NOFILE``, ``RLIMIT_NPROC`` (a fork bomb stops at 64 processes), no core dumps;
-the parent kills the whole sandbox at the wall-clock limit and after every run.
+``RLIMIT_NOFILE``, ``RLIMIT_NPROC``, no core dumps; the parent kills the whole sandbox at
+the wall-clock limit and after every run. Tasks (threads included) are bounded per sandboxed
+process by a pids cgroup of its own (:mod:`.pids_cgroup`, 64 tasks) where one can be made; else,
+when the sandbox would be host root, the seccomp filter refuses threads as well as processes.
 
 Pass/fail is decided where the generated code never runs: the program runs in one
 sandboxed process and the tests in another (:mod:`._sandbox_child`). The tests call the
@@ -13,7 +15,10 @@ entry point through a proxy; arguments and return values cross as plain data (No
 bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset), decoded into
 fresh values on the tests' side. Only the tests' process holds the verdict pipe. So
 patching a reporting function or ``json.dumps``, exiting early, or returning an object
-whose ``__eq__`` is always True cannot turn a failure into a pass.
+whose ``__eq__`` is always True cannot turn a failure into a pass. The tests see one name of
+the generated code, the entry point: the task's own helpers come from the prompt, run in the
+tests' process (trusted data), so an answer that defines ``abs``, ``len``, ``range`` or
+redefines a prompt helper changes nothing the tests call (see :func:`judge_names`).
 
 Limits of this scheme (also in README, "Untrusted code and SQL"): only plain data crosses,
 so tests that pass functions or other objects to the entry point, or that check how it
@@ -38,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from . import confinement
+from . import confinement, pids_cgroup
 from .result import ScoreResult, code_blocks, failed, split_reasoning
 
 KIND = "python_tests"
@@ -88,6 +93,34 @@ def build_program(response: str, prompt: str, entry_point: str, *, think_open: b
     return prompt + completion + "\n", None
 
 
+_TOP_LEVEL_DEFINITION = re.compile(r"^(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def judge_names(prompt: str, entry_point: str) -> tuple[str, list[str]]:
+    """(helpers, exposed): what the tests' process sees besides the builtins.
+
+    ``helpers`` is the prompt's source, run in the tests' process before the tests, so the
+    task's helpers (HumanEval's ``poly``, ``encode_cyclic``) are the task's, not whatever the
+    answer redefined; a prompt that ends in an open ``def f(x):`` is closed with ``pass``.
+    ``exposed`` names what the tests reach of the generated code: the entry point, plus, only
+    when the prompt does not compile even so, the functions and classes the prompt defines
+    at top level (then the answer's definitions), never a builtin's name. Callables of the
+    answer are never injected wholesale: a top-level ``def range(...)`` would shadow the
+    builtin in the tests and forge a pass.
+    """
+    import builtins
+
+    for source in (prompt, prompt.rstrip() + "\n    pass\n"):
+        try:
+            compile(source, "prompt.py", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            continue
+        return source, [entry_point]
+    defined = [name for name in _TOP_LEVEL_DEFINITION.findall(prompt)
+               if name != entry_point and not hasattr(builtins, name) and not name.startswith("__")]
+    return "", [entry_point, *dict.fromkeys(defined)]
+
+
 def _tail(path: Path, limit: int = 4096) -> str:
     try:
         with open(path, "rb") as f:
@@ -116,17 +149,38 @@ class _Child:
     proc: subprocess.Popen[bytes]
     stdout: Path
     stderr: Path
+    cgroup: Path | None
 
 
-def _spawn(role: str, source: str, entry_point: str, limits: SandboxLimits, fds: dict[str, int],
+def _end(child: _Child) -> None:
+    _kill_group(child.proc)
+    child.proc.wait()
+    if child.cgroup is not None:
+        pids_cgroup.remove(child.cgroup)
+
+
+def _task_cgroup() -> Path | None:
+    """A pids cgroup bounding one sandboxed process's tasks, where this machine lets us make one."""
+    folder, _ = pids_cgroup.parent()
+    if folder is None:
+        return None
+    try:
+        return pids_cgroup.create(folder)
+    except OSError:
+        return None
+
+
+def _spawn(role: str, source: str, names: dict[str, object], limits: SandboxLimits, fds: dict[str, int],
            folder: Path, bwrap: str | None) -> _Child:
     config = folder / f"{role}.json"
-    config.write_text(json.dumps({"role": role, "source": source, "entry_point": entry_point,
+    config.write_text(json.dumps({"role": role, "source": source, **names,
                                   "cpu_s": limits.cpu_s, "memory_mb": limits.memory_mb,
                                   "output_bytes": limits.output_bytes, **fds}), encoding="utf-8")
     passed = list(fds.values())
+    cgroup = _task_cgroup()
     if bwrap is not None:
-        seccomp_fd = confinement.open_seccomp(folder)
+        # Threads need a bound: the cgroup, or RLIMIT_NPROC (it holds unless the sandbox is host root).
+        seccomp_fd = confinement.open_seccomp(folder, allow_threads=cgroup is not None or os.geteuid() != 0)
         if seccomp_fd is not None:
             passed.append(seccomp_fd)
         argv = confinement.bwrap_argv(bwrap, _CHILD, config, seccomp_fd)
@@ -136,26 +190,36 @@ def _spawn(role: str, source: str, entry_point: str, limits: SandboxLimits, fds:
         work.mkdir()
         argv = [confinement.interpreter(), "-I", "-S", "-B", str(_CHILD), str(config)]
         cwd, env = str(work), {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
+    if cgroup is not None:
+        argv = pids_cgroup.enter(argv, cgroup)
     out_path, err_path = folder / f"{role}.out", folder / f"{role}.err"
     try:
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=env,
                                     pass_fds=tuple(passed), start_new_session=True)
+    except BaseException:
+        if cgroup is not None:
+            pids_cgroup.remove(cgroup)
+        raise
     finally:
         for fd in passed[len(fds):]:
             os.close(fd)
-    return _Child(proc, out_path, err_path)
+    return _Child(proc, out_path, err_path, cgroup)
 
 
-def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits = SandboxLimits()) -> tuple[bool, str | None]:
+def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits = SandboxLimits(), *,
+              prompt: str = "") -> tuple[bool, str | None]:
     """Run ``tests`` (HumanEval style: defines ``check(candidate)``) against ``program``.
 
     The program runs in one confined process, the tests in another; only plain data
-    crosses between them, and only the tests' process can report a verdict.
+    crosses between them, and only the tests' process can report a verdict. The tests
+    reach the entry point of the program and the helpers ``prompt`` defines (see
+    :func:`judge_names`), nothing else of it.
     Returns (passed, reason); never raises for anything the untrusted code does.
     Raises ConfigError when no confinement is available and none was waived.
     """
     where = confinement.require()
+    helpers, exposed = judge_names(prompt, entry_point)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="slm-code-") as tmp:
         folder = Path(tmp)
@@ -164,11 +228,11 @@ def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits 
         verdict_r, verdict_w = os.pipe()
         children: list[_Child] = []
         try:
-            candidate = _spawn("candidate", program, entry_point, limits,
+            candidate = _spawn("candidate", program, {"exposed": exposed}, limits,
                                {"fd_requests": to_candidate_r, "fd_answers": to_judge_w}, folder, where.bwrap)
             children.append(candidate)
-            judge = _spawn("judge", tests, entry_point, limits,
-                           {"fd_requests": to_candidate_w, "fd_answers": to_judge_r, "fd_verdict": verdict_w},
+            judge = _spawn("judge", tests, {"entry_point": entry_point, "exposed": exposed, "helpers": helpers},
+                           limits, {"fd_requests": to_candidate_w, "fd_answers": to_judge_r, "fd_verdict": verdict_w},
                            folder, where.bwrap)
             children.append(judge)
         finally:
@@ -176,8 +240,7 @@ def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits 
                 os.close(fd)
             if len(children) < 2:
                 for child in children:
-                    _kill_group(child.proc)
-                    child.proc.wait()
+                    _end(child)
                 os.close(verdict_r)
         timed_out = False
         try:
@@ -192,8 +255,7 @@ def run_tests(program: str, tests: str, entry_point: str, limits: SandboxLimits 
             except subprocess.TimeoutExpired:
                 pass
         for child in children:         # the whole namespace dies with bwrap: no survivors
-            _kill_group(child.proc)
-            child.proc.wait()
+            _end(child)
         flooded = candidate.stdout.stat().st_size >= limits.output_bytes or \
             candidate.stderr.stat().st_size >= limits.output_bytes
         judge_err = _tail(judge.stderr)
@@ -262,7 +324,7 @@ def score_python(response: str, expected: str, *, entry_point: str, prompt: str 
     if program is None:
         return failed(KIND, why or "no code in the answer")
     started = time.monotonic()
-    passed, reason = run_tests(program, expected, entry_point, limits or SandboxLimits())
+    passed, reason = run_tests(program, expected, entry_point, limits or SandboxLimits(), prompt=prompt)
     elapsed = round(time.monotonic() - started, 3)
     extracted = program[len(prompt):].strip() if program.startswith(prompt) else program
     return ScoreResult(float(passed), passed, extracted, KIND, reason, {"sandbox_s": elapsed})

@@ -4,9 +4,11 @@ Why: when the scoring process runs as root, bubblewrap maps the sandbox user to 
 and Linux never applies ``RLIMIT_NPROC`` to host root; so a fork bomb would not be bounded
 by the rlimit. The filter makes ``fork``/``vfork``/``clone`` (without ``CLONE_THREAD``) fail
 with EAGAIN and ``clone3`` with ENOSYS (glibc then falls back to ``clone``): generated
-code cannot start processes at all. Threads stay allowed (their stacks count against
-``RLIMIT_AS``). Any other ABI (x32, 32-bit calls) kills the process, so the syscall numbers
-cannot be dodged. Pure: builds bytes, does no I/O.
+code cannot start processes at all. Threads are allowed where something else bounds them (a
+pids cgroup, or ``RLIMIT_NPROC`` for a non-root host user); otherwise (``allow_threads=False``)
+``clone`` with ``CLONE_THREAD`` fails with EAGAIN too, because a raw ``clone`` thread with a tiny
+stack escapes ``RLIMIT_AS`` and a filter cannot count. Any other ABI (x32, 32-bit calls) kills
+the process, so the syscall numbers cannot be dodged. Pure: builds bytes, does no I/O.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
     return struct.pack("=HBBI", code, jt, jf, k & 0xFFFFFFFF)
 
 
-def no_new_processes_filter(machine: str | None = None) -> bytes | None:
+def no_new_processes_filter(machine: str | None = None, *, allow_threads: bool = True) -> bytes | None:
     """The compiled filter for this machine, or None where it has no table (then only the
     PID namespace and the wall clock bound process creation)."""
     arch = _ARCHES.get(machine or platform.machine())
@@ -53,7 +55,8 @@ def no_new_processes_filter(machine: str | None = None) -> bytes | None:
         _insn(_JEQ, 5, 0, clone3),                 # -> ENOSYS (flags live in memory: unreadable here)
         _insn(_JEQ, 0, 2, clone),                  # not clone -> ALLOW
         _insn(_LD_W_ABS, 0, 0, 16),                # args[0], low 32 bits (little-endian)
-        _insn(_JSET, 0, 1, _CLONE_THREAD),         # a thread -> ALLOW, else EAGAIN
+        # a thread -> ALLOW (or EAGAIN when threads are not allowed), else EAGAIN
+        _insn(_JSET, 0 if allow_threads else 1, 1, _CLONE_THREAD),
         _insn(_RET, 0, 0, _ALLOW),
         _insn(_RET, 0, 0, _ERRNO | _EAGAIN),
         _insn(_RET, 0, 0, _ERRNO | _ENOSYS),

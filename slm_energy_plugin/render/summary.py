@@ -177,6 +177,11 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
     render_brief(runs, writer)
 
 
+def skipped_code_lines(skipped: dict[str, int]) -> list[str]:
+    """One line per reason the code tasks could not run here (no OS confinement), with the count."""
+    return [f"Skipped {count} code task{'s' if count != 1 else ''}: {reason}" for reason, count in skipped.items()]
+
+
 def skipped_model_lines(skipped: dict[str, tuple[int, str]]) -> list[str]:
     """One line per model that could not be had here: how many tests it skipped, why, how to get it.
 

@@ -16,13 +16,13 @@ import pytest
 
 from ..perf.machine import machine_info
 from ..perf.sampler import write_timeline
-from ..render.summary import render_summary, skipped_model_lines
+from ..render.summary import render_summary, skipped_code_lines, skipped_model_lines
 from ..results import storage
 from ..results.collector import RunCollector
 from ..results.records import ModelRun
 from ..settings import Settings
 from .events import EVENT_KEY, decode_event
-from .journal_guard import journal_full, note_skipped_model, save_pending
+from .journal_guard import journal_full, note_skipped_code, note_skipped_model, save_pending
 from ..timestamps import utc_now
 
 
@@ -47,12 +47,14 @@ class CollectingRole:
         self.pending: list[dict[str, Any]] = []   # events the journal could not take (disk full)
         self.journal_error: str | None = None
         self.skipped_models: dict[str, tuple[int, str]] = {}   # alias -> (tests, reason and how to get it)
+        self.skipped_code: dict[str, int] = {}   # why generated code cannot run here -> code tasks skipped
         self.session: pytest.Session | None = None
         self._started = time.perf_counter()
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         note_skipped_model(self.skipped_models, report)
+        note_skipped_code(self.skipped_code, report)
         for key, value in getattr(report, "user_properties", ()):
             if key != EVENT_KEY:
                 continue
@@ -143,11 +145,11 @@ class CollectingRole:
     @pytest.hookimpl(trylast=True)  # last: the summary ends with our figures and file paths
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         runs = self.runs
-        if not runs and self.write_error is None and not self.skipped_models:
+        if not runs and self.write_error is None and not self.skipped_models and not self.skipped_code:
             return
         try:
             terminalreporter.section("slm-energy")
-            for line in skipped_model_lines(self.skipped_models):
+            for line in skipped_model_lines(self.skipped_models) + skipped_code_lines(self.skipped_code):
                 terminalreporter.write_line(line)
             for run in runs:
                 for warning in run.warnings:

@@ -20,10 +20,13 @@ from typing import Any, Protocol
 
 import pytest
 
+from ..quality.confinement import CODE_TASKS_SKIPPED
 from ..settings import Settings
 
 # The measuring role skips an unavailable model's tests with "<alias>: not available: <reason>".
 _UNAVAILABLE = re.compile(r"(?:Skipped: )?(?P<alias>[^\s:]+): not available: (?P<reason>.+)", re.S)
+# benchmarks/test_tasks.py skips a code task with "code tasks skipped: <reason>".
+_CODE_SKIPPED = re.compile(rf"(?:Skipped: )?{re.escape(CODE_TASKS_SKIPPED)}: (?P<reason>.+)", re.S)
 
 class CollectingRole(Protocol):
     """What these helpers use of the collecting role (roles/collecting.py), which imports this module."""
@@ -63,6 +66,16 @@ def save_pending(role: CollectingRole) -> str:
         return f"; {len(role.pending)} records after the journal filled could not be saved anywhere"
     journal = (role.run_dir or Path(".")) / "journal.jsonl"
     return f"; {len(role.pending)} records the journal missed were saved to {name} (append them to {journal} first)"
+
+
+def note_skipped_code(skipped: dict[str, int], report: Any) -> None:
+    """Count a code task skipped because generated code cannot run confined here (reason -> tests)."""
+    if not report.skipped or not isinstance(report.longrepr, tuple) or len(report.longrepr) != 3:
+        return
+    found = _CODE_SKIPPED.match(str(report.longrepr[2]))
+    if found:
+        reason = " ".join(found["reason"].split())
+        skipped[reason] = skipped.get(reason, 0) + 1
 
 
 def note_skipped_model(skipped: dict[str, tuple[int, str]], report: Any) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from slm_energy_plugin.quality import pids_cgroup
 from slm_energy_plugin.quality.python_tests import score_python
 from slm_energy_plugin.quality.seccomp import no_new_processes_filter
 
@@ -16,9 +19,14 @@ def test_filter_exists_for_known_machines_only():
         assert program is not None and len(program) == 14 * 8      # 14 sock_filter instructions
     assert no_new_processes_filter("riscv64") is None
     assert no_new_processes_filter("x86_64") != no_new_processes_filter("aarch64")   # arch and numbers differ
+    no_threads = no_new_processes_filter("x86_64", allow_threads=False)
+    assert no_threads is not None and len(no_threads) == 14 * 8
+    assert no_threads != no_new_processes_filter("x86_64")
 
 
 @pytest.mark.skipif(confined_or_reason() is not None, reason="no OS confinement here")
+@pytest.mark.skipif(os.geteuid() == 0 and pids_cgroup.parent()[0] is None,
+                    reason="as root without a pids cgroup, threads are refused (test_thread_bomb.py)")
 def test_threads_still_work_but_processes_do_not():
     threads = ("    import threading\n    out = []\n"
                "    t = threading.Thread(target=lambda: out.append(a + b))\n    t.start()\n    t.join()\n"
