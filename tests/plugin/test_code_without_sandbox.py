@@ -6,8 +6,11 @@ answer held no code: the outcome depended on what the model said."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+
+from slm_energy_plugin.quality.confinement import probe
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 SKIP_LINE = ("Skipped 3 code tasks: refusing to run generated code without OS confinement: bubblewrap (bwrap) is "
@@ -16,7 +19,7 @@ SKIP_LINE = ("Skipped 3 code tasks: refusing to run generated code without OS co
 
 
 @pytest.fixture
-def no_bwrap(bench_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def no_bwrap(bench_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.Pytester]:
     """The project's real task benchmarks on a PATH without bwrap."""
     for name in ("test_tasks.py", "test_cases.py"):     # code tasks, and data/test_cases.json's code case gen01
         (bench_project.path / name).write_text((BENCHMARKS / name).read_text())
@@ -25,7 +28,10 @@ def no_bwrap(bench_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("PATH", str(empty))
     for name in ("SLM_ENERGY_BWRAP", "SLM_ENERGY_ALLOW_UNCONFINED_CODE"):
         monkeypatch.delenv(name, raising=False)
-    return bench_project
+    # The probe is cached per process: an earlier test of this session may have found bwrap on PATH.
+    probe.cache_clear()
+    yield bench_project
+    probe.cache_clear()
 
 
 def test_code_tasks_are_skipped_with_one_line_and_the_run_succeeds(no_bwrap: pytest.Pytester) -> None:
