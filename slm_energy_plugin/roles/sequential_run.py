@@ -38,6 +38,8 @@ class SequentialRole:
         self.config = config
         self.collecting = collecting
         self.block_of: dict[str, int] = {}           # node id -> block number, in run order
+        self.model_of: dict[str, str] = {}           # node id -> the model it runs
+        self.models_done: dict[str, int] = {}        # model -> the block it stopped before (all its pairs decided)
         self.block_items: list[list[str]] = []       # block number -> its node ids
         self.monitor: Monitor | None = None
         self.next_look = 0                           # the first block not looked at yet
@@ -60,6 +62,7 @@ class SequentialRole:
                 self.block_items.append([])
             self.block_items[block].append(item.nodeid)
             self.block_of[item.nodeid] = block
+            self.model_of[item.nodeid] = key.model
             if key.model not in models:
                 models.append(key.model)
         planned = len(self.block_items) if self.settings.max_queries is None \
@@ -78,10 +81,11 @@ class SequentialRole:
             return None
         self._look_until(block)
         reason = self._stop_reason(block)
-        if reason is None:
-            return None
-        self._deselect_from(item, block, reason)
-        return True
+        if reason is not None:
+            self._deselect_from(item, block, reason)
+            return True
+        self._stop_decided_models(item, block)
+        return True if item.nodeid in self.deselected else None
 
     def _look_until(self, block: int) -> None:
         """Look at every complete block before ``block``, in order."""
@@ -99,14 +103,26 @@ class SequentialRole:
             return f"--energy-max-queries {limit} reached"
         return None
 
-    def _deselect_from(self, item: pytest.Item, block: int, reason: str) -> None:
+    def _deselect_from(self, item: pytest.Item, block: int, reason: str, models: set[str] | None = None) -> None:
+        """Deselect the model x query items from ``item`` on (of ``models`` only, when given)."""
         session = item.session
         start = session.items.index(item)
-        left = [other for other in session.items[start:] if other.nodeid in self.block_of]
-        self.deselected = {other.nodeid for other in left}
-        self.stopped_before, self.stop_reason = block, reason
+        left = [other for other in session.items[start:] if other.nodeid in self.block_of
+                and other.nodeid not in self.deselected
+                and (models is None or self.model_of[other.nodeid] in models)]
+        self.deselected.update(other.nodeid for other in left)
+        if models is None:
+            self.stopped_before, self.stop_reason = block, reason
         if left:
             self.config.hook.pytest_deselected(items=left)
+
+    def _stop_decided_models(self, item: pytest.Item, block: int) -> None:
+        """A model whose every pair is decided stops here; the others go on among themselves."""
+        assert self.monitor is not None
+        newly = self.monitor.done_models() - set(self.models_done)
+        if newly:
+            self.models_done.update(dict.fromkeys(newly, block))
+            self._deselect_from(item, block, "its pairs decided", newly)
 
     def _records(self) -> dict[str, list[QueryRecord]]:
         return {alias: list(records) for alias, records in self.collecting.collector.records.items()}
@@ -158,6 +174,7 @@ class SequentialRole:
             queries_planned=len(self.block_items), queries_run=looked,
             max_queries=self.settings.max_queries, seed=self.settings.seed,
             tests_deselected=len(self.deselected), stop_reason=self.stop_reason or "queries ran out",
+            models_stopped={model: block for model, block in self.models_done.items()},
             energy_j=self._energy_j(looked), energy_j_all_models_per_query=self._per_query_energy(looked))
         return data
 

@@ -198,6 +198,14 @@ class Monitor:
         """Every pair decided (no pairs: nothing to decide, so never "decided": the run goes on)."""
         return bool(self.states) and all(state.decision is not None for state in self.states)
 
+    def done_models(self) -> set[str]:
+        """Models every one of whose pairs is decided: measuring them further would change nothing.
+
+        (Stopping a model keeps the other pairs' guarantee: each interval holds at any stopping time.)
+        """
+        models = {state.first for state in self.states} | {state.second for state in self.states}
+        return {m for m in models if all(s.decision is not None for s in self.states if m in (s.first, s.second))}
+
     def look(self, block: Mapping[str, Mapping[str, float]]) -> list[PairState]:
         """Add one block's values; return the pairs this look decided."""
         self.looks += 1
