@@ -80,6 +80,10 @@ def pytest_configure(config: pytest.Config) -> None:
         collecting = CollectingRole(settings, config, baseline)
         config.stash[COLLECTING] = collecting
         config.pluginmanager.register(collecting, "slm-energy-collecting")
+        if settings.until == "decided":   # issue 23: look after each query block, stop when decided
+            from .roles.sequential_run import SequentialRole
+            collecting.sequential = SequentialRole(settings, config, collecting)
+            config.pluginmanager.register(collecting.sequential, "slm-energy-sequential")
         if config.pluginmanager.hasplugin("benchmark"):   # one-round rows of pytest-benchmark's table: hidden
             from .roles.benchmark_table import OneRoundTableHider
             config.pluginmanager.register(OneRoundTableHider(settings.repeat), "slm-energy-benchmark-table")
@@ -95,9 +99,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if collecting is not None:
         del config.stash[COLLECTING]
         config.pluginmanager.unregister(collecting)
-    hider = config.pluginmanager.get_plugin("slm-energy-benchmark-table")
-    if hider is not None:
-        config.pluginmanager.unregister(hider)
+    for name in ("slm-energy-benchmark-table", "slm-energy-sequential"):
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)
 
 
 def _check_explicit_inputs(config: pytest.Config, settings: Settings) -> None:
@@ -122,6 +127,11 @@ def _check_explicit_inputs(config: pytest.Config, settings: Settings) -> None:
         # every worker would send them all again, and charge each other's load to its windows.
         raise ConfigError("--energy-batch-size / --energy-concurrency above 1 run all of a model's queries "
                          "from one process; run without -n (xdist)")
+    if settings.until == "decided" and _runs_in_parallel(config):
+        # The verdict after each block needs every model's result of that block before the next
+        # starts; xdist workers take their items ahead of the controller's decision.
+        raise ConfigError("--energy-until decided looks after each query block in one process; "
+                          "run it without -n (xdist)")
 
 
 def _runs_in_parallel(config: pytest.Config) -> bool:

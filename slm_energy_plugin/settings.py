@@ -155,6 +155,23 @@ def _task_data(text: str) -> tuple[tuple[str, str], ...]:
     return parse_task_data(text)
 
 
+def _margin(text: str) -> float:
+    """An equivalence margin: ``5%``, ``5`` (percent) or ``0.05``."""
+    raw = text.strip().lstrip("±+").strip()
+    try:
+        value = float(raw.rstrip("%"))
+    except ValueError:
+        raise ValueError("expected a margin such as 5% or 0.05") from None
+    if raw.endswith("%") or value >= 1:
+        value /= 100.0
+    if not 0 < value < 0.5:
+        raise ValueError("an equivalence margin lies between 0 and 50%, e.g. 5%")
+    return value
+
+
+UNTIL = ("all", "decided")
+
+
 def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     def parse(text: str) -> str:
         value = text.strip().lower()
@@ -310,6 +327,18 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("stops", _parse_bool, True,
                "stop plain-prompt models at their prompt format's stop strings (and cases' stop lists); "
                "off generates to end-of-sequence or the token limit", "on|off"),
+    # Sequential verdicts (issue 23): see stats/sequential.py and roles/sequential_run.py.
+    OptionSpec("until", _choice(UNTIL), "all",
+               "all: run every query; decided: queries in a random order fixed by --energy-seed, and the "
+               "session stops measuring once every pair of models is decided (different, or equivalent "
+               "within --energy-equivalence) on --energy-metrics by an always-valid confidence sequence "
+               "at --energy-alpha", "all|decided"),
+    OptionSpec("equivalence", _margin, 0.05,
+               "with --energy-until decided: two models are equivalent when the ratio's always-valid "
+               "interval lies within 1 ± this margin (5%% or 0.05)", "MARGIN"),
+    OptionSpec("max-queries", _count(1), None,
+               "with --energy-until decided: stop after this many queries even if pairs are undecided. "
+               "Default: all the queries", "N"),
     OptionSpec("sample-hz", _bounded(0.0, 100.0, "samples per second such as 10"), 10.0,
                "utilisation samples per second while a model works (CPU, RSS, NVIDIA GPU); 0 = off", "HZ"),
 )
@@ -356,6 +385,9 @@ class Settings:
     seed: int = 0
     stops: bool = True
     sample_hz: float = 10.0
+    until: str = "all"
+    equivalence: float = 0.05
+    max_queries: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -396,6 +428,9 @@ class Settings:
             "seed": self.seed,
             "stops": self.stops,
             "sample_hz": self.sample_hz,
+            "until": self.until,
+            "equivalence": self.equivalence,
+            "max_queries": self.max_queries,
         }
 
 
@@ -467,6 +502,8 @@ def build_settings(
         from .stats.gate import parse_gate_specs  # numpy/scipy only when a gate is asked for
 
         parse_gate_specs(compare_fail)
+    if resolved["energy_until"] == "decided":
+        _check_sequential(resolved)
     return Settings(
         report=bool(resolved["energy_report"]),
         models=models,
@@ -505,6 +542,9 @@ def build_settings(
         seed=int(resolved["energy_seed"]),
         stops=bool(resolved["energy_stops"]),
         sample_hz=float(resolved["energy_sample_hz"]),
+        until=resolved["energy_until"],
+        equivalence=float(resolved["energy_equivalence"]),
+        max_queries=resolved["energy_max_queries"],
     )
 
 
@@ -512,6 +552,24 @@ def _task_paths(pairs: tuple[tuple[str, str], ...] | None, rootdir: Path) -> tup
     from .workload.task_data import resolve_paths
 
     return resolve_paths(pairs, rootdir) if pairs else ()
+
+
+def _check_sequential(resolved: Mapping[str, Any]) -> None:
+    """--energy-until decided compares positive per-query costs in the interleaved order."""
+    from .stats.sequential import SEQUENTIAL_METRICS
+
+    unfit = [m for m in resolved["energy_metrics"] if m not in SEQUENTIAL_METRICS]
+    if unfit:
+        raise ConfigError(f"--energy-until decided compares positive costs as ratios; {unfit[0]!r} is not one: "
+                          f"choose --energy-metrics from {', '.join(SEQUENTIAL_METRICS)}")
+    if max((*resolved["energy_batch_size"], *resolved["energy_concurrency"])) > 1:
+        # A load level generates all of a model's planned queries when the model opens: stopping
+        # early would save nothing, and the skipped queries' energy would go unrecorded.
+        raise ConfigError("--energy-until decided stops between queries; a load level above 1 generates all "
+                          "of a model's queries at once: use --energy-batch-size 1 --energy-concurrency 1")
+    if resolved["energy_order"] != "interleaved":
+        raise ConfigError("--energy-until decided needs the interleaved order (a verdict after each query "
+                          "block); drop --energy-order grouped")
 
 
 def _base_url(value: str | None) -> str | None:

@@ -132,8 +132,11 @@ def meter_warnings(runs: Sequence[ModelRun]) -> list[str]:
 
 
 def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, metrics: Sequence[str],
-                   alpha: float = 0.05) -> None:
-    """The session summary: the energy provenance first, the full tables with ``full``, then one line per model."""
+                   alpha: float = 0.05, sequential: Sequence[str] | None = None) -> None:
+    """The session summary: the energy provenance first, the full tables with ``full``, then one line per model.
+
+    ``sequential``: a sequential run's verdict lines (render/sequential_lines.py), always shown; they
+    replace the fixed-n statistics, whose p-values do not hold after stopping on the data."""
     from .perf_tables import render_performance
     from ..quality.efficiency import efficiency_rows, render_efficiency
     from .stats_tables import write_statistics
@@ -172,8 +175,11 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
         for line in trust.spread + ([trust.same_note] if trust.same_note else []):
             for part in textwrap.wrap(line, 100):
                 writer.write_line(part)
-        write_statistics(runs, metrics, writer, alpha=alpha, header=False)
+        if sequential is None:
+            write_statistics(runs, metrics, writer, alpha=alpha, header=False)
         writer.write_line("")
+    for line in sequential or ():
+        writer.write_line(line)
     render_brief(runs, writer)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,6 +24,9 @@ from ..settings import Settings
 from .events import EVENT_KEY, decode_event
 from .journal_guard import journal_full, note_skipped_code, note_skipped_model, save_pending
 from ..timestamps import utc_now
+
+if TYPE_CHECKING:
+    from .sequential_run import SequentialRole
 
 
 class CollectingRole:
@@ -50,6 +53,7 @@ class CollectingRole:
         self.skipped_code: dict[str, int] = {}   # why generated code cannot run here -> code tasks skipped
         self.session: pytest.Session | None = None
         self._started = time.perf_counter()
+        self.sequential: SequentialRole | None = None   # --energy-until decided (set by the plugin)
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -103,9 +107,12 @@ class CollectingRole:
             self.written = storage.write_model_runs(
                 self.run_dir, runs,
                 update=lambda data: self.config.hook.pytest_slm_energy_update_json(config=self.config, model_json=data))
-            storage.atomic_write_json(self.run_dir / storage.RUN_MANIFEST, self.collector.manifest(
+            manifest = self.collector.manifest(
                 runs, status=status, exit_status=int(exitstatus), wall_s=time.perf_counter() - self._started,
-                args=list(self.config.invocation_params.args), gate=self.gate_lines))
+                args=list(self.config.invocation_params.args), gate=self.gate_lines)
+            if self.sequential is not None:
+                manifest["sequential"] = self.sequential.to_dict()
+            storage.atomic_write_json(self.run_dir / storage.RUN_MANIFEST, manifest)
             if self.timeline:
                 self.written.append(write_timeline(self.run_dir, self.timeline))
             if self.journal is not None:
@@ -142,6 +149,14 @@ class CollectingRole:
             # Failing through the session status: raising in a hook would break the run instead.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
+    def _sequential_lines(self, runs: list[ModelRun]) -> list[str] | None:
+        if self.sequential is None or self.sequential.monitor is None:
+            return None
+        from ..render.sequential_lines import sequential_lines
+        from ..results.records import combine_provenance
+
+        return sequential_lines(self.sequential.to_dict(), combine_provenance(run.energy_provenance for run in runs))
+
     @pytest.hookimpl(trylast=True)  # last: the summary ends with our figures and file paths
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         runs = self.runs
@@ -159,7 +174,7 @@ class CollectingRole:
                                             "record measured before it", red=True)
             if runs:
                 render_summary(runs, terminalreporter, full=self.settings.report, metrics=self.settings.metrics,
-                               alpha=self.settings.alpha)
+                               alpha=self.settings.alpha, sequential=self._sequential_lines(runs))
                 workers = {w for run in runs for w in run.extra.get("workers", [])}
                 if len(workers) > 1:
                     terminalreporter.write_line(

@@ -118,7 +118,8 @@ class MeasuringRole:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         from .run_order import apply_order
 
-        self._placements = apply_order(items, self.settings.order)
+        shuffle = self.settings.seed if self.settings.until == "decided" else None
+        self._placements = apply_order(items, self.settings.order, shuffle)
         if not self._errors and any(spec.load_level > 1 for spec in self.specs()):
             from .load_plan import planned_asks
 

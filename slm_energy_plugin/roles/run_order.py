@@ -42,10 +42,12 @@ def _value_key(value: object) -> Hashable:
     return value
 
 
-def apply_order(items: list[pytest.Item], mode: str) -> dict[str, dict[str, object]]:
-    """Reorder ``items`` in place for ``mode``; returns each model item's ``extra.order`` by node id."""
+def apply_order(items: list[pytest.Item], mode: str, shuffle_seed: int | None = None) -> dict[str, dict[str, object]]:
+    """Reorder ``items`` in place for ``mode``; returns each model item's ``extra.order`` by node id.
+
+    ``shuffle_seed``: query blocks in a seeded random order (interleaved only; sequential verdicts)."""
     keys = [order_key(item) for item in items]
-    order, placements = interleave(keys) if mode == "interleaved" else group(keys)
+    order, placements = interleave(keys, shuffle_seed) if mode == "interleaved" else group(keys)
     items[:] = [items[i] for i in order]
     by_old = {i: placement for i, placement in placements.items()}
     return {items[new].nodeid: by_old[old].to_dict(mode)

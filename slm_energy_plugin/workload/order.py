@@ -14,6 +14,7 @@ model x query items keep their positions.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Hashable, Sequence
 
@@ -49,12 +50,16 @@ def _into_slots(count: int, slots: list[int], ordered: list[int]) -> list[int]:
     return order
 
 
-def interleave(keys: Sequence[OrderKey]) -> tuple[list[int], dict[int, Placement]]:
+def interleave(keys: Sequence[OrderKey], shuffle_seed: int | None = None
+               ) -> tuple[list[int], dict[int, Placement]]:
     """The interleaved order of ``keys``: a permutation of their indices, and each moved item's place.
 
     Model x query items fill the slots model items had, in query blocks (in order of each query's
     first appearance); inside block ``b`` the models present run in their first-appearance order
     rotated by ``b``. Items for the same model and block keep their relative order.
+
+    ``shuffle_seed``: the blocks in a random order fixed by the seed (sequential verdicts, issue
+    23: stopping early reads the first queries as a random sample; a file's order is not one).
     """
     slots = [i for i, key in enumerate(keys) if key.model is not None]
     model_rank: dict[str, int] = {}
@@ -64,9 +69,12 @@ def interleave(keys: Sequence[OrderKey]) -> tuple[list[int], dict[int, Placement
         assert key.model is not None
         model_rank.setdefault(key.model, len(model_rank))
         blocks.setdefault(key.block, {}).setdefault(key.model, []).append(i)
+    in_order = list(blocks.values())
+    if shuffle_seed is not None:
+        random.Random(shuffle_seed).shuffle(in_order)
     ordered: list[int] = []
     placements: dict[int, Placement] = {}
-    for b, per_model in enumerate(blocks.values()):
+    for b, per_model in enumerate(in_order):
         models = sorted(per_model, key=model_rank.__getitem__)
         shift = b % len(models)
         for position, model in enumerate(models[shift:] + models[:shift]):

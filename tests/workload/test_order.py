@@ -67,3 +67,14 @@ def test_grouped_order_gathers_a_model_across_files_and_keeps_other_items_in_pla
     assert [keys[i].block for i in order if keys[i].model == "a"] == ["f1q1", "f2c1", "f2c2"]   # stable
     assert [(placed[i].block, placed[i].position) for i in order if i != 2] == \
         [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]
+
+
+def test_a_shuffle_seed_permutes_whole_query_blocks_the_same_way_every_time() -> None:
+    """Sequential verdicts (issue 23): blocks in a seeded random order, each still on every model."""
+    keys = [OrderKey(model=m, block=q) for q in range(20) for m in ("a", "b")]
+    order, placements = interleave(keys, shuffle_seed=0)
+    assert sorted(order) == list(range(40)) and interleave(keys, shuffle_seed=0)[0] == order
+    blocks = [keys[i].block for i in order]
+    assert blocks[::2] == blocks[1::2] and blocks[::2] != list(range(20))
+    assert interleave(keys, shuffle_seed=1)[0] != order and interleave(keys)[0] != order
+    assert [placements[i].block for i in order][::2] == list(range(20))

@@ -1,0 +1,45 @@
+"""The summary's lines for a sequential run (``run.json``'s ``sequential`` block -> text). Pure."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from typing import Any, Mapping
+
+from tabulate import tabulate
+
+from .format import num, plural
+
+PROVENANCE_WORDS = {"measured": "measured", "estimated": "estimated, not measured", "mixed": "partly estimated"}
+
+
+def _interval(ci: Any) -> str:
+    if not ci:
+        return "-"
+    low, high = (None if v is None or not math.isfinite(float(v)) else float(v) for v in ci)
+    if not low and high is None:
+        return "(no bound yet)"
+    return f"{num(low or 0.0)} - {'inf' if high is None else num(high)}"
+
+
+def sequential_lines(block: Mapping[str, Any], provenance: str) -> list[str]:
+    """What was decided, after how many queries and joules, on which always-valid intervals."""
+    words = PROVENANCE_WORDS.get(provenance, "not measured")
+    head = (f"Sequential verdicts (--energy-until decided): {block['method_text']}; alpha {block['alpha']:g} "
+            f"({block['alpha_per_pair']:.3g} per pair), equivalent within ±{block['equivalence_margin']:.0%}.")
+    run = int(block["queries_run"])
+    planned = int(block["queries_planned"])
+    stopped = (f"Ran {run} of {planned} queries in a random order (seed {block['seed']}), stopped: "
+               f"{block['stop_reason']}; {plural(int(block['tests_deselected']), 'test')} deselected, not run. "
+               f"Query energy of all models: {num(block['energy_j'])} J ({words}).")
+    lines = textwrap.wrap(head, 100) + textwrap.wrap(stopped, 100)
+    rows = [[entry["pair"], entry["metric"], entry["decision"], entry["after_queries"], num(entry["ratio"]),
+             _interval(entry["ci"]), num(entry.get("energy_j"))] for entry in block["pairs"]]
+    table = tabulate(rows, headers=["pair", "metric", "verdict", "after q", "ratio", "always-valid CI",
+                                    "J spent"], tablefmt="simple", disable_numparse=True)
+    lines += table.splitlines()
+    note = ("Ratio: first / second model, geometric mean of per-query ratios; the interval holds at every "
+            "look at once, so stopping early keeps its 1 - alpha coverage. 'J spent': both models' query energy "
+            f"until the verdict ({words}). Fixed-n tests (Wilcoxon, Mann-Whitney) are not shown for a "
+            "sequential run: after stopping on the data their p-values would overstate the evidence.")
+    return lines + textwrap.wrap(note, 100)

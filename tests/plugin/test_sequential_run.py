@@ -1,0 +1,86 @@
+"""--energy-until decided in real pytest sessions (issue 23): the controller looks after each query
+block, stops measuring when every pair is decided, and deselects the rest (not skipped, not failed)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from ..conftest import run_dirs
+
+QUERIES = 12
+# tiny-gpt2 writes 16 tokens per answer, tiny-qwen2 24 (registry limits, stops off): "tokens" is a
+# metric whose verdict is certain, so the run's stopping point is the method's, not the machine's.
+SEQUENTIAL = ("--energy-models", "tiny-gpt2,tiny-qwen2", "--energy-until", "decided", "--energy-metrics", "tokens",
+              "--energy-meter", "null", "--energy-stops", "off", "--benchmark-disable", "-p", "no:randomly")
+PLAIN_AFTER = "\n\ndef test_plain_after():\n    assert True\n"
+
+
+@pytest.fixture
+def twelve(bench_project: pytest.Pytester) -> pytest.Pytester:
+    bench_project.makefile(".txt", queries="".join(f"What is {i} + {i + 2}?\n" for i in range(QUERIES)))
+    (bench_project.path / "answers.jsonl").unlink()
+    path = bench_project.path / "test_math.py"
+    path.write_text(path.read_text() + PLAIN_AFTER)
+    return bench_project
+
+
+def _sequential(project: pytest.Pytester) -> dict[str, object]:
+    data: dict[str, object] = json.loads((run_dirs(project.path)[-1] / "run.json").read_text())["sequential"]
+    return data
+
+
+def test_stops_when_every_pair_is_decided_and_deselects_the_rest(twelve: pytest.Pytester) -> None:
+    result = twelve.runpytest(*SEQUENTIAL, "-v")
+    block = _sequential(twelve)
+    pair = block["pairs"][0]   # type: ignore[index]
+    looks = int(pair["after_queries"])
+    assert pair["decision"] == "different" and pair["ratio"] == pytest.approx(16 / 24)
+    assert pair["metric"] == "tokens" and pair["pair"] == "tiny-gpt2 vs tiny-qwen2"
+    assert 5 <= looks < QUERIES and block["queries_run"] == looks and block["stop_reason"] == "verdicts decided"
+    assert block["method"] == "sequential-t-confidence-sequence" and block["alpha"] == 0.05
+    assert block["equivalence_margin"] == 0.05 and block["looks"] == looks
+    # Deselected, said in pytest's own line: not skipped, not failed; the plain test still ran.
+    result.assert_outcomes(passed=2 * looks + 1, deselected=2 * (QUERIES - looks))
+    assert block["tests_deselected"] == 2 * (QUERIES - looks)
+    out = result.stdout.str()
+    assert "test_plain_after PASSED" in out
+    ran = re.findall(r"test_math_query\[tiny-gpt2-(q\d+)\] PASSED", out)
+    assert len(ran) == looks and ran != sorted(ran), "queries run in a seeded random order, not file order"
+    result.stdout.fnmatch_lines(["Sequential verdicts (--energy-until decided): Lai's sequential t*",
+                                 f"Ran {looks} of {QUERIES} queries in a random order (seed 0), stopped: verdicts*",
+                                 "*tiny-gpt2 vs tiny-qwen2*tokens*different*"])
+    assert "Fixed-n tests (Wilcoxon, Mann-Whitney) are not shown" in " ".join(result.outlines)
+    # The same seed gives the same order; the records say where each query ran.
+    again = twelve.runpytest(*SEQUENTIAL, "-v")
+    assert re.findall(r"test_math_query\[tiny-gpt2-(q\d+)\] PASSED", again.stdout.str()) == ran
+
+
+def test_max_queries_ends_undecided_and_k_selects_as_usual(twelve: pytest.Pytester) -> None:
+    result = twelve.runpytest(*SEQUENTIAL, "--energy-max-queries", "3", "-k", "not q012")
+    result.assert_outcomes(passed=2 * 3 + 1, deselected=2 * (QUERIES - 1 - 3) + 2)   # -k's two, then ours
+    block = _sequential(twelve)
+    assert block["queries_planned"] == QUERIES - 1 and block["queries_run"] == 3
+    assert block["stop_reason"] == "--energy-max-queries 3 reached"
+    assert [p["decision"] for p in block["pairs"]] == ["undecided"]   # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("-n", "2"), "--energy-until decided looks after each query block in one process; run it without -n (xdist)"),
+    (("--energy-metrics", "correct"), "--energy-until decided compares positive costs as ratios; 'correct' is not "
+                                      "one: choose --energy-metrics from energy, energy_per_token, latency, ttft, "
+                                      "tokens, emissions"),
+    (("--energy-batch-size", "4"), "--energy-until decided stops between queries; a load level above 1 generates "
+                                   "all of a model's queries at once: use --energy-batch-size 1 "
+                                   "--energy-concurrency 1"),
+    (("--energy-order", "grouped"), "--energy-until decided needs the interleaved order*"),
+])
+def test_what_it_cannot_honour_is_refused_in_one_line(bench_project: pytest.Pytester, args: tuple[str, ...],
+                                                      message: str) -> None:
+    result = bench_project.runpytest("--energy-models", "tiny-gpt2,tiny-phi", "--energy-until", "decided", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+    assert run_dirs(bench_project.path) == []
