@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, OverBudget
 
 
 def read_text(path: Path, label: str | None = None, hint: str = "") -> str:
@@ -124,6 +125,15 @@ class BoundedYamlLoader(yaml.SafeLoader):
     expanded, with memoisation, so the count itself stays linear.
     """
 
+    # time.monotonic() after which parsing stops (None: no time bound); see load_yaml.
+    deadline: float | None = None
+
+    def fetch_more_tokens(self) -> None:
+        # PyYAML's scanner is pure Python (~6 us a byte): a time bound is checked once per token.
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise OverBudget("YAML took longer than its time budget to parse; refused")
+        super().fetch_more_tokens()
+
     def get_single_node(self) -> Any:
         node = super().get_single_node()
         if node is not None:
@@ -189,6 +199,12 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def load_yaml(text: str) -> Any:
-    """``yaml.safe_load`` with the bounds of :class:`BoundedYamlLoader` (raises ``yaml.YAMLError``)."""
-    return yaml.load(text, Loader=BoundedYamlLoader)  # noqa: S506 - a SafeLoader subclass
+def load_yaml(text: str, deadline: float | None = None) -> Any:
+    """``yaml.safe_load`` with the bounds of :class:`BoundedYamlLoader` (raises ``yaml.YAMLError``);
+    with ``deadline`` (a ``time.monotonic()`` value) parsing past it raises :class:`OverBudget`."""
+    loader = BoundedYamlLoader(text)
+    loader.deadline = deadline
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()

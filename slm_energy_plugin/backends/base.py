@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from ..results.records import ModelInfo
+from ..safety import safe_message
 from .sampling import Sampling
 from .spec import ModelSpec
 from .transformers_runtime import Generation
@@ -42,4 +43,11 @@ class ModelBackend(Protocol):
 
 
 class BackendError(RuntimeError):
-    """A served model failed one request; the message is one line that says what to check."""
+    """A served model failed one request; the message is one line that says what to check.
+
+    The line quotes the server (its error body): secrets it echoes and terminal control are removed
+    here, once, so neither a record's ``error`` nor the terminal ever shows them.
+    """
+
+    def __init__(self, message: Any = "", *args: Any) -> None:
+        super().__init__(safe_message(str(message), one_line=True), *args)

@@ -14,9 +14,10 @@ import os
 import re
 from dataclasses import replace
 from typing import Any, Mapping
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ..errors import ConfigError
+from ..safety import strip_credentials as strip_credentials  # the one source; re-exported for the backends
 from .spec import ModelSpec, prompt_fields
 
 SERVED_BACKENDS = ("openai", "ollama")
@@ -109,16 +110,6 @@ def with_base_urls(specs: list[ModelSpec], option: str | None,
     return [spec if spec.backend == "transformers" or spec.base_url
             else replace(spec, base_url=default_base_url(spec.backend, option, environ))
             for spec in specs]
-
-
-def strip_credentials(url: str) -> str:
-    """The URL as recorded: no ``user:password@``, no query string (tokens hide there too)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def is_loopback(url: str, local_addresses: frozenset[str] | None = None) -> bool:

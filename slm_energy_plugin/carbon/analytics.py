@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Mapping, Sequence
 
-from ..errors import ConfigError
+from ..errors import ConfigError, OverBudget
 from .config import parse_yaml
 from .formulas import RANGE_NOTE, Datacenter, Hardware, Region, Span, Workload, estimate
 from .schema import MAX_COUNT, MAX_TOKENS, check_key
@@ -21,6 +22,8 @@ from .schema import MAX_COUNT, MAX_TOKENS, check_key
 COLUMNS = ("date", "profile", "requests", "tokens_in", "tokens_out")
 REQUIRED = ("date", "profile", "requests")
 MAX_ROWS = 100_000
+# How often the row loops look at the clock when a deadline is set.
+_CLOCK_EVERY = 128
 FORMATS = ("csv", "yaml")
 
 
@@ -44,20 +47,38 @@ def detect_format(origin: str, text: str) -> str:
     return "csv" if first.lower().startswith("date,") or first.lower().startswith('"date",') else "yaml"
 
 
-def parse_usage(text: str, origin: str, fmt: str | None = None) -> list[UsageRow]:
-    """Rows of a usage log; errors name the origin, the row or line, the field and the bad value."""
+def parse_usage(text: str, origin: str, fmt: str | None = None, *, max_rows: int = MAX_ROWS,
+                deadline: float | None = None) -> list[UsageRow]:
+    """Rows of a usage log; errors name the origin, the row or line, the field and the bad value.
+
+    More than ``max_rows`` rows, or work past ``deadline`` (a ``time.monotonic()`` value), raise
+    :class:`~..errors.OverBudget` naming the bound.
+    """
     fmt = fmt or detect_format(origin, text)
     if fmt not in FORMATS:
         raise ConfigError(f"{origin}: unknown usage log format {fmt!r} (use csv or yaml)")
-    raw_rows = _csv_rows(text, origin) if fmt == "csv" else _yaml_rows(text, origin)
+    raw_rows = _csv_rows(text, origin, max_rows) if fmt == "csv" else _yaml_rows(text, origin, max_rows, deadline)
     if not raw_rows:
         raise ConfigError(f"{origin}: the usage log has no rows (expected columns {', '.join(COLUMNS)})")
-    if len(raw_rows) > MAX_ROWS:
-        raise ConfigError(f"{origin}: {len(raw_rows)} rows; at most {MAX_ROWS} are accepted")
-    return [_row(data, origin, where) for where, data in raw_rows]
+    if len(raw_rows) > max_rows:
+        raise OverBudget(f"{origin}: more than {max_rows:,} rows; at most {max_rows:,} are accepted "
+                         "(aggregate rows per day and profile, or split the log)")
+    rows = []
+    for number, (where, data) in enumerate(raw_rows):
+        if number % _CLOCK_EVERY == 0:
+            check_deadline(deadline, origin)
+        rows.append(_row(data, origin, where))
+    return rows
 
 
-def _csv_rows(text: str, origin: str) -> list[tuple[str, dict[str, Any]]]:
+def check_deadline(deadline: float | None, origin: str) -> None:
+    """Refuse, naming ``origin``, once ``deadline`` (a ``time.monotonic()`` value) has passed."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise OverBudget(f"{origin}: took longer than its time budget to process; refused (split the log, "
+                         "aggregate rows per day and profile, or upload CSV, which parses faster than YAML)")
+
+
+def _csv_rows(text: str, origin: str, max_rows: int = MAX_ROWS) -> list[tuple[str, dict[str, Any]]]:
     try:
         reader = csv.DictReader(io.StringIO(text))
         header = reader.fieldnames or []
@@ -70,22 +91,27 @@ def _csv_rows(text: str, origin: str) -> list[tuple[str, dict[str, Any]]]:
                 continue
             rows.append((f"line {reader.line_num}", {k.strip(): (v.strip() if v is not None else None)
                                                       for k, v in record.items() if v not in (None, "")}))
-            if len(rows) > MAX_ROWS:
+            if len(rows) > max_rows:
                 break
         return rows
     except csv.Error as exc:
         raise ConfigError(f"{origin}: not valid CSV ({exc})") from None
 
 
-def _yaml_rows(text: str, origin: str) -> list[tuple[str, dict[str, Any]]]:
-    data = parse_yaml(text, origin)
+def _yaml_rows(text: str, origin: str, max_rows: int = MAX_ROWS,
+               deadline: float | None = None) -> list[tuple[str, dict[str, Any]]]:
+    try:
+        data = parse_yaml(text, origin, deadline)
+    except OverBudget:
+        check_deadline(deadline, origin)   # the same line, naming the upload
+        raise
     if isinstance(data, Mapping) and set(data) == {"usage"}:
         data = data["usage"]
     if not isinstance(data, list):
         raise ConfigError(f"{origin}: a YAML usage log must be a list of rows (or a mapping with one key "
                           f"'usage' holding that list), each with {', '.join(COLUMNS)}")
     rows = []
-    for i, item in enumerate(data[:MAX_ROWS + 1], start=1):
+    for i, item in enumerate(data[:max_rows + 1], start=1):
         if not isinstance(item, Mapping):
             raise ConfigError(f"{origin}: row {i}: must be a mapping with {', '.join(REQUIRED)}, got {_short(item)}")
         _check_columns([str(k) for k in item], origin, f"row {i}")
@@ -217,13 +243,16 @@ def row_totals(row: UsageRow, profile: Workload, hardware: Hardware, region: Reg
 
 
 def analyse(rows: Sequence[UsageRow], profiles: Mapping[str, Workload], hardware: Hardware, region: Region,
-            datacenter: Datacenter, origin: str = "usage log") -> UsageReport:
+            datacenter: Datacenter, origin: str = "usage log", deadline: float | None = None) -> UsageReport:
+    """Daily, monthly, per-profile and total footprint; work past ``deadline`` raises OverBudget."""
     daily: dict[tuple[str, str], Totals] = {}
     monthly: dict[tuple[str, str], Totals] = {}
     by_profile: dict[str, Totals] = {}
     water = datacenter.wue_l_per_kwh is not None
     total = _zero(water)
-    for row in sorted(rows, key=lambda r: (r.day, r.profile)):
+    for number, row in enumerate(sorted(rows, key=lambda r: (r.day, r.profile))):
+        if number % _CLOCK_EVERY == 0:
+            check_deadline(deadline, origin)
         profile = profiles.get(row.profile)
         if profile is None:
             raise ConfigError(f"{origin}: {row.where}: unknown profile {row.profile!r} "

@@ -158,10 +158,10 @@ def _suggest(key: str, table: Iterable[str]) -> str:
 # ---------------------------------------------------------------------------------------------
 # Reading and merging files.
 
-def parse_yaml(text: str, origin: str) -> Any:
-    """Safe-load YAML; a syntax error names the file, line and column."""
+def parse_yaml(text: str, origin: str, deadline: float | None = None) -> Any:
+    """Safe-load YAML; a syntax error names the file, line and column (``deadline``: see load_yaml)."""
     try:
-        return load_yaml(text)   # safe_load, with alias expansion, depth and number length bounded
+        return load_yaml(text, deadline)   # safe_load, with alias expansion, depth and number length bounded
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""

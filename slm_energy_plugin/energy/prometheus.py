@@ -21,11 +21,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
-from urllib.parse import urlsplit, urlunsplit
-
 import httpx
 
 from ..errors import ConfigError
+from ..safety import redact_url, strip_credentials
 from .base import EnergyMeter
 from .reading import EnergyReading
 from .registry import MeterRequest
@@ -195,7 +194,7 @@ class PrometheusMeter(EnergyMeter):
         try:
             samples = self._scrape()
         except (httpx.HTTPError, ValueError) as exc:
-            return None, f"Prometheus endpoint {self.config.url} unreadable ({type(exc).__name__}); window not measured"
+            return None, f"Prometheus endpoint {redact_url(self.config.url)} unreadable ({type(exc).__name__}); window not measured"
         return {c.name: series_values(samples, c) for c in self.counters}, None
 
     def start(self) -> tuple[float, dict[str, dict[str, float]] | None, str | None]:
@@ -233,7 +232,7 @@ class PrometheusMeter(EnergyMeter):
             "version": None,
             "methods": self.methods,
             "provenance": "measured",
-            "url": _without_credentials(self.config.url),
+            "url": strip_credentials(self.config.url),
             "counters": [{"name": c.name, "unit": c.unit, "component": c.component, "labels": dict(c.labels),
                           "interval_s": self.interval(c)} for c in self.counters],
             "description": "energy counters of the serving host read from a Prometheus endpoint before and after "
@@ -242,12 +241,6 @@ class PrometheusMeter(EnergyMeter):
 
     def close(self) -> None:
         self.client.close()
-
-
-def _without_credentials(url: str) -> str:
-    """The endpoint as recorded: no ``user:password@``, no query string."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 def make_meter(request: MeterRequest) -> PrometheusMeter:

@@ -15,6 +15,13 @@ from ..energy.reading import PowerBaseline
 from ..perf.performance import model_performance
 from ..results.records import LoadRecord, ModelInfo, ModelRun, QueryRecord
 from ..results.schema import check_fields, finite_or_null
+from ..safety import redact_argv, redact_tree
+
+# Measured data kept as it came: the question asked, the model's answer and the expected answer.
+# Everything else in an event (errors, warnings, server and meter descriptions, settings) is
+# redacted on the way in, so the journal, the model files, run.json and every reader of them
+# (report, export, terminal) see no secret and no terminal control.
+_MEASURED_TEXT = frozenset({"query", "response", "expected"})
 
 
 class RunCollector:
@@ -23,7 +30,7 @@ class RunCollector:
         self.run_id = run_id
         self.started_at = started_at
         self.machine = dict(machine)
-        self.settings = dict(settings)
+        self.settings: dict[str, Any] = redact_tree(dict(settings))
         self.model_events: dict[str, list[dict[str, Any]]] = {}
         self.records: dict[str, list[QueryRecord]] = {}
         self.order: list[str] = []   # aliases in the order they first reported
@@ -50,16 +57,17 @@ class RunCollector:
         return {
             "run_id": self.run_id, "started_at": self.started_at, "finished_at": runs[0].finished_at if runs else "",
             "status": status, "exit_status": exit_status, "wall_s": wall_s,
-            "models": [run.alias for run in runs], "settings": self.settings, "args": args,
+            "models": [run.alias for run in runs], "settings": self.settings, "args": redact_argv(args),
             "machine": self.machine, "gate": gate,
         }
 
     def ingest(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """Take one event; return it as it will be journaled (NaN and infinities made null).
 
-        JSON has no NaN: a scorer returning one would otherwise cost the run its files.
+        JSON has no NaN: a scorer returning one would otherwise cost the run its files. Secrets and
+        terminal control in anything but the measured text are masked here (see :mod:`..safety`).
         """
-        cleaned, found = finite_or_null(dict(event))
+        cleaned, found = finite_or_null(redact_tree(dict(event), _MEASURED_TEXT))
         event = clean = dict(cleaned)
         alias = str(event["alias"])
         if found:

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import pytest
 
 from ..quality.confinement import CODE_TASKS_SKIPPED
+from ..safety import safe_message
 from ..settings import Settings
 
 # The measuring role skips an unavailable model's tests with "<alias>: not available: <reason>".
@@ -85,4 +86,4 @@ def note_skipped_model(skipped: dict[str, tuple[int, str]], report: Any) -> None
     found = _UNAVAILABLE.match(str(report.longrepr[2]))
     if found:
         count, _ = skipped.get(found["alias"], (0, ""))
-        skipped[found["alias"]] = (count + 1, " ".join(found["reason"].split()))
+        skipped[found["alias"]] = (count + 1, safe_message(" ".join(found["reason"].split()), one_line=True))

@@ -56,8 +56,22 @@ class ScriptedServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _echo_401(self) -> None:
+                """A careless gateway: refuses the key and echoes every request header in a plain
+                text body that carries raw terminal escape sequences (clear screen, window title)."""
+                echoed = "\n".join(f"{name}: {value}" for name, value in self.headers.items())
+                data = (f"\x1b[2J\x1b]0;pwned\x07invalid credentials: Authorization: "
+                        f"{self.headers.get('Authorization')}\nyou sent:\n{echoed}\n").encode()
+                self.send_response(401)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_GET(self) -> None:
-                if self.path.endswith("/models"):
+                if server.mode == "401-echo":
+                    self._echo_401()
+                elif self.path.endswith("/models"):
                     self._json(200, {"object": "list", "data": [{"id": "scripted-model", "object": "model"}]})
                 elif self.path == "/api/version":
                     self._json(200, {"version": "0.12.6"})
@@ -73,6 +87,9 @@ class ScriptedServer:
                 body["__auth__"] = self.headers.get("Authorization")
                 server.requests.append(body)
                 mode = server.mode
+                if mode == "401-echo":
+                    self._echo_401()
+                    return
                 if mode == "500":
                     self._json(500, {"error": {"message": "CUDA out of memory"}})
                     return
