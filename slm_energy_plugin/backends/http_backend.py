@@ -4,7 +4,7 @@ the backend protocol that do not depend on the engine's API (see openai_backend,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from ..http_limits import ResponseLimits, request_deadline_s
 from ..results.records import ModelInfo
@@ -13,17 +13,21 @@ from .http_stream import Timeouts, make_client
 from .served import strip_credentials
 from .spec import ModelSpec
 from .stream_answer import StreamedAnswer
-from .token_count import TokenCounter
+from .token_count import SERVER_USAGE, TokenCounter
 
 # Servers send one piece per token or fewer (a piece holds at least one token's text); a little
 # slack for a server that splits differently, then the stream is a runaway.
 PIECE_SLACK = 16
+LOGLIKELIHOOD_SKIP = ("{alias}: log-likelihood scoring is not available from a served model's chat/completions "
+                      "API; multiple-choice tests need the model in-process (name its folder or registry alias)")
 
 
 class HttpBackend:
     """A model behind an HTTP serving engine; subclasses speak its API."""
 
     backend = "http"
+    # A chat/completions API gives no log-likelihoods of given continuations: multiple-choice tests skip.
+    scores_loglikelihoods = False
 
     def __init__(self, spec: ModelSpec, timeouts: Timeouts | None = None, limits: ResponseLimits | None = None,
                  deadline_s: float | None = None) -> None:
@@ -59,9 +63,21 @@ class HttpBackend:
     def prompt_tokens(self, query: str) -> int:
         return self.counter.count(self.render_prompt(query), 0)
 
+    def load_token_counters(self) -> Iterator[tuple[Callable[[str], int], str]]:
+        """Ways to count a load prompt's tokens, best first (see workload/loads.py): the named
+        tokenizer, then the server's ``prompt_tokens`` for a 1-token request of the text."""
+        if self.counter.name:
+            yield self.prompt_tokens, self.counter.source
+        try:
+            probe = self.generate(self.render_prompt("Hello"), 1)
+        except BackendError:
+            return
+        if str(probe.extra.get("token_source", "")).startswith(SERVER_USAGE) and probe.tokens_input > 0:
+            yield (lambda text: self.generate(text, 1).tokens_input,
+                   "server-usage (prompt_tokens of a 1-token request)")
+
     def loglikelihoods(self, context: str, continuations: list[str]) -> list[float]:
-        raise NotImplementedError(f"{self.alias}: log-likelihood scoring needs the model in-process; "
-                                  "served models answer generation tests only")
+        raise NotImplementedError(LOGLIKELIHOOD_SKIP.format(alias=self.alias))
 
     def _info(self, generation: dict[str, Any], server: dict[str, Any]) -> ModelInfo:
         server = {"base_url": strip_credentials(self.base_url), **server, "probe_error": self.probe_error}
