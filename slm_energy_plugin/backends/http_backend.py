@@ -10,10 +10,12 @@ from ..http_limits import ResponseLimits, request_deadline_s
 from ..results.records import ModelInfo
 from .base import BackendError
 from .http_stream import Timeouts, make_client
+from .sampling import Sampling
 from .served import strip_credentials
 from .spec import ModelSpec
 from .stream_answer import StreamedAnswer
 from .token_count import SERVER_USAGE, TokenCounter
+from .transformers_runtime import Generation
 
 # Servers send one piece per token or fewer (a piece holds at least one token's text); a little
 # slack for a server that splits differently, then the stream is a runaway.
@@ -62,6 +64,10 @@ class HttpBackend:
 
     def prompt_tokens(self, query: str) -> int:
         return self.counter.count(self.render_prompt(query), 0)
+
+    def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None, *,
+                 sampling: Sampling | None = None, stop: tuple[str, ...] = ()) -> Generation:
+        raise NotImplementedError   # each engine's API: openai_backend, ollama_backend
 
     def load_token_counters(self) -> Iterator[tuple[Callable[[str], int], str]]:
         """Ways to count a load prompt's tokens, best first (see workload/loads.py): the named

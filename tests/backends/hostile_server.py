@@ -8,6 +8,7 @@ Each POST takes the next mode from ``script`` (then ``mode``); GET /metrics uses
 * ``endless-line``: one SSE/NDJSON line that never ends (up to 1 GiB, never a newline);
 * ``endless-tokens``: valid pieces forever, past any ``max_tokens``;
 * ``drip``: a valid start, then one byte every ``drip_s`` seconds for 100 s (under the read timeout);
+* ``list_mode = "bomb"``: the model list (GET) is a gzip bomb;
 * ``ok``: a well-formed answer (scripted_server's), optionally without ``usage`` (``usage=False``).
 
 The bombs are built from one compressed block repeated (a deflate full flush makes the block
@@ -53,6 +54,7 @@ class HostileServer:
         self.mode = mode
         self.script: list[str] = []
         self.metrics_mode = "ok"
+        self.list_mode = "ok"      # "bomb": the model list (/v1/models, /api/version) is a gzip bomb
         self.usage = True          # ok answers carry usage (False: a server that sends none)
         self.drip_s = 0.3
         self.requests: list[dict[str, Any]] = []
@@ -120,6 +122,12 @@ class HostileServer:
             def do_GET(self) -> None:
                 if self.path == "/metrics":
                     self._metrics(server.metrics_mode)
+                elif server.list_mode == "bomb":
+                    self._head(200, "application/json", gzip=True)
+                    for piece in gzip_bomb(b'{"data": [' + b" " * 54):
+                        if not self._chunk(piece):
+                            return
+                    self._end()
                 elif self.path.endswith("/models"):
                     self._json(200, {"object": "list", "data": [{"id": "hostile-model", "object": "model"}]})
                 elif self.path == "/api/version":

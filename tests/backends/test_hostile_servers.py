@@ -87,24 +87,14 @@ def test_a_bombed_error_body_still_gives_its_status_and_start(hostile: HostileSe
     assert hostile.bytes_sent < 20 * MIB   # the client hung up long before the 1 GiB
 
 
-def test_a_bombed_model_list_is_a_probe_error_not_a_crash(hostile: HostileServer) -> None:
-    backend = _backend("openai", hostile)
-    original = hostile.httpd.RequestHandlerClass.do_GET
-
-    def bomb_get(handler: object) -> None:   # /models answers with a bomb
-        handler._head(200, "application/json", gzip=True)  # type: ignore[attr-defined]
-        from .hostile_server import gzip_bomb
-
-        for piece in gzip_bomb(b"[" * 1 + b" " * 63):
-            if not handler._chunk(piece):  # type: ignore[attr-defined]
-                return
-
-    hostile.httpd.RequestHandlerClass.do_GET = bomb_get  # type: ignore[method-assign]
-    try:
-        backend.probe()
-    finally:
-        hostile.httpd.RequestHandlerClass.do_GET = original  # type: ignore[method-assign]
+@pytest.mark.parametrize("kind", ["openai", "ollama"])
+def test_a_bombed_model_list_is_a_probe_error_not_a_crash(hostile: HostileServer, kind: str) -> None:
+    backend = _backend(kind, hostile)
+    hostile.list_mode = "bomb"
+    peak = _peak_rss_mb()
+    backend.probe()   # type: ignore[attr-defined]
     assert backend.probe_error is not None and "4 MB after decompression" in backend.probe_error
+    assert _peak_rss_mb() - peak < RSS_GROWTH_MB
 
 
 def test_the_deadline_formula() -> None:
