@@ -298,6 +298,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("base-url", str, None,
                "base URL of the OpenAI-compatible server for openai:NAME models without one in the registry. "
                "Default: $OPENAI_BASE_URL, else http://127.0.0.1:8000/v1", "URL"),
+    OptionSpec("request-deadline", _bounded(0.1, 86400.0, "seconds such as 300"), None,
+               "served models: seconds one request may take in all (a dripping or endless answer is cut there, "
+               "outcome error). Default: 60 s + 1 s per requested token (max_tokens)", "S"),
+    OptionSpec("response-max-mb", _bounded(0.01, 4096.0, "megabytes such as 32"), 32.0,
+               "served models and the Prometheus meter: most megabytes read from one answer after "
+               "decompression (a gzip bomb stops there, outcome error); one streamed line at most 1 MB", "MB"),
     OptionSpec("concurrency", _counts(1, MAX_LOAD_LEVEL), (1,),
                "served models: send the run's queries of a model with N requests in flight in one energy window "
                "(shared among requests by time overlap); 1 = one request at a time. A list (1,4) measures each "
@@ -376,6 +382,8 @@ class Settings:
     order: str = "interleaved"
     base_url: str | None = None
     concurrency: tuple[int, ...] = (1,)
+    request_deadline: float | None = None
+    response_max_mb: float = 32.0
     batch_size: tuple[int, ...] = (1,)
     cases: Path | None = None
     cases_backend: str | None = None
@@ -419,6 +427,8 @@ class Settings:
             "order": self.order,
             "base_url": _strip_url(self.base_url),
             "concurrency": list(self.concurrency),
+            "request_deadline": self.request_deadline,
+            "response_max_mb": self.response_max_mb,
             "batch_size": list(self.batch_size),
             "cases": str(self.cases) if self.cases else None,
             "cases_backend": self.cases_backend,
@@ -533,6 +543,8 @@ def build_settings(
         order=resolved["energy_order"],
         base_url=_base_url(resolved["energy_base_url"]),
         concurrency=tuple(resolved["energy_concurrency"]),
+        request_deadline=resolved["energy_request_deadline"],
+        response_max_mb=float(resolved["energy_response_max_mb"]),
         batch_size=tuple(resolved["energy_batch_size"]),
         cases=path_or_none(resolved["energy_cases"]),
         cases_backend=resolved["energy_cases_backend"],

@@ -9,12 +9,14 @@ Every failure becomes a :class:`~.base.BackendError` whose message says what to 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import httpx
 
 from ..errors import ConfigError
+from ..http_limits import ACCEPT_ENCODING, ResponseLimitError, ResponseLimits, iter_lines, read_body
 from ..textfile import parse_json
 from .base import BackendError
 from .served import strip_credentials
@@ -39,7 +41,7 @@ def api_key(env_name: str | None) -> str | None:
 
 
 def make_client(base_url: str, env_name: str | None, timeouts: Timeouts) -> httpx.Client:
-    headers = {"Accept": "application/json, text/event-stream"}
+    headers = {"Accept": "application/json, text/event-stream", "Accept-Encoding": ACCEPT_ENCODING}
     key = api_key(env_name)
     if key:
         headers["Authorization"] = f"Bearer {key}"
@@ -57,6 +59,11 @@ def explain(exc: Exception, url: str, timeouts: Timeouts, key_env: str | None = 
     where = strip_credentials(url)
     if isinstance(exc, BackendError):
         return exc
+    if isinstance(exc, ResponseLimitError):
+        return BackendError(str(exc))
+    if isinstance(exc, ServerStatusError):
+        return BackendError(f"{where} answered HTTP {exc.status}{': ' + exc.body if exc.body else ''}; "
+                            f"{_status_hint(exc.status, key_env)}")
     if pieces == 0 and _is(exc, "RemoteProtocolError", "ReadError"):
         return BackendError(f"{where} reset the connection before answering ({_first_line(exc)}); check that "
                             "the server is still running (it may have crashed or restarted)")
@@ -72,16 +79,6 @@ def explain(exc: Exception, url: str, timeouts: Timeouts, key_env: str | None = 
     if _is(exc, "RemoteProtocolError", "ReadError"):
         return BackendError(f"{where} closed the connection mid-answer ({_first_line(exc)}); check whether "
                             "the server crashed or restarted")
-    if isinstance(exc, httpx.HTTPStatusError):
-        status = exc.response.status_code
-        body = _body_snippet(exc.response)
-        hint = "check the server's log"
-        if status in (401, 403):
-            hint = (f"check the API key in ${key_env}" if key_env
-                    else "the server wants an API key: name its variable with api_key_env in the registry")
-        elif status == 404:
-            hint = "check the model name and the base URL (an OpenAI-compatible URL usually ends in /v1)"
-        return BackendError(f"{where} answered HTTP {status}{': ' + body if body else ''}; {hint}")
     if isinstance(exc, httpx.HTTPError):
         return BackendError(f"request to {where} failed ({type(exc).__name__}: {_first_line(exc)})")
     return BackendError(f"{type(exc).__module__}.{type(exc).__name__}: {_first_line(exc)}")
@@ -99,24 +96,62 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _body_snippet(response: httpx.Response) -> str:
+def _status_hint(status: int, key_env: str | None) -> str:
+    if status in (401, 403):
+        return (f"check the API key in ${key_env}" if key_env
+                else "the server wants an API key: name its variable with api_key_env in the registry")
+    if status == 404:
+        return "check the model name and the base URL (an OpenAI-compatible URL usually ends in /v1)"
+    return "check the server's log"
+
+
+class ServerStatusError(Exception):
+    """An HTTP error status, with the start of its body (read within a small cap)."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.body = body
+
+
+ERROR_BODY_BYTES = 64 * 1024   # an error message needs its first 200 characters, never a gzip bomb's gigabytes
+
+
+def _raise_for_status(response: httpx.Response, deadline: float | None, what: str) -> None:
+    if response.status_code < 400:
+        return
     try:
-        text = response.read().decode("utf-8", "replace")
-    except httpx.HTTPError:
-        return ""
-    return " ".join(text.split())[:200]
+        raw = read_body(response, ResponseLimits(ERROR_BODY_BYTES), deadline, what, truncate=True)
+    except (httpx.HTTPError, ResponseLimitError):
+        raw = b""
+    raise ServerStatusError(response.status_code, " ".join(raw.decode("utf-8", "replace").split())[:200])
 
 
-def stream_lines(client: httpx.Client, path: str, payload: dict[str, Any]) -> Iterator[str]:
-    """POST ``payload`` and yield the answer's lines as they arrive (SSE or NDJSON).
+def stream_lines(client: httpx.Client, path: str, payload: dict[str, Any], limits: ResponseLimits,
+                 deadline_s: float) -> Iterator[str]:
+    """POST ``payload`` and yield the answer's lines as they arrive (SSE or NDJSON), within
+    ``limits`` and ``deadline_s`` seconds from now.
 
-    Raises httpx errors (a 4xx/5xx as HTTPStatusError) for :func:`explain` to word.
+    Raises httpx errors, :class:`ServerStatusError` and :class:`ResponseLimitError` for
+    :func:`explain` to word.
     """
+    deadline = time.monotonic() + deadline_s
+    what = strip_credentials(str(client.base_url).rstrip("/") + path)
     with client.stream("POST", path, json=payload) as response:
-        if response.status_code >= 400:
-            response.read()
-            response.raise_for_status()
-        yield from response.iter_lines()
+        _raise_for_status(response, deadline, what)
+        yield from iter_lines(response, limits, deadline, what)
+
+
+def get_json(client: httpx.Client, path: str, limits: ResponseLimits, deadline_s: float,
+             post: dict[str, Any] | None = None) -> Any:
+    """GET ``path`` (POST ``post`` as JSON when given) and parse its JSON body, read within
+    ``limits`` and the deadline."""
+    deadline = time.monotonic() + deadline_s
+    what = strip_credentials(str(client.base_url).rstrip("/") + path)
+    method, body = ("GET", None) if post is None else ("POST", post)
+    with client.stream(method, path, json=body) as response:
+        _raise_for_status(response, deadline, what)
+        return parse_json(read_body(response, limits, deadline, what).decode("utf-8", "replace"), what)
 
 
 def parse_event(text: str, hint: str) -> dict[str, Any]:

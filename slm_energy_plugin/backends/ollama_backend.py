@@ -16,12 +16,11 @@ from typing import Any
 
 from dataclasses import replace
 
-import httpx
-
 from ..results.records import ModelInfo
 from .base import BackendError
 from .http_backend import HttpBackend
-from .http_stream import Timeouts, explain, parse_event, stream_lines
+from ..http_limits import ResponseLimits
+from .http_stream import Timeouts, explain, get_json, parse_event, stream_lines
 from .served import strip_credentials
 from .sampling import Sampling
 from .spec import ModelSpec
@@ -102,8 +101,9 @@ class OllamaBackend(HttpBackend):
 
     backend = "ollama"
 
-    def __init__(self, spec: ModelSpec, timeouts: Timeouts | None = None) -> None:
-        super().__init__(spec, timeouts)
+    def __init__(self, spec: ModelSpec, timeouts: Timeouts | None = None, limits: ResponseLimits | None = None,
+                 deadline_s: float | None = None) -> None:
+        super().__init__(spec, timeouts, limits, deadline_s)
         self.server_version: str | None = None
         self.details: dict[str, Any] = {}
         self.show_error: str | None = None
@@ -112,21 +112,19 @@ class OllamaBackend(HttpBackend):
         """GET /api/version and /api/tags (the models pulled), POST /api/show (parameters and
         quantisation); a failure is kept for the record."""
         try:
-            version = self.client.get("/api/version")
-            version.raise_for_status()
-            self.server_version = str(version.json().get("version"))
-            tags = self.client.get("/api/tags")
-            tags.raise_for_status()
-            self.server_models = [str(m.get("name")) for m in tags.json().get("models") or []
+            deadline = self.deadline_s(0)
+            self.server_version = str(get_json(self.client, "/api/version", self.limits, deadline).get("version"))
+            tags = get_json(self.client, "/api/tags", self.limits, deadline)
+            self.server_models = [str(m.get("name")) for m in tags.get("models") or []
                                   if isinstance(m, dict) and m.get("name")]
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - kept as one line for the record (see explain)
             self.probe_error = str(explain(exc, self.base_url + "/api/version", self.timeouts))
             return
         try:
-            shown = self.client.post("/api/show", json={"model": self.spec.served_name})
-            shown.raise_for_status()
-            self.details = show_details(shown.json())
-        except (httpx.HTTPError, ValueError) as exc:   # an old server or a model not pulled: no details
+            shown = get_json(self.client, "/api/show", self.limits, self.deadline_s(0),
+                             post={"model": self.spec.served_name})
+            self.details = show_details(shown)
+        except Exception as exc:  # noqa: BLE001 - an old server or a model not pulled: no details
             self.show_error = str(explain(exc, self.base_url + "/api/show", self.timeouts))
 
     def _request(self, query: str, max_new_tokens: int, sampling: Sampling | None = None,
@@ -151,10 +149,11 @@ class OllamaBackend(HttpBackend):
         answer = StreamedAnswer()
         final: dict[str, Any] = {}
         try:
-            for line in stream_lines(self.client, path, payload):
+            for line in stream_lines(self.client, path, payload, self.limits, self.deadline_s(max_new_tokens)):
                 event = parse_ndjson_line(line)
                 if event is not None:
                     apply_ollama_event(answer, event, final)
+                    self.check_token_limit(answer, max_new_tokens, path)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one line that says what to check
             raise explain(exc, self.base_url + path, self.timeouts, pieces=answer.pieces) from None
         end = time.perf_counter()

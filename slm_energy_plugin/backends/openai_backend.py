@@ -13,12 +13,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
-
 from ..results.records import ModelInfo
 from .base import BackendError
 from .http_backend import HttpBackend
-from .http_stream import explain, parse_event, stream_lines
+from .http_stream import explain, get_json, parse_event, stream_lines
 from .served import strip_credentials
 from .sampling import Sampling
 from .stream_answer import StreamedAnswer
@@ -74,11 +72,9 @@ class OpenAIBackend(HttpBackend):
         """GET /models: is the server there, and which ids does it serve? A failure is kept, not raised:
         each query then fails on its own, with its own record."""
         try:
-            response = self.client.get("/models")
-            response.raise_for_status()
-            data = response.json().get("data") or []
+            data = get_json(self.client, "/models", self.limits, self.deadline_s(0)).get("data") or []
             self.server_models = [str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id")]
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - kept as one line for the record (see explain)
             self.probe_error = str(explain(exc, self.base_url + "/models", self.timeouts, self.spec.api_key_env))
 
     # -- answering ----------------------------------------------------------------------------
@@ -103,10 +99,11 @@ class OpenAIBackend(HttpBackend):
         path, payload = self._request(query, max_new_tokens, sampling, stop)
         answer = StreamedAnswer()
         try:
-            for line in stream_lines(self.client, path, payload):
+            for line in stream_lines(self.client, path, payload, self.limits, self.deadline_s(max_new_tokens)):
                 event = parse_sse_line(line)
                 if event is not None:
                     apply_event(answer, event)
+                    self.check_token_limit(answer, max_new_tokens, path)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one line that says what to check
             raise explain(exc, self.base_url + path, self.timeouts, self.spec.api_key_env, answer.pieces) from None
         end = time.perf_counter()

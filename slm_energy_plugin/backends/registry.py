@@ -144,6 +144,9 @@ def select_models(names: tuple[str, ...] | None, registry: Registry, cwd: Path,
     ``dtypes``/``devices`` are (alias or None for every model, value) pairs from the options.
     """
     specs = [resolve_model(name, registry, cwd) for name in (names or registry.default_selection)]
+    from .served import unique_served_aliases
+
+    specs = unique_served_aliases(specs)   # openai:/a/m and openai:/b/m: openai-a-m, openai-b-m
     seen: dict[str, str] = {}
     for spec, name in zip(specs, names or registry.default_selection):
         if spec.alias in seen and seen[spec.alias] != name:

@@ -28,9 +28,35 @@ _ENTRY_KEYS = frozenset({"backend", "model", "base_url", "api_key_env", "tokeniz
                          "prompt_template", "reasoning", "max_new_tokens", "description"})
 
 
-def _alias(backend: str, served_name: str) -> str:
-    # Aliases name files and pytest ids: keep them to safe characters.
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{backend}-{served_name}").strip("-")
+def _alias(backend: str, served_name: str, parts: int = 1) -> str:
+    """``openai-<basename>``: the last ``parts`` components of a path-like name (``/srv/m/tiny-qwen2``,
+    ``Qwen/Qwen2.5-0.5B``), so files and pytest ids stay short. Aliases name files and pytest
+    ids: safe characters only."""
+    components = [c for c in served_name.split("/") if c]
+    tail = "-".join(components[-parts:]) if components else served_name
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{backend}-{tail}").strip("-")
+
+
+def unique_served_aliases(specs: list[ModelSpec]) -> list[ModelSpec]:
+    """Typed served models whose short aliases collide (``/a/m`` and ``/b/m`` are both ``openai-m``)
+    take one more path component each until they differ (``openai-a-m``, ``openai-b-m``); the whole
+    name, at worst. Registry entries keep their own aliases."""
+    parts = {i: 1 for i, spec in enumerate(specs)   # typed ones: the alias is the short one
+             if spec.source == "served" and spec.alias == _alias(spec.backend, str(spec.served_name))}
+    while True:
+        names: dict[str, set[tuple[str, str | None]]] = {}
+        for i, spec in enumerate(specs):
+            alias = _alias(spec.backend, str(spec.served_name), parts[i]) if i in parts else spec.alias
+            names.setdefault(alias, set()).add((spec.backend, spec.served_name) if i in parts else (spec.alias, None))
+        clashing = {alias for alias, owners in names.items() if len(owners) > 1}
+        grow = [i for i in parts if _alias(specs[i].backend, str(specs[i].served_name), parts[i]) in clashing
+                and parts[i] < len([c for c in str(specs[i].served_name).split("/") if c])]
+        if not grow:
+            break
+        for i in grow:
+            parts[i] += 1
+    return [replace(spec, alias=_alias(spec.backend, str(spec.served_name), parts[i])) if i in parts else spec
+            for i, spec in enumerate(specs)]
 
 
 def served_spec_from_name(name: str) -> ModelSpec | None:

@@ -19,12 +19,13 @@ query's work to this one. The method label is ``prometheus:<counter name>`` and 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 import httpx
 
 from ..errors import ConfigError
 from ..safety import redact_url, strip_credentials
+from ..http_limits import ACCEPT_ENCODING, ResponseLimitError, ResponseLimits, read_body
 from .base import EnergyMeter
 from .reading import EnergyReading
 from .registry import MeterRequest
@@ -32,7 +33,8 @@ from .units import J_PER_KWH
 
 UNIT_TO_J = {"J": 1.0, "mJ": 1e-3, "kWh": J_PER_KWH, "Wh": 3600.0}
 COMPONENTS = ("cpu", "gpu", "ram")
-SCRAPE_TIMEOUT_S = 5.0
+SCRAPE_TIMEOUT_S = 5.0     # connect, and silence between two chunks
+SCRAPE_DEADLINE_S = 15.0   # a whole scrape: an exporter answers in milliseconds; a drip is cut here
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class PrometheusConfig:
     url: str
     counter: Counter | None          # None: use the known counters found at the URL
     interval_s: float | None = None  # overrides the counters' refresh interval
+    limits: ResponseLimits = ResponseLimits()   # decoded bytes of one scrape (a gzip bomb stops there)
+    deadline_s: float = SCRAPE_DEADLINE_S
 
 
 def parse_argument(argument: str | None) -> PrometheusConfig:
@@ -148,7 +152,8 @@ class PrometheusMeter(EnergyMeter):
 
     def __init__(self, config: PrometheusConfig) -> None:
         self.config = config
-        self.client = httpx.Client(timeout=SCRAPE_TIMEOUT_S, trust_env=False)
+        self.client = httpx.Client(timeout=SCRAPE_TIMEOUT_S, trust_env=False,
+                                   headers={"Accept-Encoding": ACCEPT_ENCODING})
         samples = self._scrape_or_raise()
         if config.counter is not None:
             if not series_values(samples, config.counter):
@@ -166,13 +171,18 @@ class PrometheusMeter(EnergyMeter):
                    if energyish else "; check that the URL is the exporter's /metrics page"))
 
     def _scrape(self) -> dict[str, list[tuple[dict[str, str], float]]]:
-        response = self.client.get(self.config.url)
-        response.raise_for_status()
-        return parse_exposition(response.text)
+        what = f"Prometheus endpoint {redact_url(self.config.url)}"
+        deadline = time.monotonic() + self.config.deadline_s
+        with self.client.stream("GET", self.config.url) as response:
+            response.raise_for_status()
+            body = read_body(response, self.config.limits, deadline, what)
+        return parse_exposition(body.decode("utf-8", "replace"))
 
     def _scrape_or_raise(self) -> dict[str, list[tuple[dict[str, str], float]]]:
         try:
             return self._scrape()
+        except ResponseLimitError as exc:
+            raise ConfigError(str(exc)) from None
         except httpx.HTTPError as exc:
             raise ConfigError(f"cannot read the Prometheus endpoint {self.config.url} ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''}); check that the exporter is "
@@ -193,6 +203,8 @@ class PrometheusMeter(EnergyMeter):
     def _read(self) -> tuple[dict[str, dict[str, float]] | None, str | None]:
         try:
             samples = self._scrape()
+        except ResponseLimitError as exc:
+            return None, f"{exc}; window not measured"
         except (httpx.HTTPError, ValueError) as exc:
             return None, f"Prometheus endpoint {redact_url(self.config.url)} unreadable ({type(exc).__name__}); window not measured"
         return {c.name: series_values(samples, c) for c in self.counters}, None
@@ -245,4 +257,7 @@ class PrometheusMeter(EnergyMeter):
 
 def make_meter(request: MeterRequest) -> PrometheusMeter:
     """Entry point of the ``slm_energy.meters`` group."""
-    return PrometheusMeter(parse_argument(request.argument))
+    config = parse_argument(request.argument)
+    if request.response_max_mb is not None:
+        config = replace(config, limits=ResponseLimits.from_mb(request.response_max_mb))
+    return PrometheusMeter(config)

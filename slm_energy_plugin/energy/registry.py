@@ -27,6 +27,7 @@ class MeterRequest:
     name: str
     argument: str | None      # the text after '=' in --energy-meter, if any
     country_iso_code: str     # for meters that estimate emissions themselves
+    response_max_mb: float | None = None   # meters that read a server: --energy-response-max-mb
 
 
 MeterFactory = Callable[[MeterRequest], EnergyMeter]
@@ -54,8 +55,8 @@ def parse_meter_spec(text: str) -> tuple[str, str | None]:
     return name, (argument.strip() if sep else None)
 
 
-def build_meter(spec: str, country_iso_code: str) -> EnergyMeter:
+def build_meter(spec: str, country_iso_code: str, response_max_mb: float | None = None) -> EnergyMeter:
     """The meter named by ``--energy-meter``; only the chosen meter's module is imported."""
     name, argument = parse_meter_spec(spec)
     factory: MeterFactory = _entry_points()[name].load()
-    return factory(MeterRequest(name, argument, country_iso_code))
+    return factory(MeterRequest(name, argument, country_iso_code, response_max_mb))

@@ -45,16 +45,21 @@ class MeasuringHost(Protocol):
     def generation_settings(self, spec: ModelSpec) -> dict[str, Any]: ...
 
 
-def make_backend(spec: ModelSpec) -> Any:
-    """The client for ``spec.backend`` (imported only when a served model is selected)."""
+def make_backend(spec: ModelSpec, settings: Settings) -> Any:
+    """The client for ``spec.backend`` (imported only when a served model is selected), with the
+    run's bounds on one answer (--energy-response-max-mb, --energy-request-deadline)."""
+    from ..http_limits import ResponseLimits
+
+    bounds: dict[str, Any] = {"limits": ResponseLimits.from_mb(settings.response_max_mb),
+                              "deadline_s": settings.request_deadline}
     if spec.backend == "openai":
         from ..backends.openai_backend import OpenAIBackend
 
-        return OpenAIBackend(spec)
+        return OpenAIBackend(spec, **bounds)
     if spec.backend == "ollama":
         from ..backends.ollama_backend import OllamaBackend
 
-        return OllamaBackend(spec)
+        return OllamaBackend(spec, **bounds)
     raise ValueError(f"{spec.alias}: unknown backend {spec.backend!r}")
 
 
@@ -70,7 +75,7 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
         from ..energy.remote_server import RemoteServerMeter
 
         meter = own_meter = RemoteServerMeter(strip_credentials(url))
-    backend = make_backend(spec)
+    backend = make_backend(spec, measurer.settings)
     handle = meter.start()
     started = time.perf_counter()
     backend.probe()

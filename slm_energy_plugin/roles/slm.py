@@ -139,6 +139,12 @@ class SLM:
 
     def loglikelihoods(self, context: str, continuations: list[str]) -> list[float]:
         """Log-likelihood of each continuation after the context: a measured scoring pass."""
+        if not getattr(self.model, "scores_loglikelihoods", True):
+            import pytest   # the skip is pytest's; slm.py is otherwise free of it
+
+            from ..backends.http_backend import LOGLIKELIHOOD_SKIP
+
+            pytest.skip(LOGLIKELIHOOD_SKIP.format(alias=self.alias))
         obs = self.observation
         obs.scoring_calls += 1
         obs.scoring_tokens_input += self.model.prompt_tokens(context)

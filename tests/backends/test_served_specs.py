@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from slm_energy_plugin.backends.registry import parse_registry, resolve_model
+from slm_energy_plugin.backends.registry import parse_registry, resolve_model, select_models
 from slm_energy_plugin.backends.served import (default_base_url, energy_scope, interface_addresses, is_loopback,
                                                server_energy_measured, served_spec_from_name,
                                                strip_credentials, with_base_urls)
@@ -23,10 +23,22 @@ def test_typed_names_become_served_specs_with_safe_aliases() -> None:
     assert (spec.alias, spec.backend, spec.served_name, spec.model_id) == (
         "ollama-qwen2.5-0.5b", "ollama", "qwen2.5:0.5b", "ollama:qwen2.5:0.5b")
     spec = resolve_model("openai:Qwen/Qwen2.5-0.5B-Instruct", registry, Path.cwd())
-    assert spec.alias == "openai-Qwen-Qwen2.5-0.5B-Instruct" and spec.api_key_env == "OPENAI_API_KEY"
+    assert spec.alias == "openai-Qwen2.5-0.5B-Instruct" and spec.api_key_env == "OPENAI_API_KEY"
     assert served_spec_from_name("tiny-gpt2") is None
     with pytest.raises(ConfigError, match="name the served model after 'openai:'"):
         served_spec_from_name("openai:")
+
+
+def test_a_path_like_served_name_gets_a_short_alias_and_same_basenames_do_not_collide(tmp_path: Path) -> None:
+    # Issue 20: openai:/tmp/x/tiny-qwen2 was called openai-tmp-x-tiny-qwen2 (files, ids, tables).
+    registry = parse_registry({"models": {"tiny-gpt2": {"tiny": "gpt2"}}}, "test")
+    [spec] = select_models(("openai:/tmp/x/tiny-qwen2",), registry, tmp_path)
+    assert spec.alias == "openai-tiny-qwen2" and spec.served_name == "/tmp/x/tiny-qwen2"
+    assert spec.model_id == "openai:/tmp/x/tiny-qwen2"
+    # Two folders with one basename: each takes its parent folder too, until they differ.
+    specs = select_models(("openai:/srv/a/m", "openai:/srv/b/m", "ollama:m", "openai:/x/a/m"), registry, tmp_path)
+    assert [s.alias for s in specs] == ["openai-srv-a-m", "openai-b-m", "ollama-m", "openai-x-a-m"]
+    assert [s.served_name for s in specs] == ["/srv/a/m", "/srv/b/m", "m", "/x/a/m"]
 
 
 def test_registry_entries_name_backend_url_and_key_variable() -> None:
