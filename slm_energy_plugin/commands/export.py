@@ -30,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
     from ..results.frame import load_results
 
     paths = [Path(p) for p in args.paths] or [latest_run_dir(Path(args.results_dir))]
-    frame = load_results(*paths)
+    skipped: list[str] = []   # a file that cannot be used is left out, said, and the others exported
+    frame = load_results(*paths, skipped=skipped)
+    for line in skipped:
+        print(f"slm-energy: {line}", file=sys.stderr)
     output = Path(args.output) if args.output else None
     text = export_frame(frame, args.format, output)
     if text is not None:
