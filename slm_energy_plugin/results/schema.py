@@ -243,7 +243,8 @@ def out_of_range_replaced(value: Any, part: str = "") -> tuple[Any, list[str]]:
                 else:
                     out[key] = None if spec.type.endswith("|null") else 0
                     name = field_path.removeprefix(f"{part}.") if part else field_path
-                    found.append(f"{name} was {_short(child)}, outside {low:g}..{high:g}: stored as {out[key]}")
+                    stored = "null" if out[key] is None else out[key]
+                    found.append(f"{name} was {_short(child)}, outside {low:g}..{high:g}: stored as {stored}")
             else:
                 out[key] = child
         return out
