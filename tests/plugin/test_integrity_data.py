@@ -216,3 +216,24 @@ def test_atomic_write_never_fails_on_text_utf8_cannot_encode(tmp_path: Path) -> 
     path = tmp_path / "run.json"
     storage.atomic_write_json(path, {"args": ["--energy-models", b"caf\xe9".decode("utf-8", "surrogateescape")]})
     assert json.loads(path.read_text(encoding="utf-8"))["args"][1] == "caf\ufffd"
+
+
+HOOK_FAILS_FOR_ONE_MODEL = '''
+def pytest_slm_energy_update_json(config, model_json):
+    if model_json["alias"] == "tiny-gpt2":
+        raise RuntimeError("this hook cannot handle tiny-gpt2")
+'''
+
+
+def test_a_session_whose_hook_fails_for_one_model_writes_the_others(bench_project: pytest.Pytester) -> None:
+    bench_project.makeconftest(HOOK_FAILS_FOR_ONE_MODEL)
+    result = bench_project.runpytest("--energy-models", "tiny-gpt2,tiny-phi", "--benchmark-disable")
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output and "Traceback" not in output
+    [run_dir] = run_dirs(bench_project.path)
+    assert [p.name for p in storage.model_files(run_dir)] == ["environmental_data_tiny-phi.json"]
+    assert (run_dir / storage.RUN_MANIFEST).is_file() and (run_dir / storage.JOURNAL).is_file()
+    result.stdout.fnmatch_lines(["slm-energy: in *: environmental_data_tiny-gpt2.json not written (RuntimeError: "
+                                 "this hook cannot handle tiny-gpt2); the journal is kept; run `slm-energy "
+                                 "recover * --force` once the problem is fixed"])
+    assert result.ret == pytest.ExitCode.INTERNAL_ERROR
