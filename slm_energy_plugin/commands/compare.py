@@ -25,7 +25,8 @@ from ..render.format import WIDTH
 from ..render.stats_tables import render_markdown, report_lines
 from ..render.verdicts import trust_lines
 from ..stats.build import build_report, choose_metrics, disambiguate, unpair_different_texts
-from ..results.storage import latest_run_dir, load_model_file, load_run_dir, model_files
+from ..results import storage
+from ..results.storage import latest_run_dir
 from ..settings import add_cli_options, parse_cli_options
 
 NAME = "compare"
@@ -64,19 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_sources(paths: list[Path]) -> tuple[list[ModelRun], list[str]]:
-    """Model runs and the file each came from, in the order given."""
-    runs, sources = [], []
-    for path in paths:
-        if path.is_dir():
-            files = model_files(path)
-            if not files:
-                load_run_dir(path)          # raises the storage layer's explanation
-            for file in files:
-                runs.append(load_model_file(file))
-                sources.append(str(file))
-        else:
-            runs.append(load_model_file(path))
-            sources.append(str(path))
+    """Model runs and the file each came from, in the order given; a file that cannot be used is
+    left out with one line on stderr, and the others are compared."""
+    skipped: list[str] = []
+    runs, sources = storage.load_sources(paths, skipped)
+    for line in skipped:
+        print(f"slm-energy: {line}", file=sys.stderr)
     return runs, sources
 
 

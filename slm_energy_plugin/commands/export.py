@@ -49,7 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from ..results.export import export_frame
     from ..results.frame import load_results
 
-    frame = load_results(*paths)
+    skipped: list[str] = []   # a file that cannot be used is left out, said, and the others exported
+    frame = load_results(*paths, skipped=skipped)
+    for line in skipped:
+        print(f"slm-energy: {line}", file=sys.stderr)
     output = Path(args.output) if args.output else None
     text = export_frame(frame, args.format, output)
     if text is not None:

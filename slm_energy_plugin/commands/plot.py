@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..results.storage import latest_run_dir
@@ -31,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     paths = [Path(p) for p in args.paths] or [latest_run_dir(Path(args.results_dir))]
     data = load_input(paths)
+    for line in data.skipped:   # a file that cannot be used is left out, said, and the others drawn
+        print(f"slm-energy: {line}", file=sys.stderr)
     specs = build_figures(data.frame, data.efficiency, baseline=args.baseline, timeline=data.timeline)
     written = save_figures(specs, Path(args.output), tuple(args.format or FORMATS))
     for spec in specs:

@@ -43,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
         raise SlmEnergyError(f"{journal}: holds no finished measurements{reason}")
     if skipped:
         print(f"skipped {len(skipped)} unreadable journal lines (first: {skipped[0]})", file=sys.stderr)
-    for path in storage.write_model_runs(run_dir, runs):
+    failed: list[str] = []   # one model's file that cannot be written never costs the others theirs
+    for path in storage.write_model_runs(run_dir, runs, failed=failed):
         print(f"wrote {path}")
+    for line in failed:
+        print(f"slm-energy: {line}", file=sys.stderr)
     print(f"recovered {plural(collector.record_count, 'record')} of {plural(len(runs), 'model')} from {journal}")
-    return 0
+    return 1 if failed else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..results.storage import latest_run_dir
@@ -34,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--alpha {args.alpha} is not between 0 and 1")
     paths = [Path(p) for p in args.paths] or [latest_run_dir(Path(args.results_dir))]
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    output = write_report(paths, Path(args.output), metrics=metrics, alpha=args.alpha, baseline=args.baseline)
+    skipped: list[str] = []   # a file that cannot be used is left out, said (also in the report), the others shown
+    output = write_report(paths, Path(args.output), skipped=skipped, metrics=metrics, alpha=args.alpha,
+                          baseline=args.baseline)
+    for line in skipped:
+        print(f"slm-energy: {line}", file=sys.stderr)
     print(f"wrote {output} ({output.stat().st_size // 1024} KiB)")
     return 0

@@ -160,13 +160,26 @@ def read_frame(path: Path) -> pd.DataFrame:
             # Everything as text first: numeric parsing is ours, so bad cells are counted.
             return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
+            return _read_parquet(path)
     except FileNotFoundError:
         raise SlmEnergyError(f"{path}: no such file") from None
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SlmEnergyError(f"{path}: not a readable {suffix[1:]} table ({first})") from None
     raise SlmEnergyError(f"{path}: not a CSV or Parquet file")
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """The file's own columns, read without the ``pandas`` key of its Arrow schema metadata.
+
+    That key is free JSON that pandas trusts to rebuild an index and dtypes: a crafted or
+    mismatched one (columns that are not there, a list where a name belongs) raises KeyError or
+    TypeError deep inside pandas. The columns and their Arrow types are all a table needs.
+    """
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, use_pandas_metadata=False)
+    return table.replace_schema_metadata(None).to_pandas()
 
 
 def detect_kind(headers: dict[str, str]) -> str | None:

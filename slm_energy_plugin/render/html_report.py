@@ -214,14 +214,19 @@ made by slm-energy {esc(__version__)}.</p>
 """
 
 
-def write_report(paths: Sequence[Path], output: Path, **options: Any) -> Path:
-    """Load runs from ``paths`` and write the report to ``output`` (atomically)."""
+def write_report(paths: Sequence[Path], output: Path, skipped: list[str] | None = None, **options: Any) -> Path:
+    """Load runs from ``paths`` and write the report to ``output`` (atomically); files left out
+    as unusable are named in the report's notes, and in ``skipped`` when given."""
     import os
     import tempfile
 
+    from ..encodable import encodable_text
     from .run_input import load_input
 
-    text = build_html(load_input(paths), **options)
+    data = load_input(paths)
+    if skipped is not None:
+        skipped.extend(data.skipped)
+    text = encodable_text(build_html(data, **options))   # content never makes the write fail
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     try:

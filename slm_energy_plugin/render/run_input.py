@@ -27,6 +27,7 @@ class RunInput:
     efficiency: tuple[EfficiencyRow, ...]
     notes: tuple[str, ...]
     timeline: pd.DataFrame | None
+    skipped: tuple[str, ...] = ()       # files left out as unusable, one line each (also in notes)
 
 
 def read_timeline(paths: Sequence[Path]) -> pd.DataFrame | None:
@@ -47,12 +48,13 @@ def load_input(paths: Sequence[Path]) -> RunInput:
 
 
 def _load_input(paths: Sequence[Path]) -> RunInput:
-    runs, sources = runs_and_sources(list(paths))
+    skipped: list[str] = []   # one bad file never refuses the honest ones beside it
+    runs, sources = runs_and_sources(list(paths), skipped)
     aliases_in_files = [run.alias for run in runs]
     runs, alias_notes = disambiguate(runs, sources)
     runs, text_notes = unpair_different_texts(runs)
-    notes = list(alias_notes) + list(text_notes)
+    notes = skipped + list(alias_notes) + list(text_notes)
     if len({r.run_id or s for r, s in zip(runs, sources)}) > 1:
         notes.insert(0, "The models come from more than one run: differences mix model and machine/run effects.")
     return RunInput(tuple(paths), tuple(runs), tuple(sources), frame_from_runs(runs, sources, aliases_in_files, lean=True),
-                    tuple(efficiency_rows(runs)), tuple(notes), read_timeline(paths))
+                    tuple(efficiency_rows(runs)), tuple(notes), read_timeline(paths), tuple(skipped))

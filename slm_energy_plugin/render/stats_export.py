@@ -13,6 +13,7 @@ import json
 from dataclasses import asdict
 from typing import Any, Sequence
 
+from ..spreadsheet import spreadsheet_safe
 from ..stats.gate import GateResult
 from ..stats.core import PairComparison
 from ..stats.build import StatsReport
@@ -93,5 +94,5 @@ def render_csv(report: StatsReport, gate: Sequence[GateResult] | None = None) ->
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="raise", lineterminator="\n")
     writer.writeheader()
     for row in _rows(report, gate):
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        writer.writerow({k: ("" if v is None else spreadsheet_safe(v)) for k, v in row.items()})
     return out.getvalue()

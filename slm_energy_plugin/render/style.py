@@ -48,6 +48,10 @@ RC_PARAMS: dict[str, Any] = {
     "axes.spines.right": False,
     "legend.fontsize": 8,
     "legend.frameon": False,
+    # Every text is drawn as written: a model alias or leaderboard name such as "m$\\frac{1$" would
+    # otherwise be parsed as mathtext and fail the whole figure (one setting covers every label,
+    # tick, legend and note of the run plots, the report's figures and the leaderboard plot).
+    "text.parse_math": False,
 }
 
 

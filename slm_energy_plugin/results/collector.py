@@ -14,7 +14,9 @@ from ..energy.intensity import CarbonContext
 from ..energy.reading import PowerBaseline
 from ..perf.performance import model_performance
 from ..results.records import LoadRecord, ModelInfo, ModelRun, QueryRecord
-from ..results.schema import check_fields, finite_or_null
+from ..encodable import encodable_tree
+from ..results.schema import (OUT_OF_RANGE_FLAG, TEXT_REPLACED_FLAG, check_fields, finite_or_null,
+                              out_of_range_replaced)
 from ..safety import redact_argv, redact_tree
 
 # Measured data kept as it came: the question asked, the model's answer and the expected answer.
@@ -62,17 +64,13 @@ class RunCollector:
         }
 
     def ingest(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """Take one event; return it as it will be journaled (NaN and infinities made null).
+        """Take one event; return it as it will be journaled (made writable: see :func:`writable_event`)."""
+        return self._take(*writable_event(event))
 
-        JSON has no NaN: a scorer returning one would otherwise cost the run its files. Secrets and
-        terminal control in anything but the measured text are masked here (see :mod:`..safety`).
-        """
-        cleaned, found = finite_or_null(redact_tree(dict(event), _MEASURED_TEXT))
-        event = clean = dict(cleaned)
+    def _take(self, event: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
         alias = str(event["alias"])
-        if found:
-            where = event.get("record", {}).get("query_id") or event.get("kind", "event")
-            self.warnings.setdefault(alias, []).extend(f"{where}: {f}, stored as null" for f in found)
+        if warnings:
+            self.warnings.setdefault(alias, []).extend(warnings)
         if alias not in self.order:
             self.order.append(alias)
         if event["kind"] == "model":
@@ -80,18 +78,21 @@ class RunCollector:
         elif event["kind"] == "query":
             record = QueryRecord.from_dict(event["record"], model=alias, position=0)
             self.records.setdefault(alias, []).append(record)
-        return clean
+        return event
 
     def ingest_all(self, events: Iterable[Mapping[str, Any]]) -> None:
         """Journal entries; one that does not fit the field table is skipped and said in ``skipped``."""
         for number, event in enumerate(events, start=1):
             if event.get("kind") not in {"model", "query"}:
                 continue
-            problems = event_problems(event)
+            # Made writable first: a line an older version journaled with a lone surrogate or a
+            # server's 1e30 is kept, flagged, not dropped by the field table's check.
+            cleaned, warnings = writable_event(event)
+            problems = event_problems(cleaned)
             if problems:
                 self.skipped.append(f"entry {number}: {problems[0]}")
                 continue
-            self.ingest(event)
+            self._take(cleaned, warnings)
 
     @property
     def record_count(self) -> int:
@@ -153,6 +154,42 @@ def event_problems(event: Mapping[str, Any]) -> list[str]:
             if problems:
                 return problems
     return []
+
+
+def writable_event(event: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The event as every file can hold it, and a warning for each change.
+
+    Text UTF-8 cannot encode (lone surrogates: a served answer's ``\\ud800``, a failure reason
+    carrying ``chr(0xD800)``) is replaced by U+FFFD; NaN and infinities become null (JSON has
+    none); a number outside its field's bounds in the field table becomes null (or 0 where the
+    field may not be null). A changed query record says so in ``extra.flags``
+    (:data:`TEXT_REPLACED_FLAG`, :data:`OUT_OF_RANGE_FLAG`): one bad value must never cost the run
+    its files, nor sit in them as if measured. Secrets and terminal control in anything but the
+    measured text are masked here too (see :mod:`..safety`), for live runs and ``recover`` alike.
+    """
+    cleaned, replaced = encodable_tree(dict(event))
+    cleaned = redact_tree(cleaned, _MEASURED_TEXT)
+    cleaned, non_finite = finite_or_null(cleaned)
+    event = dict(cleaned)
+    out_of_range: list[str] = []
+    for key, part in _EVENT_PARTS.items():
+        if isinstance(event.get(key), dict):
+            event[key], found = out_of_range_replaced(event[key], part)
+            out_of_range.extend(f"{key}.{f}" for f in found)
+    record = event.get("record")
+    where = (record.get("query_id") if isinstance(record, dict) else None) or event.get("kind", "event")
+    warnings = [f"{where}: {f}, stored as null" for f in non_finite]
+    warnings += [f"{where}: {f} held text UTF-8 cannot encode (lone surrogates): replaced by U+FFFD "
+                 f"({TEXT_REPLACED_FLAG})" for f in replaced]
+    warnings += [f"{where}: {f} ({OUT_OF_RANGE_FLAG})" for f in out_of_range]
+    flags = [flag for flag, hit in ((TEXT_REPLACED_FLAG, replaced), (OUT_OF_RANGE_FLAG, out_of_range)) if hit]
+    if flags and isinstance(record, dict):
+        extra = record.get("extra")
+        extra = dict(extra) if isinstance(extra, dict) else {}
+        old = extra.get("flags")
+        extra["flags"] = list(dict.fromkeys([*(old if isinstance(old, list) else []), *flags]))
+        event["record"] = {**record, "extra": extra}
+    return event, warnings
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -8,8 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import SlmEnergyError
+from ..spreadsheet import from_spreadsheet_safe, spreadsheet_safe
 
 FORMATS = ("csv", "parquet", "jsonl")  # also in commands/export.py (kept light)
+def _text_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns that may hold text (object, string or categorical): numbers, also negative ones, stay numbers."""
+    return [name for name in frame.columns if not pd.api.types.is_numeric_dtype(frame[name])]
 
 
 def export_frame(frame: pd.DataFrame, fmt: str, path: Path | None = None) -> str | None:
@@ -23,7 +27,10 @@ def export_frame(frame: pd.DataFrame, fmt: str, path: Path | None = None) -> str
         return None
     buffer = io.StringIO()
     if fmt == "csv":
-        frame.to_csv(buffer, index=False)
+        safe = frame.copy()
+        for name in _text_columns(safe):   # numbers (also negative ones) stay numbers
+            safe[name] = safe[name].map(spreadsheet_safe)
+        safe.to_csv(buffer, index=False)
     else:
         frame.to_json(buffer, orient="records", lines=True, force_ascii=False, double_precision=15)
     text = buffer.getvalue()
@@ -37,10 +44,14 @@ def read_export(path: Path, fmt: str) -> pd.DataFrame:
     """Read a file written by :func:`export_frame` (for notebooks and the round-trip tests).
 
     Parquet and JSON lines keep each column's type; CSV has none, so pandas infers them
-    (a text column whose values all look like numbers reads back as numbers).
+    (a text column whose values all look like numbers reads back as numbers), and the quote
+    that kept a formula-like cell text (:func:`spreadsheet_safe`) is removed.
     """
     if fmt == "parquet":
         return pd.read_parquet(path)
     if fmt == "csv":
-        return pd.read_csv(path, keep_default_na=True, low_memory=False)
+        frame = pd.read_csv(path, keep_default_na=True, low_memory=False)
+        for name in _text_columns(frame):
+            frame[name] = frame[name].map(from_spreadsheet_safe)
+        return frame
     return pd.read_json(path, orient="records", lines=True, dtype=False)

@@ -38,7 +38,7 @@ import pandas as pd
 from ..energy.reading import NO_FIGURE_METHODS
 from ..stats.metrics import METRICS
 from .records import ModelRun
-from .storage import load_runs
+from .storage import load_sources
 
 
 @dataclass(frozen=True)
@@ -276,27 +276,21 @@ def _one_type(column: pd.Series) -> pd.Series:
     return column.map(lambda v: v if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
 
 
-def runs_and_sources(paths: Sequence[Path]) -> tuple[list[ModelRun], list[str]]:
-    """Model runs from folders and files (the one loader), and the file each came from."""
-    from .storage import model_files
-
-    runs: list[ModelRun] = []
-    sources: list[str] = []
-    for path in paths:
-        files = model_files(path) if path.is_dir() else [path]
-        loaded = load_runs([path])   # the one loader: validates, explains, upgrades seed files
-        runs.extend(loaded)
-        sources.extend(str(f) for f in files[:len(loaded)])
-    return runs, sources
+def runs_and_sources(paths: Sequence[Path], skipped: list[str] | None = None) -> tuple[list[ModelRun], list[str]]:
+    """Model runs from folders and files (the one loader), and the file each came from; with
+    ``skipped``, a bad file is left out and named there (see :func:`.storage.load_sources`)."""
+    return load_sources(paths, skipped)
 
 
-def load_results(*paths: str | Path) -> pd.DataFrame:
+def load_results(*paths: str | Path, skipped: list[str] | None = None) -> pd.DataFrame:
     """Run folders and/or model JSON files as one DataFrame: one row per record and round.
 
     Columns: see :data:`COLUMNS` and the module's naming rules. Raises
-    :class:`~slm_energy_plugin.errors.SlmEnergyError` with one line for a bad file.
+    :class:`~slm_energy_plugin.errors.SlmEnergyError` with one line for a bad file; with
+    ``skipped`` (a list), a bad file is left out and its line added there instead, and only a
+    set of paths with no readable file is refused.
     """
     if not paths:
         raise TypeError("load_results() needs at least one run folder or model file")
-    runs, sources = runs_and_sources([Path(p) for p in paths])
+    runs, sources = runs_and_sources([Path(p) for p in paths], skipped)
     return frame_from_runs(runs, sources)

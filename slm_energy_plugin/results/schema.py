@@ -46,6 +46,9 @@ class FieldSpec:
     made_by: str       # the one function that writes it
     required: bool = False   # a reader cannot do without it (seed fields, keys of sub-objects)
     maximum: float | None = None
+    # Counts, durations, energy, power and emissions cannot be negative; a field that can (net
+    # energy) says so. Numbers are bounded on both sides, on reading and on ingestion (:func:`number_bounds`).
+    minimum: float = 0.0
     choices: tuple[str, ...] = ()
 
     @property
@@ -125,7 +128,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("query_history[].energy_kwh", "number|null", "kWh", "energy.total_kwh, for convenience", _Q,
               maximum=MAX_KWH),
     FieldSpec("query_history[].net_energy_kwh", "number|null", "kWh", "energy minus idle power x window (at a load level: x its share of the window)", _Q,
-              maximum=MAX_KWH),
+              maximum=MAX_KWH, minimum=-MAX_KWH),
     FieldSpec("query_history[].ttft_s", "number|null", "s", "time to first token", _Q, maximum=MAX_SECONDS),
     FieldSpec("query_history[].decode_s", "number|null", "s", "time after the first token", _Q,
               maximum=MAX_SECONDS),
@@ -195,6 +198,58 @@ FIELDS: tuple[FieldSpec, ...] = (
 
 FIELDS_BY_PATH: Mapping[str, FieldSpec] = {f.path: f for f in FIELDS}
 
+# Flags a record carries in ``extra.flags`` when ingestion had to change what it was given.
+OUT_OF_RANGE_FLAG = "server-value-out-of-range"
+TEXT_REPLACED_FLAG = "text-not-encodable-replaced"
+
+
+def number_bounds(spec: FieldSpec) -> tuple[float, float]:
+    """The range a number field may hold: the one source for the validators and for ingestion."""
+    return spec.minimum, spec.maximum if spec.maximum is not None else MAX_KG
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def out_of_range_replaced(value: Any, part: str = "") -> tuple[Any, list[str]]:
+    """The object at ``part`` (e.g. ``query_history[]``) with every number outside its field's
+    bounds replaced, and a sentence for each.
+
+    The replacement is null where the field may be null; a field that may not (the seed format's
+    token counts, a window's length) gets 0, the files' figure for "not known" (per-token figures
+    leave zero counts out). A server that reports ``completion_tokens=1e30`` or a counter that jumps
+    by 1e300 J must not make the file unreadable, nor sit in it as if measured.
+    """
+    found: list[str] = []
+
+    def clean(item: Any, path: str) -> Any:
+        if not isinstance(item, dict):
+            return item
+        out = {}
+        for key, child in item.items():
+            field_path = f"{path}.{key}" if path else str(key)
+            spec = FIELDS_BY_PATH.get(field_path)
+            if spec is None:
+                out[key] = child
+            elif isinstance(child, list):
+                out[key] = [clean(element, field_path + "[]") for element in child]
+            elif isinstance(child, dict):
+                out[key] = clean(child, field_path)
+            elif _is_number(child) and spec.type.removesuffix("|null") in ("number", "integer"):
+                low, high = number_bounds(spec)
+                if low <= child <= high:
+                    out[key] = child
+                else:
+                    out[key] = None if spec.type.endswith("|null") else 0
+                    name = field_path.removeprefix(f"{part}.") if part else field_path
+                    stored = "null" if out[key] is None else out[key]
+                    found.append(f"{name} was {_short(child)}, outside {low:g}..{high:g}: stored as {stored}")
+            else:
+                out[key] = child
+        return out
+    return clean(value, part), found
+
 
 # --- Validators built from the table -------------------------------------------------------------
 
@@ -220,7 +275,8 @@ def _annotation(spec: FieldSpec, children: Mapping[str, Any]) -> Any:
         kind, bounds = str, {"max_length": MAX_TEXT}
     elif base in ("number", "integer"):
         kind = float if base == "number" else int
-        bounds = {"ge": -(spec.maximum or MAX_KG), "le": spec.maximum or MAX_KG}
+        low, high = number_bounds(spec)
+        bounds = {"ge": low, "le": high}
     else:
         kind = _SCALARS[base]
     if spec.type.endswith("|null") or not spec.required:

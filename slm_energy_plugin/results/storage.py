@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..bulk import collector_paused
+from ..encodable import encodable_text
 from ..errors import SlmEnergyError
 from .records import ModelRun, validate_model_dict
 from .schema import finite_or_null, upgrade
@@ -39,15 +40,18 @@ def model_file_name(alias: str) -> str:
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write to a temp file in the same folder, fsync, then rename over the target.
 
-    A reader sees either the old file or the whole new one, never half of it.
+    A reader sees either the old file or the whole new one, never half of it. Text UTF-8 cannot
+    encode (a lone surrogate that did not come through ingestion: an argv byte, a hook's value)
+    is written as U+FFFD: content never makes the write fail.
     """
+    # Serialised before the file exists: a value JSON cannot hold fails here, leaving nothing behind.
+    payload = encodable_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; results are shared like any file
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, allow_nan=False, default=str)
-            handle.write("\n")
+            handle.write(payload + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -98,7 +102,8 @@ class Journal:
 
     def append(self, event: dict[str, Any]) -> None:
         """Write one line whole, or leave the file as it was (a full disk must not tear a line)."""
-        line = json.dumps(finite_or_null(event)[0], default=str, allow_nan=False) + "\n"
+        # ensure_ascii: a lone surrogate is written as its \\u escape, never fails the line.
+        line = json.dumps(finite_or_null(event)[0], default=str, allow_nan=False, ensure_ascii=True) + "\n"
         size = self._handle.tell()
         try:
             self._handle.write(line)
@@ -155,19 +160,35 @@ def read_journal(path: Path, skipped: list[str] | None = None) -> Iterator[dict[
 
 
 def write_model_runs(run_dir: Path, runs: Iterable[ModelRun],
-                     update: Callable[[dict[str, Any]], None] | None = None) -> list[Path]:
-    """One JSON per model; ``update`` may change each file's dict in place before it is written."""
-    written = []
+                     update: Callable[[dict[str, Any]], None] | None = None,
+                     failed: list[str] | None = None) -> list[Path]:
+    """One JSON per model; ``update`` may change each file's dict in place before it is written.
+
+    Each model's file is written on its own: one that cannot be written (its hook raised, its
+    disk is full) costs that file only. With ``failed``, each such model adds one line there and
+    the others are written; without it, the first failure is raised once the others are written.
+    """
+    written, problems = [], []
     for run in runs:
         path = run_dir / model_file_name(run.alias)
-        data = run.to_dict()
-        if update is not None:
-            update(data)
-        data, found = finite_or_null(data)   # JSON has no NaN: stored as null, and said so
-        if found:
-            data["warnings"] = [*data.get("warnings", []), *(f"{f}, stored as null" for f in found)]
-        atomic_write_json(path, data)
+        try:
+            data = run.to_dict()
+            if update is not None:
+                update(data)
+            data, found = finite_or_null(data)   # JSON has no NaN: stored as null, and said so
+            if found:
+                data["warnings"] = [*data.get("warnings", []), *(f"{f}, stored as null" for f in found)]
+            atomic_write_json(path, data)
+        except Exception as exc:  # noqa: BLE001 - one model's failure must not cost the others their files
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+            problems.append(f"{path.name} not written ({reason})".splitlines()[0])
+            continue
         written.append(path)
+    if failed is not None:
+        failed.extend(problems)
+    elif problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SlmEnergyError(f"{run_dir}: {problems[0]}{more}")
     return written
 
 
@@ -230,13 +251,45 @@ def latest_run_dir(results_dir: Path) -> Path:
     return candidates[-1]
 
 
-def load_runs(paths: Iterable[Path]) -> list[ModelRun]:
-    """Model runs from run folders and/or single JSON files, in the order given."""
+def load_sources(paths: Iterable[Path], skipped: list[str] | None = None) -> tuple[list[ModelRun], list[str]]:
+    """Model runs from run folders and/or single JSON files, in the order given, and the file
+    each came from.
+
+    With ``skipped``, a model file that cannot be used (corrupt, out of its fields' bounds, not
+    ours) is left out and named in one line there, and the others are read: one bad file never
+    refuses a run's honest ones. Refused only when no file is left (the first bad file's line).
+    Without ``skipped``, the first bad file refuses. A path that does not exist always refuses.
+    """
     runs: list[ModelRun] = []
+    sources: list[str] = []
+    bad: list[str] = []
     with collector_paused():    # millions of acyclic objects: see bulk.py
         for path in paths:
             if path.is_dir():
-                runs.extend(load_run_dir(path))
+                files = model_files(path)
+                if not files:
+                    load_run_dir(path)          # raises the explanation
+            elif not path.exists():
+                raise SlmEnergyError(f"{path}: no such file or run folder")
             else:
-                runs.append(load_model_file(path))
-    return runs
+                files = [path]
+            for file in files:
+                try:
+                    runs.append(load_model_file(file))
+                except SlmEnergyError as exc:
+                    if skipped is None:
+                        raise
+                    bad.append(str(exc))
+                    continue
+                sources.append(str(file))
+    if bad and not runs:
+        more = f" (and {len(bad) - 1} more unreadable file{'s' if len(bad) > 2 else ''})" if len(bad) > 1 else ""
+        raise SlmEnergyError(f"{bad[0]}{more}")
+    if skipped is not None:
+        skipped.extend(f"skipped {line}" for line in bad)
+    return runs, sources
+
+
+def load_runs(paths: Iterable[Path], skipped: list[str] | None = None) -> list[ModelRun]:
+    """Model runs from run folders and/or single JSON files, in the order given (see :func:`load_sources`)."""
+    return load_sources(paths, skipped)[0]

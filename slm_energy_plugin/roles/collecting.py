@@ -103,10 +103,12 @@ class CollectingRole:
         runs = self.runs = self.collector.build_runs(status=status, finished_at=utc_now())
         if self.baseline is not None:
             self._apply_gate(session, runs)
+        failed: list[str] = []   # models whose file could not be written: the others still are
         try:
             self.written = storage.write_model_runs(
                 self.run_dir, runs,
-                update=lambda data: self.config.hook.pytest_slm_energy_update_json(config=self.config, model_json=data))
+                update=lambda data: self.config.hook.pytest_slm_energy_update_json(config=self.config, model_json=data),
+                failed=failed)
             manifest = self.collector.manifest(
                 runs, status=status, exit_status=int(exitstatus), wall_s=time.perf_counter() - self._started,
                 args=list(self.config.invocation_params.args), gate=self.gate_lines)
@@ -117,13 +119,17 @@ class CollectingRole:
                 self.written.append(write_timeline(self.run_dir, self.timeline))
             if self.journal is not None:
                 self.journal.close()
-                (self.run_dir / storage.JOURNAL).unlink()
+                if not failed:   # else the journal stays: recover --force rebuilds the missing files
+                    (self.run_dir / storage.JOURNAL).unlink()
             if self.settings.html:
                 self._write_html()
         except OSError as exc:
             # The journal stays: `slm-energy recover` rebuilds the files from it.
             self.write_error = f"could not write results to {self.run_dir} ({exc.strerror or exc})"
             self.write_error += save_pending(self)
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR if exitstatus == 0 else exitstatus
+        if failed and self.write_error is None:
+            self.write_error = f"in {self.run_dir}: {'; '.join(failed)}; the journal is kept"
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR if exitstatus == 0 else exitstatus
 
     def _write_html(self) -> None:
@@ -187,7 +193,9 @@ class CollectingRole:
             if self.html_error:
                 terminalreporter.write_line(f"slm-energy: {self.html_error}", red=True)
             if self.write_error:
+                # Some model files written: recover rewrites them only when told to.
+                force = " --force" if self.run_dir is not None and storage.model_files(self.run_dir) else ""
                 terminalreporter.write_line(f"slm-energy: {self.write_error}; run `slm-energy recover "
-                                            f"{self.run_dir}` once the problem is fixed", red=True)
+                                            f"{self.run_dir}{force}` once the problem is fixed", red=True)
         except Exception as exc:  # noqa: BLE001 - a broken summary must not break the run's result
             terminalreporter.write_line(f"slm-energy: summary failed: {type(exc).__name__}: {exc}", red=True)
