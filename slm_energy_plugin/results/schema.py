@@ -344,5 +344,6 @@ def markdown_table() -> str:
     """The fields table of docs/reference/fields.md, rendered from :data:`FIELDS`."""
     lines = ["| field | type | unit | meaning | written by |", "|---|---|---|---|---|"]
     for spec in FIELDS:
-        lines.append(f"| `{spec.path}` | {spec.type} | {spec.unit} | {spec.meaning} | `{spec.made_by}` |")
+        kind = spec.type.replace("|", "\\|")      # "number|null": a bare pipe would split the cell
+        lines.append(f"| `{spec.path}` | {kind} | {spec.unit} | {spec.meaning} | `{spec.made_by}` |")
     return "\n".join(lines) + "\n"
