@@ -69,7 +69,11 @@ def options_page(options: Sequence[OptionSpec] = OPTIONS) -> str:
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> Iterator[tuple[str, str, argparse.ArgumentParser]]:
-    """(name, help, parser) of each subcommand, in the parser's help order."""
+    """(name, help, parser) of each subcommand, in the parser's help order.
+
+    Read from the built parser (argparse keeps subcommands only in these attributes), not from a list of
+    command modules, so whatever ``cli.build_parser`` adds is documented too.
+    """
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             helps = {choice.dest: choice.help or "" for choice in action._choices_actions}
