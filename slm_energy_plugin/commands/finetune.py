@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                             "seed, same adapter on CPU. Default: %(default)r")
     parser.add_argument("--output", type=Path, default=None,
                         help="adapter folder to create (must not exist). "
-                             "Default: results/adapters/<model>/<task>-<method>-r<rank>-s<seed>")
+                             "Default: adapters/<model>/<task>-<method>-r<rank>-s<seed>")
     parser.add_argument("--meter", choices=METERS, default="codecarbon",
                         help="energy meter, as --energy-meter. Default: %(default)r")
     parser.add_argument("--country", default="USA",

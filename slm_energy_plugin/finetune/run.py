@@ -71,8 +71,9 @@ def library_versions() -> dict[str, str | None]:
 
 
 def default_output(spec: ModelSpec, request: FinetuneRequest, cwd: Path) -> Path:
+    # Outside results/: that folder holds run folders only, and "the latest run" must never be an adapter.
     cfg = request.config
-    return cwd / "results" / "adapters" / spec.alias / f"{request.task}-{request.method}-r{cfg.rank}-s{cfg.seed}"
+    return cwd / "adapters" / spec.alias / f"{request.task}-{request.method}-r{cfg.rank}-s{cfg.seed}"
 
 
 def check_output(path: Path) -> None:

@@ -3,7 +3,7 @@
 One place per format (as pyperf's METADATA): :data:`FIELDS` gives every field of
 ``environmental_data_<alias>.json`` its JSON type, unit, meaning and the one function that
 writes it. The pydantic validators (TypedDicts) that check files read from disk are *built from* the table
-(:func:`validator_for`), the README's schema section is rendered from it (:func:`markdown_table`, a
+(:func:`validator_for`), the docs' fields page (docs/reference/fields.md) is rendered from it (:func:`markdown_table`, a
 test keeps them equal) and a test checks that ``ModelRun.to_dict`` writes exactly these fields.
 
 Files of older versions are upgraded on load, one step at a time, through :data:`UPGRADES`
@@ -397,8 +397,9 @@ def finite_or_null(value: Any, where: str = "") -> tuple[Any, list[str]]:
 
 
 def markdown_table() -> str:
-    """The README's schema table, rendered from :data:`FIELDS`."""
+    """The fields table of docs/reference/fields.md, rendered from :data:`FIELDS`."""
     lines = ["| field | type | unit | meaning | written by |", "|---|---|---|---|---|"]
     for spec in FIELDS:
-        lines.append(f"| `{spec.path}` | {spec.type} | {spec.unit} | {spec.meaning} | `{spec.made_by}` |")
+        kind = spec.type.replace("|", "\\|")      # "number|null": a bare pipe would split the cell
+        lines.append(f"| `{spec.path}` | {kind} | {spec.unit} | {spec.meaning} | `{spec.made_by}` |")
     return "\n".join(lines) + "\n"
