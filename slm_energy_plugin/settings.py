@@ -313,6 +313,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "energy window per batch, shared by time overlap); 1 = one query per test. A list (1,8) measures "
                "each model once per size, as models ALIAS-b1, ALIAS-b8 compared in one summary", "N[,N]"),
     # Workloads (issue 13): task cases, sampling, stop sequences, utilisation sampling.
+    OptionSpec("registry", str, None,
+               "your own models file (data/models.json's format): its models are added to the built-in "
+               "registry, its default_selection (else its models) becomes the default; relative paths in it "
+               "are taken against its folder", "PATH"),
     OptionSpec("cases", str, None,
                "task cases in the seed's test_cases.json format (JSON list: prompt, task_type, model, "
                "reference_text, max_tokens, temperature, ...). Default: data/test_cases.json", "PATH"),
@@ -385,6 +389,7 @@ class Settings:
     request_deadline: float | None = None
     response_max_mb: float = 32.0
     batch_size: tuple[int, ...] = (1,)
+    registry: Path | None = None
     cases: Path | None = None
     cases_backend: str | None = None
     task_data: tuple[tuple[str, str], ...] = ()
@@ -430,6 +435,7 @@ class Settings:
             "request_deadline": self.request_deadline,
             "response_max_mb": self.response_max_mb,
             "batch_size": list(self.batch_size),
+            "registry": str(self.registry) if self.registry else None,
             "cases": str(self.cases) if self.cases else None,
             "cases_backend": self.cases_backend,
             "task_data": dict(self.task_data) or None,
@@ -546,6 +552,7 @@ def build_settings(
         request_deadline=resolved["energy_request_deadline"],
         response_max_mb=float(resolved["energy_response_max_mb"]),
         batch_size=tuple(resolved["energy_batch_size"]),
+        registry=path_or_none(resolved["energy_registry"]),
         cases=path_or_none(resolved["energy_cases"]),
         cases_backend=resolved["energy_cases_backend"],
         task_data=_task_paths(resolved["energy_task_data"], rootdir),

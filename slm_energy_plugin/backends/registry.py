@@ -88,6 +88,34 @@ def load_registry(path: Path | None = None) -> Registry:
     return parse_registry(data, str(path))
 
 
+@lru_cache(maxsize=4)
+def registry_for(user_file: Path | None = None) -> Registry:
+    """The built-in registry, with a user's own models file (``--energy-registry FILE``) laid over it.
+
+    The file has data/models.json's format. Its models are added (an alias it shares with the
+    built-in registry replaces that entry); its ``default_selection``, else its own models in file
+    order, is the default selection. A relative ``path`` is taken against the file's folder, so the
+    file can sit beside the models it names. No copy of the whole data folder is needed.
+    """
+    base = load_registry()
+    if user_file is None:
+        return base
+    from ..textfile import parse_json, read_text
+
+    where = str(user_file)
+    data = parse_json(read_text(user_file, hint="--energy-registry takes a models file like data/models.json"),
+                      where)
+    if not isinstance(data, Mapping) or not isinstance(data.get("models"), Mapping) or not data["models"]:
+        raise ConfigError(f"{where}: expected an object with a non-empty 'models' object, as in data/models.json")
+    own = parse_registry({"models": data["models"],
+                          "default_selection": data.get("default_selection") or list(data["models"])}, where)
+    specs = {alias: spec if spec.local_path is None or spec.local_path.is_absolute()
+             else replace(spec, local_path=(user_file.parent / spec.local_path).resolve())
+             for alias, spec in own.specs.items()}
+    return Registry(specs={**base.specs, **specs}, default_selection=own.default_selection,
+                    source=f"{base.source} + {where}")
+
+
 def _alias_for_path(path: Path) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", path.resolve().name).strip("-") or "local-model"
 

@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from . import ELLIPSIS, fit_table, fit_width
 from ..backends.availability import HubProbe, check_availability
-from ..backends.registry import load_registry, select_models
+from ..backends.registry import registry_for, select_models
 from ..settings import hub_offline_from_env
 
 NAME = "models"
@@ -19,10 +19,12 @@ HELP = "list the model registry and whether each model can be had here"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", nargs="*", help="models to check (default: every registry alias)")
     parser.add_argument("--offline", action="store_true", help="do not probe the Hugging Face hub")
+    parser.add_argument("--registry", type=Path, metavar="PATH",
+                        help="your own models file laid over the built-in registry (as --energy-registry)")
 
 
 def run(args: argparse.Namespace) -> int:
-    registry = load_registry()
+    registry = registry_for(args.registry)
     specs = select_models(tuple(args.names) or tuple(registry.specs), registry, Path.cwd())
     probe = HubProbe()
     offline = args.offline or hub_offline_from_env()

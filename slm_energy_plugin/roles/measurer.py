@@ -23,7 +23,7 @@ from ..perf.sampler import UtilisationSampler
 from ..workload.asks import Ask
 from ..workload.record_extra import workload_extra
 from ..backends.availability import HubProbe, check_availability
-from ..backends.registry import load_registry, select_models
+from ..backends.registry import registry_for, select_models
 from ..backends.base import ModelBackend
 from ..backends.spec import ModelSpec
 from ..backends.transformers_runtime import Generation, LoadedModel, check_device, load_model, resolve_device
@@ -420,7 +420,7 @@ def selected_specs(settings: Settings) -> list[ModelSpec]:
 
     from ..workload.variants import expand_load_levels
 
-    specs = select_models(settings.models, load_registry(), Path.cwd(), settings.max_new_tokens,
+    specs = select_models(settings.models, registry_for(settings.registry), Path.cwd(), settings.max_new_tokens,
                           dtypes=settings.dtype, devices=settings.device)
     specs = with_base_urls(specs, settings.base_url)   # served models: the server each one is reached at
     specs = expand_load_levels(specs, settings.batch_size, settings.concurrency)
