@@ -198,3 +198,36 @@ def test_without_the_option_nothing_runs_and_lm_eval_is_not_imported(lm_project:
     plain = subprocess.run([sys.executable, "-c", "import sys, slm_energy_plugin.plugin; print('lm_eval' in sys.modules)"],
                            capture_output=True, text=True, check=True, cwd=ROOT)
     assert plain.stdout.strip() == "False"
+
+
+def test_served_model_generates_until_the_stops_and_skips_loglikelihood_tasks_with_one_line(tmp_path: Path) -> None:
+    # A real OpenAI-compatible server on 127.0.0.1 (the served-backend tests' scripted server).
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from slm_energy_plugin.backends.http_stream import Timeouts
+    from slm_energy_plugin.backends.openai_backend import OpenAIBackend
+    from slm_energy_plugin.backends.served import served_spec_from_name
+    from slm_energy_plugin.workload.lm_eval import DocRef, LmEvalOptions, bridge_for, plan_tasks, skip_reason
+
+    from tests.backends.scripted_server import WORDS, ScriptedServer
+
+    tasks = _write_tasks(tmp_path / "tasks")
+    plans = {p.name: p for p in plan_tasks(LmEvalOptions(("local_mc", "local_gen"), tasks))}
+    with ScriptedServer() as server:
+        spec = served_spec_from_name("openai:scripted-model")
+        assert spec is not None
+        backend = OpenAIBackend(replace(spec, base_url=server.url + "/v1", prompt_style="plain",
+                                        prompt_template="{query}"), Timeouts(connect_s=1.0, read_s=2.0))
+        slm = SimpleNamespace(model=backend, alias="openai-scripted")
+        assert skip_reason(slm, DocRef(plans["local_mc"], 0)) == (
+            "openai-scripted: lm-eval task local_mc scores log-likelihoods, which a served model does not give; "
+            "run it on an in-process model (a local folder or hub id)")
+        assert skip_reason(slm, DocRef(plans["local_gen"], 0)) is None
+        request = plans["local_gen"].instances[0][0]
+        until = " 12"       # the task's stops plus one that occurs in the scripted answer
+        request.arguments = (request.arguments[0], {**request.arguments[1], "until": ["Question:", until]})
+        assert bridge_for(backend).generate_until([request]) == ["".join(WORDS).split(until)[0]]
+        sent = server.requests[-1]
+        assert sent["stop"] == ["Question:", until] and sent["max_tokens"] == 6
+        backend.close()
