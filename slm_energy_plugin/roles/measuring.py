@@ -87,7 +87,7 @@ class MeasuringRole:
                 self._lm_eval_params = [pytest.param(None, None, id="not-requested",
                                                      marks=[pytest.mark.skip(reason=LM_EVAL_NOT_REQUESTED)])]
             else:
-                from ..workload.lm_eval_params import lm_eval_params
+                from .lm_eval_params import lm_eval_params
 
                 self._lm_eval_params = lm_eval_params(self.settings, self.specs())
         metafunc.parametrize(("slm_model", LM_EVAL_FIXTURE), self._lm_eval_params, indirect=["slm_model"],

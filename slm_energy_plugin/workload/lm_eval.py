@@ -420,8 +420,7 @@ def run_document(slm: Any, ref: DocRef) -> DocumentResult:
 def document_scores(result: DocumentResult) -> dict[str, Any]:
     """The record's ``scores``: the primary metric as ``score``; ``correct`` when it is right/wrong."""
     value = result.metrics[result.primary]
-    number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else (
-        float(value) if isinstance(value, bool) else None)
+    number = float(value) if isinstance(value, (int, float)) else None   # bool counts as 0/1
     binary = number is not None and number in (0.0, 1.0)
     return {
         "kind": "lm_eval",

@@ -1,7 +1,7 @@
 """The lm-eval tests' parameters: (model, task document) pairs, ids ``<model>-<task>-<doc index>``.
 
-Kept apart from :mod:`.lm_eval` (which imports lm-eval) only so the measuring role's import of it
-stays one line; it imports the bridge, so it too is imported only with ``--energy-lm-eval``.
+The pytest side of the bridge (:mod:`..workload.lm_eval`, which imports lm-eval): imported by the
+measuring role only when ``--energy-lm-eval`` names tasks.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ..settings import Settings
 def lm_eval_params(settings: Settings, specs: list[ModelSpec]) -> list[Any]:
     """Documents in task order, each on every selected model (paired, as the queries); a task that
     cannot run here is one skipped test with its one-line reason."""
-    from .lm_eval import DocRef, LmEvalOptions, plan_tasks
+    from ..workload.lm_eval import DocRef, LmEvalOptions, plan_tasks
 
     assert settings.lm_eval
     plans = plan_tasks(LmEvalOptions(settings.lm_eval, settings.lm_eval_include, settings.lm_eval_limit,
