@@ -351,6 +351,17 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "Default: all the queries", "N"),
     OptionSpec("sample-hz", _bounded(0.0, 100.0, "samples per second such as 10"), 10.0,
                "utilisation samples per second while a model works (CPU, RSS, NVIDIA GPU); 0 = off", "HZ"),
+    # lm-evaluation-harness tasks (issue 22): see workload/lm_eval.py and docs/lm-eval.md.
+    OptionSpec("lm-eval", _parse_list, None,
+               "comma-separated lm-evaluation-harness task or group names (gsm8k, mmlu, arc_easy, ...): "
+               "benchmarks/test_lm_eval.py measures each document's requests in one energy window and scores "
+               "it with the task's own metrics (needs the [lm-eval] extra)", "TASKS"),
+    OptionSpec("lm-eval-include", str, None, "a folder of custom lm-eval task YAMLs (lm_eval's --include_path)",
+               "DIR"),
+    OptionSpec("lm-eval-limit", _count(1), None, "documents per lm-eval task (lm_eval's --limit). Default: all",
+               "N"),
+    OptionSpec("lm-eval-fewshot", _count(0, 1000), None,
+               "few-shot examples per document (lm_eval's --num_fewshot). Default: each task's own", "K"),
 )
 
 
@@ -401,6 +412,10 @@ class Settings:
     until: str = "all"
     equivalence: float = 0.05
     max_queries: int | None = None
+    lm_eval: tuple[str, ...] | None = None
+    lm_eval_include: Path | None = None
+    lm_eval_limit: int | None = None
+    lm_eval_fewshot: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -447,6 +462,10 @@ class Settings:
             "until": self.until,
             "equivalence": self.equivalence,
             "max_queries": self.max_queries,
+            "lm_eval": list(self.lm_eval) if self.lm_eval else None,
+            "lm_eval_include": str(self.lm_eval_include) if self.lm_eval_include else None,
+            "lm_eval_limit": self.lm_eval_limit,
+            "lm_eval_fewshot": self.lm_eval_fewshot,
         }
 
 
@@ -564,6 +583,10 @@ def build_settings(
         until=resolved["energy_until"],
         equivalence=float(resolved["energy_equivalence"]),
         max_queries=resolved["energy_max_queries"],
+        lm_eval=resolved["energy_lm_eval"] or None,
+        lm_eval_include=path_or_none(resolved["energy_lm_eval_include"]),
+        lm_eval_limit=resolved["energy_lm_eval_limit"],
+        lm_eval_fewshot=resolved["energy_lm_eval_fewshot"],
     )
 
 

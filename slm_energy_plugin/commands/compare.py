@@ -167,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
         _emit(text)
     else:
         lines = report_lines(report)
+        from ..render.lm_eval_tables import lm_eval_lines   # lm-eval tasks (issue 22): per-task aggregates
+
+        task_lines = lm_eval_lines(runs, args.alpha)
+        lines += [""] + task_lines if task_lines else []
         if gate is not None:
             title, *rest = gate_lines(gate, specs or [])
             lines += ["", title] + [w for line in rest for w in textwrap.wrap(

@@ -178,6 +178,11 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
         if sequential is None:
             write_statistics(runs, metrics, writer, alpha=alpha, header=False)
         writer.write_line("")
+    from .lm_eval_tables import lm_eval_lines   # lm-eval tasks (issue 22): shown whenever a run has them
+
+    task_lines = lm_eval_lines(runs, alpha)
+    for line in task_lines + ([""] if task_lines else []):
+        writer.write_line(line)
     for line in sequential or ():
         writer.write_line(line)
     render_brief(runs, writer)

@@ -370,7 +370,7 @@ def build_query_record(
         query=observation.query or "",
         response=response,
         tokens_input=tokens_input,
-        tokens_output=last.tokens_output if last else 0,
+        tokens_output=last.tokens_output if last else observation.work_tokens_output,
         duration_s=per_round.duration_s,
         sequence=collection_index,
         outcome=outcome,

@@ -10,7 +10,7 @@ test's report as an event (see :mod:`.events`); the role never writes files.
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -31,6 +31,9 @@ from ..timestamps import utc_now
 
 QUERY_FIXTURE = "math_query"
 CASE_FIXTURE = "slm_case"
+LM_EVAL_FIXTURE = "lm_eval_doc"
+LM_EVAL_NOT_REQUESTED = ("lm-eval tasks run only when named: --energy-lm-eval TASKS (e.g. gsm8k,mmlu); "
+                         "see docs/lm-eval.md")
 
 
 def _uses_slm(item: pytest.Item) -> bool:
@@ -47,6 +50,7 @@ class MeasuringRole:
         self._queries: list[Query] | None = None
         self._cases: list[Case] | None = None
         self._case_specs: list[ModelSpec] | None = None   # the selection + served models the cases name
+        self._lm_eval_params: list[Any] | None = None
         self._errors: list[str] = []
         self._index: dict[str, int] = {}
         self._placements: dict[str, dict[str, object]] = {}   # nodeid -> extra.order
@@ -98,10 +102,25 @@ class MeasuringRole:
         params = [pytest.param(p.alias, p.case, id=p.id) for p in case_params(self.cases(), self.case_specs())]
         metafunc.parametrize(("slm_model", CASE_FIXTURE), params, indirect=["slm_model"], scope="session")
 
+    def _parametrize_lm_eval(self, metafunc: pytest.Metafunc) -> None:
+        """(model, lm-eval document) pairs; lm-eval is imported only when tasks are named (issue 22)."""
+        if self._lm_eval_params is None:
+            if not self.settings.lm_eval:
+                self._lm_eval_params = [pytest.param(None, None, id="not-requested",
+                                                     marks=[pytest.mark.skip(reason=LM_EVAL_NOT_REQUESTED)])]
+            else:
+                from .lm_eval_params import lm_eval_params
+
+                self._lm_eval_params = lm_eval_params(self.settings, self.specs())
+        metafunc.parametrize(("slm_model", LM_EVAL_FIXTURE), self._lm_eval_params, indirect=["slm_model"],
+                             scope="session")
+
     @pytest.hookimpl
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         try:
-            if CASE_FIXTURE in metafunc.fixturenames and "slm_model" in metafunc.fixturenames:
+            if LM_EVAL_FIXTURE in metafunc.fixturenames and "slm_model" in metafunc.fixturenames:
+                self._parametrize_lm_eval(metafunc)
+            elif CASE_FIXTURE in metafunc.fixturenames and "slm_model" in metafunc.fixturenames:
                 self._parametrize_cases(metafunc)
             elif "slm_model" in metafunc.fixturenames:
                 aliases = [spec.alias for spec in self.specs()]
