@@ -28,6 +28,7 @@ from .style import apply_style  # noqa: E402
 FORMATS = ("png", "svg")
 DISTRIBUTION_METRICS = ("energy", "latency", "energy_per_token", "tokens", "ttft", "emissions")
 RATIO_METRICS = ("energy", "latency")
+CAPTION_GID = "caption"   # the caption drawn under a figure; the HTML report writes it as text instead
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def _caption(fig: Figure, text: str, y: float = -0.02) -> None:
     import textwrap
 
     width = max(60, int(fig.get_figwidth() * 16))
-    fig.text(0.01, y, "\n".join(textwrap.wrap(text, width)), ha="left", va="top", fontsize=7.5, color="#333333")
+    fig.text(0.01, y, "\n".join(textwrap.wrap(text, width)), ha="left", va="top", fontsize=7.5, color="#333333",
+             gid=CAPTION_GID)
 
 
 def draw_distribution(data: fd.DistributionFigure) -> Figure:
@@ -241,13 +243,16 @@ def _metadata(fmt: str) -> dict[str, Any]:
     return {"Date": None} if fmt == "svg" else {}
 
 
-def figure_bytes(spec: PlotSpec, fmt: str = "png") -> bytes:
-    """One figure rendered in memory (for the HTML report)."""
+def figure_bytes(spec: PlotSpec, fmt: str = "png", *, caption: bool = True) -> bytes:
+    """One figure rendered in memory (for the HTML report: ``caption=False`` where a page says it)."""
     import io
 
     with collector_paused():
         fig = draw(spec)
         try:
+            if not caption:
+                for text in [t for t in fig.texts if t.get_gid() == CAPTION_GID]:
+                    text.remove()
             buffer = io.BytesIO()
             fig.savefig(buffer, format=fmt, metadata=_metadata(fmt))
             return buffer.getvalue()
