@@ -41,12 +41,19 @@ class PlotSpec:
 
 
 def _log(ax: Any, axis: str) -> None:
-    """Log scale with plain tick labels at 1-2-5 steps (no overlapping minor labels like 6x10^0)."""
+    """Log scale with plain tick labels at 1-2-5 steps (no overlapping minor labels like 6x10^0);
+    over more than two decades one label per decade, else "1002005001000" runs together."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    class OneTwoFive(LogLocator):
+        def tick_values(self, vmin: float, vmax: float) -> Any:
+            span = abs(np.log10(vmax / vmin)) if vmin > 0 and vmax > 0 else 0.0
+            self.set_params(subs=(1.0, 2.0, 5.0) if span <= 2.0 else (1.0,))
+            return super().tick_values(vmin, vmax)
 
     which = ax.xaxis if axis == "x" else ax.yaxis
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-    which.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    which.set_major_locator(OneTwoFive(base=10, subs=(1.0, 2.0, 5.0)))
     which.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     which.set_minor_formatter(NullFormatter())
 
@@ -131,24 +138,36 @@ def draw_scatter(data: fd.ScatterFigure) -> Figure:
 
 def draw_accuracy(data: fd.AccuracyFigure) -> Figure:
     n = len(data.panels)
-    fig, axes = _figure(min(4.0 * n + 1.0, 16.0), 4.2, ncols=n)
+    apply_style()
+    # One energy axis for every panel (they show the same metric); the constrained layout keeps
+    # titles, tick labels and the legend (outside, right) from overlapping.
+    fig, grid = plt.subplots(1, n, figsize=(min(4.0 * n + 2.0, 18.0), 4.2), squeeze=False, sharex=True,
+                             sharey=True, layout="constrained")
+    axes = grid[0]
     for ax, panel in zip(axes, data.panels):
         for p in panel.points:
             ax.errorbar([p.energy_j], [p.accuracy], yerr=[[p.accuracy - p.low], [p.high - p.accuracy]],
-                        fmt="o", color=p.color, capsize=3, markersize=6 if p.pareto else 5,
-                        markeredgecolor="black" if p.pareto else p.color, label=p.model)
+                        fmt="o", color=p.color, capsize=3, markersize=7 if p.pareto else 5,
+                        markeredgecolor="black" if p.pareto else p.color, markeredgewidth=1.4 if p.pareto else 1,
+                        label=p.model)
         if panel.front:
             xs, ys = zip(*panel.front)
-            ax.plot(xs, ys, color="black", linewidth=1, linestyle="--", label="Pareto front", zorder=1)
-        _log(ax, "x")
+            # A front of one model is that model alone: a step line needs two points to show.
+            ax.plot(xs, ys, color="black", linewidth=1, linestyle="--", marker="o", markersize=9,
+                    markerfacecolor="none", label="Pareto front", zorder=1, drawstyle="steps-post")
         ax.set_ylim(-0.03, 1.03)
         ax.set_title(f"task: {panel.task}")
         ax.set_xlabel(data.xlabel)
+    _log(axes[0], "x")   # shared: one call sets every panel
     axes[0].set_ylabel("accuracy (95% Wilson interval)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    fig.legend(unique.values(), unique.keys(), loc="upper right", bbox_to_anchor=(1.0, 1.0))
-    fig.suptitle(data.title, y=1.02)
+    handles, labels = [], []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    fig.legend(handles, labels, loc="outside right upper")
+    fig.suptitle(data.title)
     _caption(fig, data.caption)
     return fig
 
