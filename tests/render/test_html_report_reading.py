@@ -106,3 +106,16 @@ def test_model_names_stay_on_one_line_at_1280_px(real_run: Path, tmp_path: Path)
         driver.quit()
     assert overflow <= 0, "the page scrolls sideways: wide tables must scroll in their own box"
     assert cells and all(lines == 1 for _, lines in cells), cells
+
+
+def test_the_accuracy_caption_names_only_what_is_drawn(real_run: Path) -> None:
+    from slm_energy_plugin.render.plots import draw
+
+    data = load_input([real_run])
+    [spec] = [s for s in build_figures(data.frame, data.efficiency) if s.name == "accuracy_vs_energy"]
+    fig = draw(spec)
+    drawn = any(line.get_label() == "Pareto front" for ax in fig.axes for line in ax.lines)
+    has_front = any(panel.front for panel in spec.data.panels)
+    assert drawn == has_front
+    assert ("dashed line: the Pareto front" in spec.data.caption) == drawn
+    assert ("No model is on a Pareto front here" in spec.data.caption) == (not drawn)
