@@ -41,7 +41,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;bord
 .warn{background:#fbe9e2;border-left:4px solid #D55E00;padding:.4rem .8rem;margin:.3rem 0}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
 th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:right;vertical-align:top}
-th:first-child,td:first-child{text-align:left;white-space:nowrap}th{background:#f5f5f5}
+th:first-child,td:first-child{text-align:left}td{white-space:nowrap}th{background:#f5f5f5}
 .scroll{overflow-x:auto;max-width:100%}
 figure{margin:1.2rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85rem;color:#444}pre{font-size:.78rem;overflow-x:auto;background:#f7f7f7;padding:.6rem}
