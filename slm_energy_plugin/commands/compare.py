@@ -24,7 +24,7 @@ from ..render.stats_export import render_csv, render_json
 from ..render.format import WIDTH
 from ..render.stats_tables import render_markdown, report_lines
 from ..render.verdicts import trust_lines
-from ..stats.build import build_report, choose_metrics, disambiguate, unpair_different_texts
+from ..stats.build import build_report, choose_metrics, prepare_for_pairing
 from ..results import storage
 from ..results.storage import latest_run_dir
 from ..settings import add_cli_options, parse_cli_options
@@ -134,13 +134,10 @@ def run(args: argparse.Namespace) -> int:
         runs, region_notes = _reprojected(runs, args.region, args.pue)
     elif args.pue is not None:
         raise ConfigError("--pue needs --region: the grid to re-project the emissions to")
-    runs, alias_notes = disambiguate(runs, sources)
-    runs, text_notes = unpair_different_texts(runs)
+    runs, pairing_notes = prepare_for_pairing(runs, sources)   # the summary and the report pair the same way
     names, metric_notes = choose_metrics(args.metrics, runs)
     notes = [f"Comparing {plural(len(runs), 'model')} from {', '.join(str(p) for p in paths)}."]
-    if len({r.run_id or str(Path(s).parent) for r, s in zip(runs, sources)}) > 1:
-        notes.append("The models come from more than one run: differences mix model and machine/run effects.")
-    notes += region_notes + alias_notes + text_notes + metric_notes
+    notes += region_notes + pairing_notes + metric_notes
     # Run order, background load, repeatability: the lines the pytest summary prints, from one source.
     trust = trust_lines(runs, names)
     notes += trust.conditions + trust.spread

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 LINE_POINTS = 50
 LABEL_EXTREMES = 1     # smallest and largest model per panel
 LABEL_OUTLIERS = 2     # furthest from the trend
+EXTENSION = 2.0        # the fit may reach this factor beyond the data's x range (dashed), no further
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,9 @@ class PanelData:
     y: tuple[float, ...]
     models: tuple[str, ...]
     labelled: tuple[str, ...]                 # models named on the chart
-    line_x: tuple[float, ...] = ()
+    line_x: tuple[float, ...] = ()            # the fit over the data's x range (never beyond: no extrapolation)
     line_y: tuple[float, ...] = ()
+    extension: tuple[tuple[tuple[float, float], ...], ...] = ()   # short dashed reaches toward own runs
     band_low: tuple[float, ...] = ()
     band_high: tuple[float, ...] = ()
     fit_label: str = ""
@@ -78,18 +80,26 @@ def panel_data(panel: PanelFit, runs: Sequence[OwnPoint] = ()) -> PanelData:
     fit = panel.fit
     if fit is None:
         return base
-    xs = [m.x for m in own] + list(fit.x_range)
+    # The fit is drawn over the data it was fitted on; a run of ours outside that range gets a
+    # short dashed reach toward it (at most EXTENSION times the range's end), not a trend three
+    # decades long that the data never saw.
+    lo, hi = fit.x_range
     if fit.kind == LINEAR:
         base = replace(base, scale="linear")
-        lo, hi = min(xs), max(xs)
         line_x = [lo + (hi - lo) * i / (LINE_POINTS - 1) for i in range(LINE_POINTS)]
     else:
-        low, high = math.log10(min(xs)), math.log10(max(xs))
+        low, high = math.log10(lo), math.log10(hi)
         line_x = [10 ** (low + (high - low) * i / (LINE_POINTS - 1)) for i in range(LINE_POINTS)]
-    line_x[0], line_x[-1] = min(xs), max(xs)   # exact ends: no rounding leaves a point off the line
+    line_x[0], line_x[-1] = lo, hi   # exact ends: no rounding leaves a point off the line
     trend, lower, upper = fit.band(line_x)
+    reaches = []
+    if any(m.x < lo for m in own):
+        reaches.append((max(min(m.x for m in own), lo / EXTENSION), lo))
+    if any(m.x > hi for m in own):
+        reaches.append((hi, min(max(m.x for m in own), hi * EXTENSION)))
+    extension = tuple(tuple(zip(ends, fit.band(list(ends))[0])) for ends in reaches)
     return replace(base, line_x=tuple(line_x), line_y=tuple(trend), band_low=tuple(lower), band_high=tuple(upper),
-                     fit_label=_fit_label(fit.slope, fit.slope_ci95, fit.r2, fit.n, fit.kind))
+                   extension=extension, fit_label=_fit_label(fit.slope, fit.slope_ci95, fit.r2, fit.n, fit.kind))
 
 
 def _fit_label(slope: float, ci: tuple[float, float], r2: float, n: int, kind: str) -> str:
@@ -113,13 +123,16 @@ def build_figure(panels: Sequence[PanelData], footer: str = "") -> "Figure":
     import matplotlib
 
     matplotlib.use("Agg", force=True)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context(cast(Any, style.RC_PARAMS)):  # rcParams' keys are typed as literals
         columns = min(len(panels), 3)
         rows = math.ceil(len(panels) / columns)
-        figure = Figure(figsize=(4.2 * columns, 3.6 * rows), layout="constrained")
+        figure = Figure(figsize=(4.6 * columns, 4.4 * rows), layout="constrained")
+        FigureCanvasAgg(figure)   # a renderer to measure the names with (place_labels)
         axes = figure.subplots(rows, columns, squeeze=False)
+        names: dict[Any, list[tuple[str, float, float]]] = {}
         for index, (ax, data) in enumerate(zip(axes.flat, panels)):
             ax.set_xscale(data.scale)
             ax.set_yscale(data.scale)
@@ -129,28 +142,67 @@ def build_figure(panels: Sequence[PanelData], footer: str = "") -> "Figure":
                 ax.fill_between(data.line_x, data.band_low, data.band_high, color=style.GREY,
                                 alpha=style.BAND_ALPHA, linewidth=0, label="95% band of the fit")
                 ax.plot(data.line_x, data.line_y, color=style.FIT_COLOUR, linewidth=1.2, label=data.fit_label)
-            for model, x, y in zip(data.models, data.x, data.y):
-                if model in data.labelled:
-                    ax.annotate(model.rsplit("/", 1)[-1], (x, y), xytext=(3, 3), textcoords="offset points",
-                                fontsize=7)
+                for reach in data.extension:
+                    xs, ys = zip(*reach)
+                    ax.plot(xs, ys, color=style.FIT_COLOUR, linewidth=1.0, linestyle="--", gid="fit-extension")
+            labels = [(model.rsplit("/", 1)[-1], x, y) for model, x, y in zip(data.models, data.x, data.y)
+                      if model in data.labelled]
             if data.own:
                 ax.scatter([m.x for m in data.own], [m.y for m in data.own], s=style.OWN_RUN_SIZE,
                            color=style.OWN_RUN_COLOUR, marker=style.OWN_RUN_MARKER, edgecolor=style.BLACK,
                            linewidth=0.6, label="this project's runs", zorder=4)
-                for m in data.own:
-                    ax.annotate(m.label, (m.x, m.y), xytext=(4, -10), textcoords="offset points", fontsize=7,
-                                color=style.BLACK)
             ax.set_title(data.title)
             ax.set_xlabel("parameters (B)")
             ax.set_ylabel(data.unit)
-            ax.legend(loc="upper left", fontsize=7)
+            # Below the panel, not over the points and their names.
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7, frameon=False)
+            ax.margins(x=0.08, y=0.12)   # room for the names at the ends
+            names[ax] = labels + [(m.label, m.x, m.y) for m in data.own]
         for ax in list(axes.flat)[len(panels):]:
             ax.set_visible(False)
         if footer:
-            # Where the points came from travels with the picture (e.g. "...-sample.csv").
-            # supxlabel, not text: the constrained layout makes room for it under the panels.
-            figure.supxlabel(footer, fontsize=7, color=style.GREY)
+            # Where the points came from travels with the picture (e.g. "...-sample.csv"), wrapped to
+            # the figure's width. supxlabel, not text: the constrained layout makes room for it.
+            import textwrap
+
+            figure.supxlabel("\n".join(textwrap.wrap(footer, int(figure.get_figwidth() * 15))), fontsize=7,
+                             color=style.GREY)
+        figure.draw_without_rendering()   # the layout first: labels are placed where the axes ended up
+        for ax, chosen in names.items():
+            place_labels(ax, chosen)
     return figure
+
+
+# Where a name may go around its point, in points: right-above first, then the other corners.
+OFFSETS = ((4, 3, "left", "bottom"), (4, -3, "left", "top"), (-4, 3, "right", "bottom"), (-4, -3, "right", "top"),
+           (4, 12, "left", "bottom"), (4, -12, "left", "top"), (-4, 12, "right", "bottom"),
+           (-4, -12, "right", "top"))
+
+
+def place_labels(ax: Any, names: Sequence[tuple[str, float, float]]) -> None:
+    """Name points without overprinting: each name takes the first spot around its point that
+    stays inside the panel and overlaps no name already placed (else the first spot)."""
+    renderer = ax.figure.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    taken: list[Any] = []
+    for text, x, y in names:
+        chosen = None
+        for dx, dy, ha, va in OFFSETS:
+            note = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7,
+                               ha=ha, va=va, color=style.BLACK)
+            note.set_in_layout(False)   # the layout is done; names move, panels do not
+            box = note.get_window_extent(renderer)
+            fits = (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1)
+            if fits and not any(box.overlaps(other) for other in taken):
+                chosen = note
+                break
+            note.remove()
+        if chosen is None:
+            dx, dy, ha, va = OFFSETS[0]
+            chosen = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, ha=ha,
+                                 va=va, color=style.BLACK)
+            chosen.set_in_layout(False)
+        taken.append(chosen.get_window_extent(renderer))
 
 
 def draw(analysis: Analysis, runs: Sequence[OwnPoint], directory: Path, footer: str = "") -> list[Path]:

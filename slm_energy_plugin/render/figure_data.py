@@ -334,10 +334,13 @@ def accuracy_vs_energy(rows: Sequence[EfficiencyRow], frame: pd.DataFrame) -> Ac
     panels = tuple(AccuracyPanel(task, tuple(points), tuple(sorted(
         (p.energy_j, p.accuracy) for p in points if p.pareto))) for task, points in by_task.items())
     estimated = ", estimated" if is_estimated(frame) else ""
+    rule = ("no other model is both cheaper and more accurate; a model with no correct answer, or at chance, "
+            "is never on it")
+    front = (f"Ringed points and the dashed line: the Pareto front ({rule})." if any(p.front for p in panels)
+             else f"No model is on a Pareto front here ({rule}), so none is drawn.")
     return AccuracyFigure(
         "Accuracy against energy per query, per task", f"mean energy per query (J{estimated})", panels,
-        "Bars: 95% Wilson score interval of accuracy. Line: the Pareto front (no other model is both cheaper "
-        "and more accurate; a model with no correct answer, or at chance, is never on it).")
+        f"Bars: 95% Wilson score interval of accuracy. {front} Energy axis shared by every panel.")
 
 
 def grouped(frame: pd.DataFrame, metric: str = "energy") -> GroupedFigure | None:

@@ -22,11 +22,12 @@ from .. import __version__
 from ..quality.efficiency import efficiency_legend, format_energy, stars_text
 from ..results.records import ModelRun
 from .summary import WEIGHT_NOTES, meter_warnings
-from .format import num, plural
+from .format import accuracy, num, plural
 from .stats_tables import report_lines
 from ..stats.build import StatsReport, build_report, choose_metrics
 from .run_input import RunInput
 from .stats_words import method_sentence, section_sentences
+from .verdicts import trust_lines
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 STYLE = """
@@ -40,7 +41,8 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;bord
 .warn{background:#fbe9e2;border-left:4px solid #D55E00;padding:.4rem .8rem;margin:.3rem 0}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
 th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:right;vertical-align:top}
-th:first-child,td:first-child{text-align:left}th{background:#f5f5f5}
+th:first-child,td:first-child{text-align:left}td{white-space:nowrap}th{background:#f5f5f5}
+.scroll{overflow-x:auto;max-width:100%}
 figure{margin:1.2rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85rem;color:#444}pre{font-size:.78rem;overflow-x:auto;background:#f7f7f7;padding:.6rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;font-size:.85rem}dt{font-weight:600}
@@ -56,7 +58,8 @@ def esc(value: Any) -> str:
 def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     cells = "".join(f"<th>{esc(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+    # In its own scrolling box: a wide table scrolls instead of wrapping model names or the page.
+    return f'<div class="scroll"><table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _definitions(items: Mapping[str, Any]) -> str:
@@ -95,8 +98,8 @@ def model_table(report: StatsReport, runs: Sequence[ModelRun]) -> str:
     """Per model: medians with bootstrap CIs from the report's sections, tokens, accuracy, provenance."""
     by_metric = {s.name: {m.model: m for m in s.comparison.summaries}
                  for s in report.sections if s.comparison is not None and not s.binary}
-    accuracy = {a.model: a for s in report.sections if s.comparison is not None and s.binary
-                for a in s.comparison.accuracies}
+    accuracies = {a.model: a for s in report.sections if s.comparison is not None and s.binary
+                  for a in s.comparison.accuracies}
     rows = []
     for run in runs:
         row: list[Any] = [run.alias, len(run.records)]
@@ -106,9 +109,8 @@ def model_table(report: StatsReport, runs: Sequence[ModelRun]) -> str:
                        else f"{num(summary.median)}{_interval(summary.ci_low, summary.ci_high)}")
         tokens = sorted(r.tokens_output for r in run.records)
         row.append(num(float(tokens[len(tokens) // 2])) if tokens else "-")
-        acc = accuracy.get(run.alias)
-        row.append("-" if acc is None or acc.accuracy is None else f"{acc.correct}/{acc.n} ({acc.accuracy:.0%}" + (
-            f" [{acc.ci_low:.0%}, {acc.ci_high:.0%}])" if acc.ci_low is not None and acc.ci_high is not None else ")"))
+        acc = accuracies.get(run.alias)
+        row.append("-" if acc is None or acc.accuracy is None else accuracy(acc.correct, acc.n, acc.ci_low, acc.ci_high))
         row += [run.energy_provenance, run.info.weights, _count(run.info.parameters),
                 f"{run.info.device} {run.info.dtype}"]
         rows.append(row)
@@ -124,8 +126,7 @@ def efficiency_table(data: RunInput) -> str:
     table = _table(
         ["model", "task", "accuracy [95% Wilson]", "energy per query", "per correct answer", "correct/kJ",
          "rating", "Pareto", "energy"],
-        [[r.model, r.task, "-" if r.accuracy is None else
-          f"{r.accuracy:.0%} [{r.ci_low:.0%}, {r.ci_high:.0%}] ({r.correct}/{r.scored})",
+        [[r.model, r.task, "-" if r.accuracy is None else accuracy(r.correct, r.scored, r.ci_low, r.ci_high),
           format_energy(r.energy_per_query_j),
           "no correct answers" if r.correct == 0 else format_energy(r.energy_per_correct_j),
           "-" if r.correct_per_kj is None else f"{r.correct_per_kj:.3g}",
@@ -137,7 +138,8 @@ def efficiency_table(data: RunInput) -> str:
 
 def warnings_of(data: RunInput, report: StatsReport) -> list[str]:
     runs = list(data.runs)
-    found = list(meter_warnings(runs))
+    # Background load, run order, load levels: the lines the terminal summary and compare print.
+    found = list(trust_lines(runs, [s.name for s in report.sections]).conditions) + list(meter_warnings(runs))
     for run in runs:
         if run.status != "complete":
             found.append(f"{run.alias}: the run ended {run.status}; its figures cover only what finished.")
@@ -159,12 +161,29 @@ def _figures_html(data: RunInput, baseline: str | None) -> tuple[str, int]:
     specs = build_figures(data.frame, data.efficiency, baseline=baseline, timeline=data.timeline)
     parts = []
     for spec in specs:
-        encoded = base64.b64encode(figure_bytes(spec, "png")).decode("ascii")
+        encoded = base64.b64encode(figure_bytes(spec, "png", caption=False)).decode("ascii")
         caption = getattr(spec.data, "caption", "")
         parts.append(f'<figure id="fig-{esc(spec.name)}"><img alt="{esc(spec.title)}" '
                      f'src="data:image/png;base64,{encoded}"><figcaption><b>{esc(spec.title)}</b>. '
                      f"{esc(caption)}</figcaption></figure>")
     return "".join(parts), len(specs)
+
+
+def started_html(iso: str | None) -> str:
+    """A start time as people read it (``3 Dec 2026, 11:37:25 UTC``), the ISO string kept for machines."""
+    if not iso:
+        return "unknown"
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return esc(iso)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    zone = " UTC" if moment.tzinfo is not None else ""
+    shown = f"{moment.day} {moment:%b %Y, %H:%M:%S}{zone}"
+    return f'<time datetime="{esc(iso)}" title="{esc(iso)}">{esc(shown)}</time>'
 
 
 def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: float = 0.05,
@@ -198,7 +217,7 @@ def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: f
 <body>
 <h1>{esc(title)}</h1>
 <p class=muted>Run{'s' if len(run_ids) > 1 else ''} {esc(', '.join(run_ids) or 'unknown')}; started
-{esc(first.started_at or 'unknown')}; {len(data.frame)} query records from {len(data.sources)} file(s);
+{started_html(first.started_at)}; {len(data.frame)} query records from {len(data.sources)} file(s);
 made by slm-energy {esc(__version__)}.</p>
 <div class="banner {esc(report.energy)}" id="provenance">{esc(report.header)}</div>
 {warnings}
@@ -221,6 +240,7 @@ def write_report(paths: Sequence[Path], output: Path, skipped: list[str] | None 
     import tempfile
 
     from ..encodable import encodable_text
+    from ..results.storage import _umask
     from .run_input import load_input
 
     data = load_input(paths)
@@ -230,6 +250,7 @@ def write_report(paths: Sequence[Path], output: Path, skipped: list[str] | None 
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; a report is shared like any result file
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, output)

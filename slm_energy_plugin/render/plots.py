@@ -28,6 +28,7 @@ from .style import apply_style  # noqa: E402
 FORMATS = ("png", "svg")
 DISTRIBUTION_METRICS = ("energy", "latency", "energy_per_token", "tokens", "ttft", "emissions")
 RATIO_METRICS = ("energy", "latency")
+CAPTION_GID = "caption"   # the caption drawn under a figure; the HTML report writes it as text instead
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,19 @@ class PlotSpec:
 
 
 def _log(ax: Any, axis: str) -> None:
-    """Log scale with plain tick labels at 1-2-5 steps (no overlapping minor labels like 6x10^0)."""
+    """Log scale with plain tick labels at 1-2-5 steps (no overlapping minor labels like 6x10^0);
+    over more than two decades one label per decade, else "1002005001000" runs together."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    class OneTwoFive(LogLocator):
+        def tick_values(self, vmin: float, vmax: float) -> Any:
+            span = abs(np.log10(vmax / vmin)) if vmin > 0 and vmax > 0 else 0.0
+            self.set_params(subs=(1.0, 2.0, 5.0) if span <= 2.0 else (1.0,))
+            return super().tick_values(vmin, vmax)
 
     which = ax.xaxis if axis == "x" else ax.yaxis
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-    which.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    which.set_major_locator(OneTwoFive(base=10, subs=(1.0, 2.0, 5.0)))
     which.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     which.set_minor_formatter(NullFormatter())
 
@@ -79,7 +87,8 @@ def _caption(fig: Figure, text: str, y: float = -0.02) -> None:
     import textwrap
 
     width = max(60, int(fig.get_figwidth() * 16))
-    fig.text(0.01, y, "\n".join(textwrap.wrap(text, width)), ha="left", va="top", fontsize=7.5, color="#333333")
+    fig.text(0.01, y, "\n".join(textwrap.wrap(text, width)), ha="left", va="top", fontsize=7.5, color="#333333",
+             gid=CAPTION_GID)
 
 
 def draw_distribution(data: fd.DistributionFigure) -> Figure:
@@ -129,24 +138,36 @@ def draw_scatter(data: fd.ScatterFigure) -> Figure:
 
 def draw_accuracy(data: fd.AccuracyFigure) -> Figure:
     n = len(data.panels)
-    fig, axes = _figure(min(4.0 * n + 1.0, 16.0), 4.2, ncols=n)
+    apply_style()
+    # One energy axis for every panel (they show the same metric); the constrained layout keeps
+    # titles, tick labels and the legend (outside, right) from overlapping.
+    fig, grid = plt.subplots(1, n, figsize=(min(4.0 * n + 2.0, 18.0), 4.2), squeeze=False, sharex=True,
+                             sharey=True, layout="constrained")
+    axes = grid[0]
     for ax, panel in zip(axes, data.panels):
         for p in panel.points:
             ax.errorbar([p.energy_j], [p.accuracy], yerr=[[p.accuracy - p.low], [p.high - p.accuracy]],
-                        fmt="o", color=p.color, capsize=3, markersize=6 if p.pareto else 5,
-                        markeredgecolor="black" if p.pareto else p.color, label=p.model)
+                        fmt="o", color=p.color, capsize=3, markersize=7 if p.pareto else 5,
+                        markeredgecolor="black" if p.pareto else p.color, markeredgewidth=1.4 if p.pareto else 1,
+                        label=p.model)
         if panel.front:
             xs, ys = zip(*panel.front)
-            ax.plot(xs, ys, color="black", linewidth=1, linestyle="--", label="Pareto front", zorder=1)
-        _log(ax, "x")
+            # A front of one model is that model alone: a step line needs two points to show.
+            ax.plot(xs, ys, color="black", linewidth=1, linestyle="--", marker="o", markersize=9,
+                    markerfacecolor="none", label="Pareto front", zorder=1, drawstyle="steps-post")
         ax.set_ylim(-0.03, 1.03)
         ax.set_title(f"task: {panel.task}")
         ax.set_xlabel(data.xlabel)
+    _log(axes[0], "x")   # shared: one call sets every panel
     axes[0].set_ylabel("accuracy (95% Wilson interval)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    fig.legend(unique.values(), unique.keys(), loc="upper right", bbox_to_anchor=(1.0, 1.0))
-    fig.suptitle(data.title, y=1.02)
+    handles, labels = [], []
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    fig.legend(handles, labels, loc="outside right upper")
+    fig.suptitle(data.title)
     _caption(fig, data.caption)
     return fig
 
@@ -241,13 +262,16 @@ def _metadata(fmt: str) -> dict[str, Any]:
     return {"Date": None} if fmt == "svg" else {}
 
 
-def figure_bytes(spec: PlotSpec, fmt: str = "png") -> bytes:
-    """One figure rendered in memory (for the HTML report)."""
+def figure_bytes(spec: PlotSpec, fmt: str = "png", *, caption: bool = True) -> bytes:
+    """One figure rendered in memory (for the HTML report: ``caption=False`` where a page says it)."""
     import io
 
     with collector_paused():
         fig = draw(spec)
         try:
+            if not caption:
+                for text in [t for t in fig.texts if t.get_gid() == CAPTION_GID]:
+                    text.remove()
             buffer = io.BytesIO()
             fig.savefig(buffer, format=fmt, metadata=_metadata(fmt))
             return buffer.getvalue()

@@ -13,7 +13,7 @@ from ..errors import SlmEnergyError
 from ..quality.efficiency import EfficiencyRow, efficiency_rows
 from ..results.records import ModelRun
 from ..results.frame import frame_from_runs, runs_and_sources
-from ..stats.build import disambiguate, unpair_different_texts
+from ..stats.build import prepare_for_pairing
 
 TIMELINE_FILE = "timeline.csv"
 
@@ -51,10 +51,7 @@ def _load_input(paths: Sequence[Path]) -> RunInput:
     skipped: list[str] = []   # one bad file never refuses the honest ones beside it
     runs, sources = runs_and_sources(list(paths), skipped)
     aliases_in_files = [run.alias for run in runs]
-    runs, alias_notes = disambiguate(runs, sources)
-    runs, text_notes = unpair_different_texts(runs)
-    notes = skipped + list(alias_notes) + list(text_notes)
-    if len({r.run_id or s for r, s in zip(runs, sources)}) > 1:
-        notes.insert(0, "The models come from more than one run: differences mix model and machine/run effects.")
+    runs, pairing_notes = prepare_for_pairing(runs, sources)
+    notes = skipped + list(pairing_notes)
     return RunInput(tuple(paths), tuple(runs), tuple(sources), frame_from_runs(runs, sources, aliases_in_files, lean=True),
                     tuple(efficiency_rows(runs)), tuple(notes), read_timeline(paths), tuple(skipped))

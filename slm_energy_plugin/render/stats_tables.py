@@ -20,7 +20,7 @@ from ..errors import SlmEnergyError
 from ..results.records import ModelRun
 if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed or rendered
     from ..stats.core import Comparison, PairComparison, Shift
-from ..stats.build import MetricSection, StatsReport, build_report
+from ..stats.build import MetricSection, StatsReport, build_report, prepare_for_pairing
 from ..stats.types import StatResult
 from .format import WIDTH, LineWriter, accuracy, num, plural, pval
 
@@ -295,8 +295,10 @@ def write_statistics(runs: Sequence[ModelRun], metric_names: Sequence[str] | str
     metric name becomes one line saying so. Validate names earlier with
     :func:`~slm_energy_plugin.stats.build.parse_metric_names` to fail at configure time.
     """
+    # Paired exactly as `slm-energy compare` and the report pair them: one answer for one run.
+    paired, notes = prepare_for_pairing(runs)
     try:
-        report = build_report(runs, metric_names, alpha=alpha)
+        report = build_report(paired, metric_names, alpha=alpha, notes=notes)
     except SlmEnergyError as exc:
         writer.write_line(f"slm-energy statistics not computed: {exc}")
         return

@@ -10,6 +10,7 @@ id but not a text.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from ..bulk import collector_paused
@@ -163,19 +164,27 @@ def disambiguate(runs: Sequence[ModelRun], sources: Sequence[str]) -> tuple[list
     return renamed, notes
 
 
-def unpair_different_texts(runs: Sequence[ModelRun]) -> tuple[list[ModelRun], list[str]]:
+def unpair_different_texts(runs: Sequence[ModelRun],
+                           run_keys: Sequence[str] | None = None) -> tuple[list[ModelRun], list[str]]:
     """Query ids are only a pairing key when the text behind them is the same.
 
     Runs made from different query files can reuse ids (seed files number queries by
-    position); answers to different texts under one id get distinct ids here, so no
-    test pairs them, and a note says which ids were affected.
+    position), and within one run a task case, a load level or a test of its own can ask
+    another text under a query's id. Each (id, text) becomes its own id here (``q001~2``),
+    the same in every model, so answers pair by text and are never averaged across texts;
+    a note says which ids were affected and whether the texts differ within a run or
+    between runs (``run_keys``: the run each of ``runs`` came from; default: one run).
     """
+    keys = list(run_keys) if run_keys is not None else [""] * len(runs)
     texts: dict[str, list[str]] = {}
-    for run in runs:
+    per_run: dict[tuple[str, str], set[str]] = {}
+    for run, key in zip(runs, keys):
         for record in run.records:
             known = texts.setdefault(record.query_id, [])
             if record.query and record.query not in known:
                 known.append(record.query)
+            if record.query:
+                per_run.setdefault((key, record.query_id), set()).add(record.query)
     clashing = {qid for qid, found in texts.items() if len(found) > 1}
     if not clashing:
         return list(runs), []
@@ -187,10 +196,46 @@ def unpair_different_texts(runs: Sequence[ModelRun]) -> tuple[list[ModelRun], li
             for r in run.records
         )
         fixed.append(replace(run, records=records))
+    within = {qid for (_, qid), found in per_run.items() if qid in clashing and len(found) > 1}
+    if len(set(keys)) <= 1:
+        where = "within the run"
+    elif within == clashing:
+        where = "within a run"
+    elif within:
+        where = "within a run or in different runs"
+    else:
+        where = "in different runs"
     shown = ", ".join(sorted(clashing)[:5]) + (" ..." if len(clashing) > 5 else "")
     verb = "carries" if len(clashing) == 1 else "carry"
-    return fixed, [f"{plural(len(clashing), 'query id')} ({shown}) {verb} different texts in different runs; "
-                   "their answers are not paired."]
+    return fixed, [f"{plural(len(clashing), 'query id')} ({shown}) {verb} different texts {where}; "
+                   "answers are paired by id and text, each text on its own (shown as id~1, id~2)."]
+
+
+def run_key(run: ModelRun, source: str | None) -> str:
+    """Which run a model comes from: its run id, else the folder of its file."""
+    if run.run_id:
+        return run.run_id
+    return PurePath(source).parent.as_posix() if source else ""
+
+
+def prepare_for_pairing(runs: Sequence[ModelRun],
+                        sources: Sequence[str] | None = None) -> tuple[list[ModelRun], list[str]]:
+    """The ONE preparation of model runs before anything pairs their queries.
+
+    Used by the session summary, ``slm-energy compare``, the plots and the HTML report, so
+    they count the same shared queries and compute the same statistics. ``sources``: the
+    file each run came from (None: the runs of this session). Equal aliases are told apart,
+    an id asked with different texts is split per text; the notes say so, and say when the
+    models come from more than one run.
+    """
+    keys = [run_key(run, source) for run, source in
+            zip(runs, sources if sources is not None else [None] * len(runs))]
+    named, alias_notes = disambiguate(runs, sources if sources is not None else keys)
+    paired, text_notes = unpair_different_texts(named, keys)
+    notes = []
+    if len(set(keys)) > 1:
+        notes.append("The models come from more than one run: differences mix model and machine/run effects.")
+    return paired, notes + alias_notes + text_notes
 
 
 def choose_metrics(requested: str | Sequence[str] | None, runs: list[ModelRun]) -> tuple[list[str], list[str]]:

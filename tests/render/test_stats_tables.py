@@ -176,3 +176,24 @@ def test_terminal_summary_never_raises_on_a_bad_metric_name():
     write_statistics(_scored_runs(10), "energy,power", writer)
     assert writer.lines == ["slm-energy statistics not computed: unknown metric 'power'; choose from "
                             "energy, energy_per_token, latency, ttft, tokens, emissions, correct, score"]
+
+
+def test_the_pairing_note_says_within_the_run_or_in_different_runs():
+    from slm_energy_plugin.stats.build import prepare_for_pairing
+
+    # One run: an id asked with two texts by the same model (a case and a query sharing q001).
+    one = make_run("gpt2", [1.0, 2.0], texts=["What is 2+2?", "Say hi."], query_ids=["q001", "q001"])
+    other = make_run("phi2", [3.0, 4.0], texts=["What is 2+2?", "Say hi."], query_ids=["q001", "q001"])
+    fixed, notes = prepare_for_pairing([one, other], ["run/a.json", "run/b.json"])
+    assert notes == ["1 query id (q001) carries different texts within the run; answers are paired by id and "
+                     "text, each text on its own (shown as id~1, id~2)."]
+    assert [r.query_id for r in fixed[1].records] == ["q001~1", "q001~2"]
+    # Two runs whose files number different queries alike: "in different runs", and the runs are said.
+    a = make_run("gpt2", [1.0], texts=["a?"], run_id="r1")
+    b = make_run("phi2", [2.0], texts=["x?"], run_id="r2")
+    _, notes = prepare_for_pairing([a, b], ["r1/a.json", "r2/b.json"])
+    assert notes[0].startswith("The models come from more than one run")
+    assert "carries different texts in different runs" in notes[1]
+    # The session summary passes no files: one session is one run.
+    _, notes = prepare_for_pairing([one, other])
+    assert "within the run" in notes[0]
