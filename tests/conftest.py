@@ -75,9 +75,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"slow: minutes and GBs of memory; runs only with {SLOW_ENV}=1")
 
 
+# A test that needs one of these is an integration test: a whole pytest session of the suite on real
+# models (pytester), a real server (transformers serve, uvicorn), a measured run shared by the report and
+# browser tests, a real LoRA training. They take ~3/4 of the suite's time: the README's quick test command
+# leaves them out (-m "not integration"), `pytest tests -m integration` runs them, and .ci/run runs both.
+INTEGRATION_FIXTURES = frozenset({"pytester", "real_run", "trained", "qwen_server", "uvicorn_server"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     import os
 
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
     if os.environ.get(SLOW_ENV) == "1":
         return
     skip = pytest.mark.skip(reason=f"slow: set {SLOW_ENV}=1 to run it")

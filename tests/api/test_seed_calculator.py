@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,10 +22,9 @@ pytest.importorskip("uvicorn")
 pytest.importorskip("fastapi_offline")
 
 from tests.api.test_api_server import free_port, stop  # noqa: E402
+from tests.browser import headless_chromium  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 # The seed's README payload, key for key.
 PAYLOAD = {
@@ -129,21 +127,9 @@ def test_bad_seed_payloads_are_one_line_422s(uvicorn_server: str, body: dict[str
 
 
 def _browser() -> Any:
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (dev extra)")
-    from selenium.webdriver.chrome.service import Service
-
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("Chromium is absent: `apt-get install -y chromium chromium-driver` (see .ci/install)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1200,1000",
-                 # Offline, whatever this machine can reach: every name but 127.0.0.1 fails to resolve.
-                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # Offline, whatever this machine can reach: every name but 127.0.0.1 fails to resolve.
+    return headless_chromium(["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"],
+                             logs=("browser", "performance"))
 
 
 def _requested_urls(driver: Any) -> list[str]:
@@ -168,6 +154,8 @@ def test_docs_render_offline_in_headless_chromium(uvicorn_server: str) -> None:
     finally:
         driver.quit()
     assert "/calculate-raw" in paths and "/estimate" in paths
-    leaving = [u for u in urls if not u.startswith((uvicorn_server, "data:", f"blob:{uvicorn_server}"))]
+    # chrome:// pages are the browser's own (its new-tab page in a fresh profile), not the network.
+    leaving = [u for u in urls
+               if not u.startswith((uvicorn_server, "data:", f"blob:{uvicorn_server}", "chrome://", "chrome-"))]
     assert leaving == [], leaving
     assert f"{uvicorn_server}/static-offline-docs/swagger-ui-bundle.js" in urls

@@ -14,8 +14,8 @@ from slm_energy_plugin.cli import main
 from slm_energy_plugin.render.html_report import build_html, write_report
 from slm_energy_plugin.render.run_input import load_input
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
+from ..browser import headless_chromium
+
 
 
 def test_energy_html_wrote_the_report_into_the_run_folder(real_run: Path) -> None:
@@ -66,19 +66,7 @@ def test_report_command(real_run: Path, tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def _browser() -> Any:
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (dev extra)")
-    from selenium.webdriver.chrome.service import Service
-
-    if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("Chromium is absent: `apt-get install -y chromium chromium-driver` (see .ci/install)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1200,1000"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    return headless_chromium()
 
 
 IMAGES = "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.alt])"
