@@ -18,10 +18,10 @@ from ..errors import ConfigError
 from ..finetune.tradeoff import AccuracyGateSpec, is_accuracy_spec, parse_accuracy_spec
 from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
 from ..stats.metrics import get_metric
-from ..render.format import plural
+from ..number_format import plural
 from ..results.records import ModelRun
 from ..render.stats_export import render_csv, render_json
-from ..render.format import WIDTH
+from ..render.writer import WIDTH
 from ..render.stats_tables import render_markdown, report_lines
 from ..render.verdicts import trust_lines
 from ..stats.build import build_report, choose_metrics, prepare_for_pairing

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..render.format import plural
+from ..number_format import plural
 from ..results import storage
 from ..results.collector import RunCollector
 from ..errors import SlmEnergyError

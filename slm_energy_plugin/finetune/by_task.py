@@ -12,10 +12,10 @@ from typing import Any, Mapping, Sequence
 
 from tabulate import tabulate
 
-from ..quality.efficiency import efficiency_rows, format_energy
+from ..quality.efficiency import efficiency_rows
 from ..results.records import ModelRun
 from .report import FILE_NAME
-from ..render.format import accuracy
+from ..number_format import accuracy, format_energy
 from .tradeoff import (CI_METHOD, GATE_TEST, AccuracyGateSpec, PairedAccuracy, TaskComparison, accuracy_drops,
                        adapter_pairs, paired_by_task, tradeoff_rows)
 

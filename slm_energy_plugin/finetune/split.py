@@ -12,7 +12,7 @@ import unicodedata
 from typing import Iterable
 
 from ..errors import ConfigError
-from ..render.format import plural
+from ..number_format import plural
 
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 

@@ -23,7 +23,7 @@ import pandas as pd
 from .architecture import known_parameter_count
 from .fit import LOG_LOG, FitError, LogLogFit, fit_size
 from .readers import LLM_PERF, OPEN_LLM, PRICE, LeaderboardTable
-from ..render.format import plural
+from ..number_format import plural
 
 ACROSS = "across hardware (mean per model)"
 METRICS: dict[str, tuple[str, str]] = {

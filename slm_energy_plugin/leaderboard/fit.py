@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 from scipy import stats
 
-from ..render.format import plural
+from ..number_format import plural
 
 CONFIDENCE = 0.95
 MIN_POINTS = 3  # two points always fit exactly: no residual variance, no interval

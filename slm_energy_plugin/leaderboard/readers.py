@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import SlmEnergyError
-from ..render.format import plural
+from ..number_format import plural
 
 LLM_PERF = "llm-perf"
 OPEN_LLM = "open-llm"

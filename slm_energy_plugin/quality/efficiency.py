@@ -1,7 +1,7 @@
 """Efficiency per quality: accuracy, energy per correct answer, a fixed-band star rating.
 
 Pure (no I/O): builds rows from :class:`~slm_energy_plugin.results.records.ModelRun` objects and
-renders them to any object with ``write_line(str)``.
+words the method's legend; :mod:`slm_energy_plugin.render.efficiency_table` writes them as a table.
 
 Method (the README repeats it):
 - accuracy = correct / scored answers per (model, task), with a 95% Wilson score interval;
@@ -20,15 +20,12 @@ Method (the README repeats it):
 from __future__ import annotations
 
 import math
-import textwrap
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
-from tabulate import tabulate
-
 from ..stats.binary import wilson_interval as stats_wilson_interval
 from ..results.records import COUNTED_OUTCOMES, ModelRun, QueryRecord, combine_provenance
-from ..render.format import WIDTH, LineWriter, accuracy
+from ..number_format import format_energy
 from ..energy.units import J_PER_KWH
 
 # (upper bound of energy per correct answer in joules, stars). A decade per star covers
@@ -150,58 +147,11 @@ def efficiency_rows(runs: Iterable[ModelRun]) -> list[EfficiencyRow]:
     return [row for task_rows in by_task.values() for row in _mark_pareto(task_rows)]
 
 
-def format_energy(joules: float | None) -> str:
-    if joules is None:
-        return "n/a"
-    if joules >= 1000:
-        return f"{joules / 1000:.3g} kJ"
-    if joules >= 1:
-        return f"{joules:.3g} J"
-    return f"{joules * 1000:.3g} mJ"
-
-
 def stars_text(stars: int | None, unicode: bool = True) -> str:
     if stars is None:
         return "-"
     full, empty = ("\u2605", "\u2606") if unicode else ("*", ".")
     return full * stars + empty * (5 - stars)
-
-
-def _accuracy_text(row: EfficiencyRow) -> str:
-    if row.accuracy is None:
-        return "not scored"
-    return accuracy(row.correct, row.scored, row.ci_low, row.ci_high)
-
-
-def _per_correct_text(row: EfficiencyRow) -> str:
-    if row.correct == 0:
-        return "no correct answers"
-    if row.energy_per_correct_j is None:
-        return "no energy figure"
-    mark = "*" if row.correct < FEW_CORRECT else ""
-    return format_energy(row.energy_per_correct_j) + mark + (" (chance)" if row.at_chance else "")
-
-
-def render_efficiency(rows: Sequence[EfficiencyRow], writer: LineWriter, *, tablefmt: str = "simple",
-                      unicode: bool = True) -> None:
-    """Write the efficiency table and its legend, one line at a time."""
-    if not rows:
-        writer.write_line("efficiency per quality: no scored answers in this run")
-        return
-    # The energy column appears only when rows differ in provenance: the legend says it otherwise.
-    mixed = len({r.provenance for r in rows}) > 1
-    table = [[r.model, r.task, _accuracy_text(r), format_energy(r.energy_per_query_j), _per_correct_text(r),
-              "-" if r.correct_per_kj is None else f"{r.correct_per_kj:.3g}",
-              "at chance" if r.at_chance and r.correct else stars_text(r.stars, unicode),
-              {True: "yes", False: "no", None: "-"}[r.pareto]] + ([r.provenance] if mixed else [])
-             for r in rows]
-    headers = ["model", "task", "right/n (accuracy [95% Wilson])", "per query", "per correct",
-               "correct/kJ", "rating", "Pareto"] + (["energy"] if mixed else [])
-    for line in tabulate(table, headers=headers, tablefmt=tablefmt, disable_numparse=True).splitlines():
-        writer.write_line(line)
-    for line in efficiency_legend(rows, unicode=unicode):   # prose: wrapped, as every legend
-        for part in textwrap.wrap(line, WIDTH, subsequent_indent="  ", break_on_hyphens=False) or [""]:
-            writer.write_line(part)
 
 
 def efficiency_legend(rows: Sequence[EfficiencyRow], *, unicode: bool = True) -> list[str]:

@@ -21,7 +21,7 @@ import pandas as pd
 from ..quality.efficiency import EfficiencyRow
 from ..results.frame_stats import values_from_frame
 from .style import PALETTE
-from .format import plural
+from ..number_format import plural
 
 # Figures draw at most this many points per model (a seeded sample, said in the caption):
 # 10,000 points per model hide each other and make SVG files of many MB.

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .. import __version__
-from ..quality.efficiency import efficiency_legend, format_energy, stars_text
+from ..quality.efficiency import efficiency_legend, stars_text
 from ..results.records import ModelRun
 from .summary import WEIGHT_NOTES, meter_warnings
-from .format import accuracy, num, plural
+from ..number_format import accuracy, format_energy, num, plural
 from .stats_tables import report_lines
 from ..stats.build import StatsReport, build_report, choose_metrics
 from .run_input import RunInput

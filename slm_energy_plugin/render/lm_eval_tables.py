@@ -13,7 +13,8 @@ from tabulate import tabulate
 
 from ..quality.task_metrics import MEAN_CI, TaskAggregate, TaskPair, task_aggregates, task_pairs
 from ..results.records import ModelRun
-from .format import WIDTH, LineWriter, num, pval
+from ..number_format import num, pval
+from .writer import WIDTH, LineWriter
 
 
 def _value(row: TaskAggregate) -> str:

@@ -8,7 +8,7 @@ from typing import Sequence
 from ..energy.units import J_PER_KWH
 from ..perf.performance import PerformanceView
 from ..results.records import ModelRun
-from .format import num, plural
+from ..number_format import num, plural
 
 
 def load_lines(runs: Sequence[ModelRun]) -> list[str]:

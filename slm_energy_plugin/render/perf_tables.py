@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from ..perf.performance import PerformanceView
 from ..results.records import ModelRun
-from .format import num as fmt
+from ..number_format import num as fmt
 from ..energy.units import J_PER_KWH
 
 

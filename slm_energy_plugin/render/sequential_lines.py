@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from tabulate import tabulate
 
-from .format import num, plural
+from ..number_format import num, plural
 
 PROVENANCE_WORDS = {"measured": "measured", "estimated": "estimated, not measured", "mixed": "partly estimated"}
 

@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are compu
     from ..stats.core import Comparison, PairComparison, Shift
 from ..stats.build import MetricSection, StatsReport, build_report, prepare_for_pairing
 from ..stats.types import StatResult
-from .format import WIDTH, LineWriter, accuracy, num, plural, pval
+from ..number_format import accuracy, num, plural, pval
+from .writer import WIDTH, LineWriter
 
 Writer = LineWriter  # kept: older name of the protocol
 

@@ -8,7 +8,7 @@ statistics (pairs oriented larger-first by :func:`slm_energy_plugin.render.stats
 
 from __future__ import annotations
 
-from .format import num, pval
+from ..number_format import num, pval
 from .stats_tables import omnibus_line, oriented
 from ..stats.build import MetricSection, StatsReport
 

@@ -13,14 +13,15 @@ from ..stats.metrics import METRICS, record_values
 from ..results.records import ModelRun
 from ..stats.summary import median_or_none
 from ..stats.binary import wilson_interval
-from .format import LineWriter, accuracy, num
+from ..number_format import accuracy, num
+from .writer import LineWriter
 from ..energy.units import J_PER_KWH
 
 # The statistics modules import scipy.stats (~60 MB resident, ~0.7 s): imported when a summary is
 # rendered, not when pytest loads the plugin, so a run's peak memory and start-up do not pay for them.
 
 
-fmt = num  # the one number format (render.format.num)
+fmt = num  # the one number format (number_format.num)
 
 
 def energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
@@ -138,7 +139,8 @@ def render_summary(runs: Sequence[ModelRun], writer: LineWriter, *, full: bool, 
     ``sequential``: a sequential run's verdict lines (render/sequential_lines.py), always shown; they
     replace the fixed-n statistics, whose p-values do not hold after stopping on the data."""
     from .perf_tables import render_performance
-    from ..quality.efficiency import efficiency_rows, render_efficiency
+    from ..quality.efficiency import efficiency_rows
+    from .efficiency_table import render_efficiency
     from .stats_tables import write_statistics
     from .workload_tables import has_breakdown, render_task_load_table
 

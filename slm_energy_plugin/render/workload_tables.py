@@ -14,7 +14,8 @@ from tabulate import tabulate
 from ..energy.units import J_PER_KWH
 from ..results.records import ModelRun
 from ..stats.summary import median_or_none
-from .format import LineWriter, num
+from ..number_format import num
+from .writer import LineWriter
 
 
 def _key(record: Any) -> tuple[str, str]:

@@ -18,7 +18,7 @@ from ..energy.reading import NO_FIGURE_METHODS, is_measured
 from ..errors import ConfigError, SlmEnergyError
 from .metrics import DEFAULT_METRICS, METRICS, get_metric, has_values, values_by_model
 from ..results.records import ModelRun, summarize_provenance
-from ..render.format import plural
+from ..number_format import plural
 
 if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed
     from .core import Comparison

@@ -27,7 +27,7 @@ from . import hodges_lehmann as hl
 from .rank_tests import WILCOXON, friedman, kruskal, mann_whitney, wilcoxon
 from .binary import Accuracy, accuracy, cochran_q, discordant_columns, mcnemar_from_counts
 from .types import StatResult, holm
-from ..render.format import plural
+from ..number_format import plural
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "Accuracy", "Comparison", "ModelSummary",

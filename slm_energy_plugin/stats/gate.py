@@ -28,7 +28,7 @@ from ..errors import ConfigError
 from .metrics import METRICS, get_metric, values_by_model
 from .rank_tests import wilcoxon
 from ..results.records import ModelRun
-from ..render.format import num, plural
+from ..number_format import num, plural
 
 GATE_TEST = "Wilcoxon signed-rank, one-sided (current > baseline)"
 _SPEC = re.compile(r"^\s*([a-z_]+)\s*:\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")

@@ -15,7 +15,7 @@ from scipy import special
 from scipy import stats as sps
 
 from .types import StatResult
-from ..render.format import plural
+from ..number_format import plural
 
 MANN_WHITNEY = "Mann-Whitney U"
 WILCOXON = "Wilcoxon signed-rank"

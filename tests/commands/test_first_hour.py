@@ -103,7 +103,7 @@ def test_long_lines_are_wrapped_to_the_terminal(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_wording_counts_are_singular_when_one() -> None:
-    from slm_energy_plugin.render.format import accuracy, plural
+    from slm_energy_plugin.number_format import accuracy, plural
 
     assert plural(1, "model") == "1 model" and plural(2, "query", "queries") == "2 queries"
     assert accuracy(5, 116, 0.02, 0.10) == "5/116 (4% [2%, 10%])"

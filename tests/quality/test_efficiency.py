@@ -7,9 +7,9 @@ import math
 import pytest
 
 from slm_energy_plugin.energy.reading import EnergyReading
-from slm_energy_plugin.quality.efficiency import (
-    STAR_BANDS_J, efficiency_rows, format_energy, render_efficiency, star_rating, wilson_interval,
-)
+from slm_energy_plugin.number_format import format_energy
+from slm_energy_plugin.quality.efficiency import STAR_BANDS_J, efficiency_rows, star_rating, wilson_interval
+from slm_energy_plugin.render.efficiency_table import render_efficiency
 from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord
 
 J_PER_KWH = 3.6e6

@@ -13,7 +13,8 @@ from ..run_factory import ESTIMATED, MEASURED, J_PER_KWH, make_run, three_models
 from slm_energy_plugin.errors import ConfigError
 from slm_energy_plugin.results.records import ModelRun
 from slm_energy_plugin.render.stats_export import CSV_COLUMNS, render_csv, render_json
-from slm_energy_plugin.render.format import LineCollector, num
+from slm_energy_plugin.number_format import num
+from slm_energy_plugin.render.writer import LineCollector
 from slm_energy_plugin.render.stats_tables import render_markdown, write_statistics
 from slm_energy_plugin.stats.build import (
     build_report, disambiguate, energy_header, parse_metric_names, unpair_different_texts,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slm_energy_plugin.render.format import LineCollector
+from slm_energy_plugin.render.writer import LineCollector
 from slm_energy_plugin.render.summary import fmt, provenance_sentence, render_brief, render_model_table
 
 from ..results.test_records_and_storage import model_run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from slm_energy_plugin.render.format import LineCollector
+from slm_energy_plugin.render.writer import LineCollector
 from slm_energy_plugin.render.summary import render_summary
 from slm_energy_plugin.render.verdicts import (background_lines, order_lines, repeatability_lines, round_cv,
                                                same_measurement)

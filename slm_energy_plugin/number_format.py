@@ -1,31 +1,11 @@
-"""One writer protocol and one number format for every renderer (terminal, markdown, CLI).
+"""How every number, unit and count is written: in tables, messages, the report and the CLI.
 
-A leaf module: it imports nothing from the package, so statistics and the gate can format
-numbers in their messages without importing a renderer.
+Bottom floor: it imports nothing from the package, so statistics, scorers, the gate, the
+leaderboard and fine-tuning can word their messages without importing a renderer
+(``lint-imports`` holds every floor module to that; see pyproject.toml).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-WIDTH = 80  # wrap width for legends and notes
-
-
-class LineWriter(Protocol):
-    """pytest's TerminalReporter and :class:`LineCollector` both satisfy this."""
-
-    def write_line(self, line: str, **markup: Any) -> None: ...
-
-
-@dataclass
-class LineCollector:
-    """A writer that keeps the lines (for the CLI and for tests)."""
-
-    lines: list[str] = field(default_factory=list)
-
-    def write_line(self, line: str = "", **markup: Any) -> None:
-        self.lines.append(line)
 
 
 def num(value: float | None) -> str:
@@ -62,3 +42,14 @@ def accuracy(correct: int, scored: int, low: float | None, high: float | None) -
 def plural(count: int, word: str, many: str | None = None) -> str:
     """``1 model``, ``3 models``: no "1 models" anywhere."""
     return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def format_energy(joules: float | None) -> str:
+    """An energy in the unit its size reads best in: ``12.3 mJ``, ``4.5 J``, ``12.3 kJ``; 'n/a' for none."""
+    if joules is None:
+        return "n/a"
+    if joules >= 1000:
+        return f"{joules / 1000:.3g} kJ"
+    if joules >= 1:
+        return f"{joules:.3g} J"
+    return f"{joules * 1000:.3g} mJ"
