@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from .errors import ConfigError
-from .stats.metrics import DEFAULT_METRICS
+from .results.metrics import DEFAULT_METRICS
 from .workload.order import ORDERS
 
 
@@ -525,7 +525,7 @@ def build_settings(
     if models is not None and not models:
         raise ConfigError("--energy-models is empty: name at least one model, e.g. --energy-models tiny-gpt2")
     metrics = resolved["energy_metrics"]
-    from .stats.metrics import METRICS  # local import keeps settings importable on its own
+    from .results.metrics import METRICS  # local import keeps settings importable on its own
 
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:

@@ -23,7 +23,7 @@ from scipy import stats as scipy_stats
 
 from slm_energy_plugin.results.storage import load_run_dir
 from slm_energy_plugin.stats.core import compare_models
-from slm_energy_plugin.stats.metrics import values_by_model
+from slm_energy_plugin.results.metrics import values_by_model
 from slm_energy_plugin.stats.sequential import DIFFERENT, design_for, simulate
 
 RUNS, QUERIES, ALPHA, SEED = 2000, 56, 0.05, 23

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..finetune.tradeoff import AccuracyGateSpec, is_accuracy_spec, parse_accuracy_spec
 from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
-from ..stats.metrics import get_metric
+from ..results.metrics import get_metric
 from ..number_format import plural
 from ..results.records import ModelRun
 from ..render.stats_export import render_csv, render_json

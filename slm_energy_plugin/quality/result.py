@@ -1,7 +1,7 @@
 """The one shape every scorer returns, and the small text helpers they share.
 
 Pure: no I/O. ``ScoreResult.to_dict()`` is what lands in ``QueryRecord.scores``;
-:mod:`slm_energy_plugin.stats.metrics` reads its ``"score"`` and ``"correct"`` keys.
+:mod:`slm_energy_plugin.results.metrics` reads its ``"score"`` and ``"correct"`` keys.
 """
 
 from __future__ import annotations

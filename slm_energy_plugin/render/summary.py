@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from tabulate import tabulate
 
-from ..stats.metrics import METRICS, record_values
+from ..results.metrics import METRICS, record_values
 from ..results.records import ModelRun
 from ..stats.summary import median_or_none
 from ..stats.binary import wilson_interval

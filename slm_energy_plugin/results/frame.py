@@ -36,7 +36,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import pandas as pd
 
 from ..energy.reading import NO_FIGURE_METHODS
-from ..stats.metrics import METRICS
+from .metrics import METRICS
 from .records import ModelRun
 from .storage import load_sources
 

@@ -1,7 +1,7 @@
 """The statistics on a DataFrame from :func:`~slm_energy_plugin.results.frame.load_results`.
 
 An adapter, not a second copy: it turns the table back into the input the statistics
-take (``{model: {query id: value}}``, as :func:`slm_energy_plugin.stats.metrics.values_by_model`
+take (``{model: {query id: value}}``, as :func:`slm_energy_plugin.results.metrics.values_by_model`
 makes from records, with the same rules: errored tests left out, repeated query ids
 averaged) and calls :func:`slm_energy_plugin.stats.core.compare_models`.
 """
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Sequence, Union
 
 import pandas as pd
 
-from ..stats.metrics import get_metric, values_by_model
+from .metrics import get_metric, values_by_model
 from .records import COUNTED_OUTCOMES
 from .records import ModelRun
 from .frame import load_results

@@ -137,7 +137,7 @@ class CollectingRole:
         assert self.run_dir is not None
         try:
             from ..render.html_report import write_report
-            from ..stats.metrics import DEFAULT_METRICS
+            from ..results.metrics import DEFAULT_METRICS
 
             # The default metrics leave the report its own default (adds "correct" when answers were scored).
             chosen = None if tuple(self.settings.metrics) == tuple(DEFAULT_METRICS) else list(self.settings.metrics)

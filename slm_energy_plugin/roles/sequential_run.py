@@ -24,7 +24,7 @@ import pytest
 from ..energy.units import J_PER_KWH
 from ..results.records import COUNTED_OUTCOMES, QueryRecord
 from ..settings import Settings
-from ..stats.metrics import METRICS
+from ..results.metrics import METRICS
 from ..stats.sequential import Monitor
 from .collecting import CollectingRole
 from .run_order import order_key

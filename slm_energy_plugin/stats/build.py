@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from ..bulk import collector_paused
 from ..energy.reading import NO_FIGURE_METHODS, is_measured
 from ..errors import ConfigError, SlmEnergyError
-from .metrics import DEFAULT_METRICS, METRICS, get_metric, has_values, values_by_model
+from ..results.metrics import DEFAULT_METRICS, METRICS, get_metric, has_values, values_by_model
 from ..results.records import ModelRun, summarize_provenance
 from ..number_format import plural
 

@@ -1,7 +1,7 @@
 """Statistics that tell whether a difference between models is real.
 
 Pure (numpy + scipy, no pytest, no I/O). Input: ``{model alias: {query id: value}}``,
-what :func:`slm_energy_plugin.stats.metrics.values_by_model` returns. Every model answers
+what :func:`slm_energy_plugin.results.metrics.values_by_model` returns. Every model answers
 the same queries, so the design is paired; both views are reported:
 
 - unpaired, on every value: Kruskal–Wallis H across models, Mann–Whitney U per pair;

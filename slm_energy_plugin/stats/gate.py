@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ConfigError
-from .metrics import METRICS, get_metric, values_by_model
+from ..results.metrics import METRICS, get_metric, values_by_model
 from .rank_tests import wilcoxon
 from ..results.records import ModelRun
 from ..number_format import num, plural

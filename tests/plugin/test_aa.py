@@ -20,7 +20,7 @@ import pytest
 
 from slm_energy_plugin.results.storage import load_run_dir
 from slm_energy_plugin.stats.core import compare_models
-from slm_energy_plugin.stats.metrics import values_by_model
+from slm_energy_plugin.results.metrics import values_by_model
 
 from ..conftest import run_dirs
 

@@ -3,6 +3,9 @@
 Pure: turns query records into numbers, one value per (model, query id). A record that
 cannot give a metric (an error, no energy meter, no tokens) gives None and is left
 out, so a statistic never silently counts a missing value as zero.
+
+It lives with the records (not in ``stats/``) because it says what a record's figures are:
+the results table (``frame.py``), the statistics, the summary and the gate all read them here.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from ..results.records import COUNTED_OUTCOMES, ModelRun, QueryRecord
+from .records import COUNTED_OUTCOMES, ModelRun, QueryRecord
 from ..energy.units import J_PER_KWH
 
 
