@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..quality.efficiency import EfficiencyRow
-from ..results.frame_stats import values_from_frame
+from ..results.frame import values_from_frame
 from .style import PALETTE
 from ..number_format import plural
 

@@ -36,8 +36,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import pandas as pd
 
 from ..energy.reading import NO_FIGURE_METHODS
-from .metrics import METRICS
-from .records import ModelRun
+from .metrics import METRICS, get_metric
+from .records import COUNTED_OUTCOMES, ModelRun
 from .storage import load_sources
 
 
@@ -294,3 +294,28 @@ def load_results(*paths: str | Path, skipped: list[str] | None = None) -> pd.Dat
         raise TypeError("load_results() needs at least one run folder or model file")
     runs, sources = runs_and_sources([Path(p) for p in paths], skipped)
     return frame_from_runs(runs, sources)
+
+
+# metric name (metrics.METRICS) -> the frame's column holding it (values_from_frame)
+METRIC_COLUMNS = {
+    "energy": "energy_j", "energy_per_token": "energy_per_token_j", "latency": "latency_s",
+    "ttft": "ttft_s", "tokens": "tokens_output", "emissions": "emissions_g", "correct": "correct",
+    "score": "score",
+}
+
+
+def values_from_frame(frame: pd.DataFrame, metric: str) -> dict[str, dict[str, float]]:
+    """``{model: {query id: value}}`` from the table, by the rules of metrics.record_values."""
+    get_metric(metric)   # unknown names fail with the metrics module's message
+    column = METRIC_COLUMNS[metric]
+    if column not in frame.columns:
+        return {str(m): {} for m in frame["model"].unique()} if "model" in frame.columns else {}
+    # One value per record: rows of one record's rounds carry the same per-round value.
+    rows = frame[(frame["round"] == 1) & frame["outcome"].isin(COUNTED_OUTCOMES)]
+    values = pd.to_numeric(rows[column], errors="coerce")
+    kept = pd.DataFrame({"model": rows["model"], "query_id": rows["query_id"], "value": values})[values.notna()]
+    means = kept.groupby(["model", "query_id"], sort=False)["value"].mean().reset_index()
+    out: dict[str, dict[str, float]] = {str(m): {} for m in frame["model"].unique()}
+    for model, part in means.groupby("model", sort=False):
+        out[str(model)] = dict(zip(part["query_id"].astype(str).tolist(), part["value"].astype(float).tolist()))
+    return out

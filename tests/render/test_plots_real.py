@@ -13,7 +13,7 @@ from slm_energy_plugin.cli import main
 from slm_energy_plugin.render import figure_data as fd
 from slm_energy_plugin.render.plots import build_figures, draw, save_figures
 from slm_energy_plugin.render.run_input import load_input
-from slm_energy_plugin.results.frame_stats import compare_models
+from slm_energy_plugin.stats.frame_stats import compare_models
 
 EXPECTED = {
     "distribution_energy", "distribution_latency", "distribution_energy_per_token", "distribution_tokens",

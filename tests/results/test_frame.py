@@ -14,8 +14,8 @@ from slm_energy_plugin import load_results
 from slm_energy_plugin.cli import main
 from slm_energy_plugin.errors import SlmEnergyError
 from slm_energy_plugin.results.export import read_export
-from slm_energy_plugin.results.frame import COLUMN_NAMES, column_for, json_leaves
-from slm_energy_plugin.results.frame_stats import compare_models, values_from_frame
+from slm_energy_plugin.results.frame import COLUMN_NAMES, column_for, json_leaves, values_from_frame
+from slm_energy_plugin.stats.frame_stats import compare_models
 from slm_energy_plugin.results.metrics import values_by_model
 from slm_energy_plugin.results.storage import load_run_dir
 from tests.run_factory import write_seed_file
