@@ -10,7 +10,8 @@ copy speed). Bandwidth comes from a short STREAM-style copy (``dst.copy_(src)`` 
 far larger than the caches, with the torch threads inference uses; read + written bytes per
 second, best of several repeats), measured once per machine and device and cached under
 the slm-energy cache folder. The KV cache and activations also move bytes; they are left
-out, so MBU slightly understates the real traffic for long contexts.
+out, so MBU slightly understates the real traffic for long contexts. The formula itself,
+:func:`slm_energy_plugin.results.performance.mbu`, lives with the performance block it fills.
 """
 
 from __future__ import annotations
@@ -54,13 +55,6 @@ class Bandwidth:
     def from_dict(cls, data: dict[str, Any]) -> "Bandwidth":
         known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
         return cls(**known)
-
-
-def mbu(decode_tokens_per_s: float | None, bytes_per_token: int | None, bandwidth_gb_per_s: float | None) -> float | None:
-    """Model-bandwidth utilisation as a fraction (0.5 = 50 %); None when a figure is missing."""
-    if not decode_tokens_per_s or not bytes_per_token or not bandwidth_gb_per_s:
-        return None
-    return decode_tokens_per_s * bytes_per_token / (bandwidth_gb_per_s * 1e9)
 
 
 def measure_copy_bandwidth(device: str = "cpu", buffer_mb: int = DEFAULT_BUFFER_MB,

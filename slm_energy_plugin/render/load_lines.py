@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..energy.units import J_PER_KWH
-from ..perf.performance import PerformanceView
+from ..results.performance import PerformanceView
 from ..results.records import ModelRun
 from ..number_format import num, plural
 

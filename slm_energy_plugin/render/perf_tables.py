@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from tabulate import tabulate
 
-from ..perf.performance import PerformanceView
+from ..results.performance import PerformanceView
 from ..results.records import ModelRun
 from ..number_format import num as fmt
 from ..energy.units import J_PER_KWH

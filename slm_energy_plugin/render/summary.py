@@ -11,7 +11,7 @@ from tabulate import tabulate
 
 from ..results.metrics import METRICS, record_values
 from ..results.records import ModelRun
-from ..stats.summary import median_or_none
+from ..medians import median_or_none
 from ..stats.binary import wilson_interval
 from ..number_format import accuracy, num
 from .writer import LineWriter

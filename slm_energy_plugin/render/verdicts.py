@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..perf.background import THRESHOLD
-from ..perf.performance import PerformanceView
+from ..results.performance import PerformanceView
 from ..results.records import ModelRun
-from ..stats.summary import median_or_none
+from ..medians import median_or_none
 
 BACKGROUND_SHARE_WARN = 0.1   # warn when more than this share of a model's queries were loaded
 

@@ -13,7 +13,7 @@ from tabulate import tabulate
 
 from ..energy.units import J_PER_KWH
 from ..results.records import ModelRun
-from ..stats.summary import median_or_none
+from ..medians import median_or_none
 from ..number_format import num
 from .writer import LineWriter
 

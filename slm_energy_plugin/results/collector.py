@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from ..energy.intensity import CarbonContext
 from ..energy.reading import PowerBaseline
-from ..perf.performance import model_performance
+from .performance import model_performance
 from ..results.records import LoadRecord, ModelInfo, ModelRun, QueryRecord
 from ..encodable import encodable_tree
 from ..results.schema import (OUT_OF_RANGE_FLAG, TEXT_REPLACED_FLAG, check_fields, finite_or_null,

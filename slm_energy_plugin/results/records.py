@@ -224,7 +224,7 @@ class ModelRun:
     status: str = "complete"        # complete / interrupted / failed
     source_format: str = "slm-energy"  # or "seed" when read from an original SLM Green Benchmark file
     extra: Mapping[str, Any] = field(default_factory=dict)
-    # Cost figures of the model itself (see slm_energy_plugin.perf.performance): torch threads, weight
+    # Cost figures of the model itself (see slm_energy_plugin.results.performance): torch threads, weight
     # bytes, memory, machine bandwidth, decode rates and MBU, the decode protocol when run.
     performance: Mapping[str, Any] = field(default_factory=dict)
     # What was changed on the way to the file (a NaN score stored as null, ...): schema 1.1.

@@ -192,7 +192,7 @@ FIELDS: tuple[FieldSpec, ...] = (
               _M),
     FieldSpec("extra", "object", "", "the run's settings, the workers that ran the model", _M),
     FieldSpec("performance", "object", "", "threads, weight bytes, memory, bandwidth, prefill/decode rates, "
-              "MBU, the decode protocol when run (see perf/performance.py); load: a load level's requests, windows, "
+              "MBU, the decode protocol when run (see results/performance.py); load: a load level's requests, windows, "
               "throughput and energy", _M),
 )
 

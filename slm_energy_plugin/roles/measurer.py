@@ -31,7 +31,7 @@ from ..backends.tiny import ensure_tiny
 from ..results.records import LoadRecord, QueryRecord
 from ..settings import Settings
 from .slm import TestObservation
-from ..stats.summary import median_or_none
+from ..medians import median_or_none
 from .opened import OpenModel
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from slm_energy_plugin.perf.bandwidth import Bandwidth, bandwidth_for, machine_bandwidth, mbu, measure_copy_bandwidth
+from slm_energy_plugin.perf.bandwidth import Bandwidth, bandwidth_for, machine_bandwidth, measure_copy_bandwidth
 from slm_energy_plugin.perf.decode_protocol import (ProtocolSettings, TargetResult, protocol_figures, random_prompt,
                                                run_protocol, run_target)
 from slm_energy_plugin.energy.null_meter import NullMeter
 from slm_energy_plugin.energy.reading import EnergyReading
 from slm_energy_plugin.perf.memory import MemoryWindow, current_rss_mb, peak_rss_mb, reset_peak_rss
-from slm_energy_plugin.perf.performance import model_performance
+from slm_energy_plugin.results.performance import mbu, model_performance
 from slm_energy_plugin.results.records import QueryRecord
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slm_energy_plugin.perf.performance import PerformanceView
+from slm_energy_plugin.results.performance import PerformanceView
 
 
 def test_a_full_block_is_read_into_figures() -> None:

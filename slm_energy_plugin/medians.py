@@ -1,4 +1,7 @@
-"""Plain summaries shared by the renderers, the performance block and the measuring role."""
+"""The median of the figures present, shared by the renderers, the performance block and the measuring role.
+
+Bottom floor: it imports nothing from the package, so the data layer can use it without statistics.
+"""
 
 from __future__ import annotations
 

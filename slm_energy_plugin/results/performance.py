@@ -2,7 +2,9 @@
 
 Pure: builds the ``performance`` block of a model's JSON from the figures the measuring role
 sent with the model (threads, weight bytes, memory, bandwidth, decode protocol) and from the
-query records (per-query time to first token and decode rate, peak memory).
+query records (per-query time to first token and decode rate, peak memory), and reads it back
+(:class:`PerformanceView`). A block of the results file, so it lives in the data layer: the
+record builder fills it without importing ``perf/``, which measures the figures it is sent.
 """
 
 from __future__ import annotations
@@ -10,9 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .bandwidth import mbu
-from ..results.records import QueryRecord
-from ..stats.summary import median_or_none
+from ..medians import median_or_none
+from .records import QueryRecord
+
+
+def mbu(decode_tokens_per_s: float | None, bytes_per_token: int | None, bandwidth_gb_per_s: float | None) -> float | None:
+    """Model-bandwidth utilisation as a fraction (0.5 = 50 %); None when a figure is missing.
+
+    Decode tokens/s x bytes read per token / memory bandwidth (how bandwidth is measured, and
+    why decoding is bounded by it: :mod:`slm_energy_plugin.perf.bandwidth`).
+    """
+    if not decode_tokens_per_s or not bytes_per_token or not bandwidth_gb_per_s:
+        return None
+    return decode_tokens_per_s * bytes_per_token / (bandwidth_gb_per_s * 1e9)
 
 
 def _maximum(values: Iterable[float | None]) -> float | None:
