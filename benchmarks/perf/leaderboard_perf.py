@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from slm_energy_plugin.cli import main  # noqa: E402
 from slm_energy_plugin.leaderboard.analysis import analyse  # noqa: E402
-from slm_energy_plugin.leaderboard.plot import draw  # noqa: E402
+from slm_energy_plugin.render.leaderboard_plots import draw  # noqa: E402
 from slm_energy_plugin.leaderboard.readers import read_table  # noqa: E402
-from slm_energy_plugin.leaderboard.render import render  # noqa: E402
+from slm_energy_plugin.render.leaderboard_tables import render  # noqa: E402
 from tests.leaderboard.samples import LLM_PERF_HEADERS  # noqa: E402
 
 ROWS_PER_FILE = 2_500

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from ..leaderboard.analysis import Filters, analyse
     from ..leaderboard.own_runs import place_runs
     from ..leaderboard.readers import is_table_file, read_table
-    from ..leaderboard.render import figure_footer, render
+    from ..render.leaderboard_tables import figure_footer, render
     from ..results.storage import load_runs
 
     tables = []
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     placed = place_runs(load_runs(args.runs), analysis) if args.runs else ()
     sys.stdout.write(render(args.format, analysis, tables, placed, skipped))
     if args.plot:
-        from ..leaderboard.plot import draw
+        from ..render.leaderboard_plots import draw
 
         footer = figure_footer(tables, placed)
         for path in draw(analysis, placed, args.plot, footer):

@@ -14,7 +14,7 @@ import pytest
 from slm_energy_plugin.leaderboard.analysis import ACROSS, Filters, analyse
 from slm_energy_plugin.leaderboard.own_runs import DECODE_BASIS, QUERY_BASIS, place_runs
 from slm_energy_plugin.leaderboard.readers import read_table, to_table
-from slm_energy_plugin.leaderboard.render import render, to_json
+from slm_energy_plugin.render.leaderboard_tables import render, to_json
 
 from ..run_factory import MEASURED, make_run
 from . import samples

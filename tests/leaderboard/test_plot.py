@@ -10,7 +10,7 @@ import pytest
 
 from slm_energy_plugin.leaderboard.analysis import ACROSS, analyse
 from slm_energy_plugin.leaderboard.own_runs import place_runs
-from slm_energy_plugin.leaderboard.plot import build_figure, draw, figures_data, panel_data
+from slm_energy_plugin.render.leaderboard_plots import build_figure, draw, figures_data, panel_data
 from slm_energy_plugin.leaderboard.readers import to_table
 from slm_energy_plugin.render import style
 

@@ -10,7 +10,7 @@ import pytest
 
 from slm_energy_plugin.leaderboard.analysis import analyse
 from slm_energy_plugin.leaderboard.own_runs import OwnPoint
-from slm_energy_plugin.leaderboard.plot import EXTENSION, build_figure, figures_data
+from slm_energy_plugin.render.leaderboard_plots import EXTENSION, build_figure, figures_data
 from slm_energy_plugin.leaderboard.readers import read_frame, to_table
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "leaderboard"

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from slm_energy_plugin.cli import main
-from slm_energy_plugin.leaderboard.plot import build_figure, figures_data
+from slm_energy_plugin.render.leaderboard_plots import build_figure, figures_data
 from slm_energy_plugin.leaderboard.readers import hardware_from_name, read_table
-from slm_energy_plugin.leaderboard.render import figure_footer
+from slm_energy_plugin.render.leaderboard_tables import figure_footer
 from slm_energy_plugin.leaderboard.analysis import analyse
 from slm_energy_plugin.paths import data_dir
 

@@ -13,10 +13,10 @@ from typing import Any, Sequence
 
 from tabulate import tabulate
 
-from .analysis import Analysis, PanelFit
-from .fit import LOG_LOG
-from .own_runs import OwnPoint
-from .readers import SAMPLE_NOTE, LeaderboardTable
+from ..leaderboard.analysis import Analysis, PanelFit
+from ..leaderboard.fit import LOG_LOG
+from ..leaderboard.own_runs import OwnPoint
+from ..leaderboard.readers import SAMPLE_NOTE, LeaderboardTable
 
 FORMATS = ("text", "markdown", "json")
 

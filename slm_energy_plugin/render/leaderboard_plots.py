@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence, cast
 
-from ..render import style
-from .analysis import METRICS, Analysis, PanelFit
-from .fit import LINEAR
-from .own_runs import OwnPoint
-from .readers import LLM_PERF, OPEN_LLM, PRICE
+from . import style
+from ..leaderboard.analysis import METRICS, Analysis, PanelFit
+from ..leaderboard.fit import LINEAR
+from ..leaderboard.own_runs import OwnPoint
+from ..leaderboard.readers import LLM_PERF, OPEN_LLM, PRICE
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
