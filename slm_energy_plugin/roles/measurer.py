@@ -17,6 +17,7 @@ from ..perf.decode_protocol import ProtocolSettings, run_protocol
 from ..energy import EnergyMeter, EnergyReading, PowerBaseline, build_meter
 from ..energy.intensity import CarbonContext
 from ..errors import ConfigError, SlmEnergyError
+from ..http_limits import ResponseLimits
 from ..perf.memory import MemoryWindow, cuda_peak_mb
 from ..perf.memory import peak_rss_mb
 from ..perf.sampler import UtilisationSampler
@@ -24,9 +25,10 @@ from ..workload.asks import Ask
 from ..workload.record_extra import workload_extra
 from ..backends.availability import HubProbe, check_availability
 from ..backends.registry import registry_for, select_models
+from ..backends.backend_registry import BackendRequest, get_backend
 from ..backends.base import ModelBackend
 from ..backends.spec import ModelSpec
-from ..backends.transformers_runtime import Generation, LoadedModel, check_device, load_model, resolve_device
+from ..backends.transformers_runtime import Generation, LoadedModel, check_device, resolve_device
 from ..backends.tiny import ensure_tiny
 from ..results.records import LoadRecord, QueryRecord
 from ..settings import Settings
@@ -130,10 +132,11 @@ class Measurer:
         self._threads_set = True
 
     def open_model(self, spec: ModelSpec) -> OpenModel:
-        if spec.backend != "transformers":  # a model behind a server: see serving.py
+        found = get_backend(spec.backend)   # the slm_energy.backends entry point of that name
+        if found.served:  # a model behind a server: see serving.py
             from .serving import open_served
 
-            return open_served(self, spec)
+            return open_served(self, spec, found)
         self._share_cores_with_workers()
         availability = check_availability(spec, self.settings.offline, self.probe)
         if not availability.available:
@@ -149,7 +152,8 @@ class Measurer:
         handle = meter.start()
         started = time.perf_counter()
         try:
-            loaded = load_model(spec, local_path)
+            limits = ResponseLimits.from_mb(self.settings.response_max_mb)
+            loaded: LoadedModel = found.open(BackendRequest(spec, limits, self.settings.request_deadline, local_path))
         except Exception as exc:  # noqa: BLE001 - any load failure is reported, others still run
             meter.stop(handle)
             raise ModelLoadFailed(f"failed to load {spec.model_id}: {type(exc).__name__}: "

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from typing import Any, Protocol
 
+from ..backends.backend_registry import Backend, BackendRequest
 from ..backends.base import BackendError, ModelBackend
 from ..backends import served
 from ..backends.served import energy_scope, is_loopback, server_energy_measured, strip_credentials
@@ -45,25 +46,16 @@ class MeasuringHost(Protocol):
     def generation_settings(self, spec: ModelSpec) -> dict[str, Any]: ...
 
 
-def make_backend(spec: ModelSpec, settings: Settings) -> Any:
-    """The client for ``spec.backend`` (imported only when a served model is selected), with the
-    run's bounds on one answer (--energy-response-max-mb, --energy-request-deadline)."""
+def make_backend(spec: ModelSpec, settings: Settings, backend: Backend) -> Any:
+    """The client ``backend`` opens for ``spec``, with the run's bounds on one answer
+    (--energy-response-max-mb, --energy-request-deadline)."""
     from ..http_limits import ResponseLimits
 
-    bounds: dict[str, Any] = {"limits": ResponseLimits.from_mb(settings.response_max_mb),
-                              "deadline_s": settings.request_deadline}
-    if spec.backend == "openai":
-        from ..backends.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(spec, **bounds)
-    if spec.backend == "ollama":
-        from ..backends.ollama_backend import OllamaBackend
-
-        return OllamaBackend(spec, **bounds)
-    raise ValueError(f"{spec.alias}: unknown backend {spec.backend!r}")
+    return backend.open(BackendRequest(spec, ResponseLimits.from_mb(settings.response_max_mb),
+                                       settings.request_deadline))
 
 
-def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
+def open_served(measurer: MeasuringHost, spec: ModelSpec, found: Backend) -> OpenModel:
     url = str(spec.base_url)
     meter: EnergyMeter = measurer.meter
     own_meter = None
@@ -75,7 +67,7 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
         from ..energy.remote_server import RemoteServerMeter
 
         meter = own_meter = RemoteServerMeter(strip_credentials(url))
-    backend = make_backend(spec, measurer.settings)
+    backend = make_backend(spec, measurer.settings, found)
     handle = meter.start()
     started = time.perf_counter()
     backend.probe()
