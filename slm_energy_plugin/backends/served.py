@@ -65,10 +65,10 @@ def served_spec_from_name(name: str) -> ModelSpec | None:
 
     Chat models are the common case on servers, so typed names default to the chat style.
     """
-    from .backend_registry import IN_PROCESS, get_backend, is_backend_name
+    from .backend_registry import get_backend, is_backend_name
 
     backend, sep, served_name = name.partition(":")
-    if not sep or backend == IN_PROCESS or not is_backend_name(backend):
+    if not sep or not is_backend_name(backend):
         return None
     found = get_backend(backend, repr(name))
     if not found.served:
