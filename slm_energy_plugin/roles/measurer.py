@@ -30,6 +30,7 @@ from ..backends.base import ModelBackend
 from ..backends.spec import ModelSpec
 from ..backends.transformers_runtime import Generation, LoadedModel, check_device, resolve_device
 from ..backends.tiny import ensure_tiny
+from ..results.events import ModelEvent, QueryEvent
 from ..results.records import LoadRecord, QueryRecord
 from ..settings import Settings
 from .slm import TestObservation
@@ -60,7 +61,7 @@ class Measurer:
         self.probe = HubProbe()
         self._meter: EnergyMeter | None = None
         self.baseline: PowerBaseline | None = None
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[ModelEvent] = []
         self._bandwidth: dict[str, Bandwidth | None] = {}
         self._devices: dict[str, str] = {}   # alias -> device it runs on
         # Loaded models, held for the whole process (issue 10): with the interleaved order pytest
@@ -116,7 +117,7 @@ class Measurer:
         if opened is not None:
             opened.loaded.close()
 
-    def take_pending_events(self) -> list[dict[str, Any]]:
+    def take_pending_events(self) -> list[ModelEvent]:
         events, self._pending = self._pending, []
         return events
 
@@ -174,7 +175,7 @@ class Measurer:
         if self.baseline is None and self.settings.idle_seconds > 0:
             self.baseline = self.measure_idle(self.settings.idle_seconds)
         info = loaded.info(self.generation_settings(spec))
-        event = {
+        event: ModelEvent = {
             "kind": "model",
             "alias": spec.alias,
             "worker": self.worker,
@@ -394,8 +395,8 @@ def build_query_record(
     )
 
 
-def query_event(record: QueryRecord, timeline: list[list[Any]] | None = None) -> dict[str, Any]:
-    event: dict[str, Any] = {"kind": "query", "alias": record.model, "record": record.to_dict()}
+def query_event(record: QueryRecord, timeline: list[list[Any]] | None = None) -> QueryEvent:
+    event: QueryEvent = {"kind": "query", "alias": record.model, "record": record.to_dict()}
     if timeline:
         event["timeline"] = timeline   # utilisation rows: primitives, written by the controller only
     return event

@@ -18,6 +18,7 @@ from ..backends import served
 from ..backends.served import energy_scope, is_loopback, server_energy_measured, strip_credentials
 from ..backends.spec import ModelSpec
 from ..perf.memory import peak_rss_mb
+from ..results.events import ModelEvent
 from ..results.records import LoadRecord
 
 from ..energy.base import EnergyMeter
@@ -35,7 +36,7 @@ class MeasuringHost(Protocol):
     carbon: CarbonContext
     worker: str
     baseline: PowerBaseline | None
-    _pending: list[dict[str, Any]]
+    _pending: list[ModelEvent]
     plans: dict[str, list[Ask]]
 
     @property
@@ -106,7 +107,7 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec, found: Backend) -> Ope
     server = dict(info.server or {})
     server.update(energy_scope=scope, loopback=is_loopback(url, local), warmup_error=warmup_error, process=process)
     info = replace(info, server=server, notes=(*info.notes, f"energy: {scope}"))
-    event = {
+    event: ModelEvent = {
         "kind": "model",
         "alias": spec.alias,
         "worker": measurer.worker,
