@@ -21,6 +21,7 @@ import pytest
 from slm_energy_plugin.backends.backend_registry import backend_names, get_backend
 from slm_energy_plugin.backends.registry import load_registry, parse_registry, resolve_model
 from slm_energy_plugin.errors import ConfigError
+from slm_energy_plugin.results.events import ModelEvent, QueryEvent
 
 from ..conftest import load_model_json, run_dirs
 
@@ -30,6 +31,22 @@ EXTEND = ROOT / "docs" / "how-to" / "extend.md"
 ANSWER = {"content": " 12", "model": "qwen2.5-0.5b-instruct-q4_k_m.gguf", "tokens_evaluated": 14, "tokens_predicted": 3,
           "stop": True, "stop_type": "eos", "stopping_word": "", "truncated": False, "tokens_cached": 16,
           "timings": {"prompt_n": 14, "prompt_ms": 21.5, "predicted_n": 3, "predicted_ms": 48.0}}
+
+
+# Every event on every report, as the collecting role receives it (one line each, deduplicated).
+RECORD_EVENTS = """
+import json
+from slm_energy_plugin.roles.events import EVENT_KEY
+
+SEEN = set()
+
+def pytest_runtest_logreport(report):
+    for key, value in report.user_properties:
+        if key == EVENT_KEY and value not in SEEN:
+            SEEN.add(value)
+            with open("events.jsonl", "a") as handle:
+                handle.write(value + "\\n")
+"""
 
 
 class LlamaServer:
@@ -115,6 +132,7 @@ def test_an_installed_backend_serves_a_session_like_the_projects_own(
         bench_project: pytest.Pytester, plugin_site: Path, server: LlamaServer,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(plugin_site), os.environ.get("PYTHONPATH", "")]))
+    bench_project.makeconftest(RECORD_EVENTS)
     result = _run(bench_project, "--energy-models", "llamacpp:qwen2.5-0.5b,tiny-gpt2",
                   "--energy-base-url", server.url)
     result.assert_outcomes(passed=6)
@@ -136,6 +154,13 @@ def test_an_installed_backend_serves_a_session_like_the_projects_own(
     assert {(p["n_predict"], p["temperature"]) for p in server.prompts} == {
         (served["model_info"]["generation"]["max_new_tokens"], 0)}
     assert load_model_json(run_dir, "tiny-gpt2")["model_info"]["backend"] == "transformers"
+    # The events both models' reports carried are the typed events the collector reads, key for key.
+    events = [json.loads(line) for line in (bench_project.path / "events.jsonl").read_text().splitlines()]
+    assert sorted({(e["kind"], e["alias"]) for e in events}) == [
+        ("model", "llamacpp-qwen2.5-0.5b"), ("model", "tiny-gpt2"), ("query", "llamacpp-qwen2.5-0.5b"), ("query", "tiny-gpt2")]
+    for event in events:
+        typed = {"model": ModelEvent, "query": QueryEvent}[event["kind"]]
+        assert typed.__required_keys__ <= set(event) <= typed.__required_keys__ | typed.__optional_keys__, event["kind"]
 
 
 def test_an_unknown_backend_name_is_one_usage_line(bench_project: pytest.Pytester) -> None:
