@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from ..errors import ConfigError
 from .spec import ModelSpec
 
 if TYPE_CHECKING:
     from ..http_limits import ResponseLimits
+    from .base import ModelBackend
 
 BACKEND_GROUP = "slm_energy.backends"
 IN_PROCESS = "transformers"     # the project's own in-process backend (weights loaded by the measurer)
@@ -44,7 +45,7 @@ class Backend:
     the measurer times the first contact with the server as the model's load.
     """
 
-    open: Callable[[BackendRequest], Any]
+    open: Callable[[BackendRequest], ModelBackend]
     served: bool = True
     # (--energy-base-url, environment) -> the server's URL when a registry entry names none.
     default_url: Callable[[str | None, Mapping[str, str]], str] | None = None

@@ -154,7 +154,10 @@ class Measurer:
         started = time.perf_counter()
         try:
             limits = ResponseLimits.from_mb(self.settings.response_max_mb)
-            loaded: LoadedModel = found.open(BackendRequest(spec, limits, self.settings.request_deadline, local_path))
+            opened_in_process = found.open(BackendRequest(spec, limits, self.settings.request_deadline, local_path))
+            if not isinstance(opened_in_process, LoadedModel):   # this path measures device memory and bandwidth
+                raise TypeError(f"in-process backend {spec.backend!r} gave no transformers LoadedModel")
+            loaded = opened_in_process
         except Exception as exc:  # noqa: BLE001 - any load failure is reported, others still run
             meter.stop(handle)
             raise ModelLoadFailed(f"failed to load {spec.model_id}: {type(exc).__name__}: "
