@@ -21,7 +21,8 @@ from .base import BackendError
 from .http_backend import HttpBackend
 from ..http_limits import ResponseLimits
 from .http_stream import Timeouts, explain, get_json, parse_event, stream_lines
-from .served import strip_credentials
+from .backend_registry import Backend, BackendRequest
+from .served import ollama_url, strip_credentials
 from .sampling import Sampling
 from .spec import ModelSpec
 from .stream_answer import StreamedAnswer
@@ -198,3 +199,11 @@ class OllamaBackend(HttpBackend):
         quantization = self.details.get("quantization_level")
         return replace(info, parameters=parameters, dtype=str(quantization) if quantization else info.dtype)
 
+
+
+def _open(request: BackendRequest) -> OllamaBackend:
+    return OllamaBackend(request.spec, limits=request.limits, deadline_s=request.deadline_s)
+
+
+# The ``ollama`` entry point of the ``slm_energy.backends`` group (pyproject.toml).
+BACKEND = Backend(open=_open, default_url=ollama_url)

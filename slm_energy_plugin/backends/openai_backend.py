@@ -17,7 +17,8 @@ from ..results.records import ModelInfo
 from .base import BackendError
 from .http_backend import HttpBackend
 from .http_stream import explain, get_json, parse_event, stream_lines
-from .served import strip_credentials
+from .backend_registry import Backend, BackendRequest
+from .served import openai_url, strip_credentials
 from .sampling import Sampling
 from .stream_answer import StreamedAnswer
 from .token_count import SERVER_USAGE
@@ -168,3 +169,12 @@ class OpenAIBackend(HttpBackend):
             "api_key_env": self.spec.api_key_env,
         })
 
+
+
+def _open(request: BackendRequest) -> OpenAIBackend:
+    return OpenAIBackend(request.spec, limits=request.limits, deadline_s=request.deadline_s)
+
+
+# The ``openai`` entry point of the ``slm_energy.backends`` group (pyproject.toml). A typed openai:
+# name sends $OPENAI_API_KEY when it is set (the openai client's convention).
+BACKEND = Backend(open=_open, default_url=openai_url, api_key_env="OPENAI_API_KEY")

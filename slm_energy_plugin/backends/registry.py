@@ -21,6 +21,7 @@ from .spec import (_HUB_ID, DEVICES, DTYPES, RANDOM_SUFFIX,
                    TINY_ARCHITECTURES, ModelSpec, Registry, prompt_fields, valid_device)
 
 REGISTRY_FILE = "models.json"
+_BACKEND_WORD = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")   # what may name a backend (an ollama tag has a dot)
 
 
 def _spec_from_entry(alias: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
@@ -123,7 +124,7 @@ def _alias_for_path(path: Path) -> str:
 def resolve_model(name: str, registry: Registry, cwd: Path) -> ModelSpec:
     """Turn what a user typed into a spec, or say in one line why it is none of the accepted forms."""
     name = name.strip()
-    from .served import served_spec_from_name  # openai:NAME / ollama:NAME
+    from .served import served_spec_from_name  # openai:NAME / ollama:NAME / any served backend's NAME:model
 
     served = served_spec_from_name(name)
     if served is not None:
@@ -148,6 +149,11 @@ def resolve_model(name: str, registry: Registry, cwd: Path) -> ModelSpec:
         return ModelSpec(alias=_alias_for_path(candidate), source="local", local_path=candidate.resolve())
     if _HUB_ID.match(name):
         return ModelSpec(alias=name.split("/", 1)[1], source="hub", hub_id=name)
+    prefix, colon, _ = name.partition(":")
+    if colon and _BACKEND_WORD.match(prefix):   # NAME:model with a NAME no package installed
+        from .backend_registry import unknown_backend
+
+        raise unknown_backend(prefix, f"model {name!r}")
     aliases = ", ".join(registry.specs)
     raise ConfigError(
         f"unknown model {name!r}: use a registry alias ({aliases}), an existing local model folder, "

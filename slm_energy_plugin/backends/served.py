@@ -1,7 +1,8 @@
 """Served models: what ``openai:NAME`` / ``ollama:NAME`` and registry entries with a ``backend`` mean.
 
 Pure (no I/O, no network): names and registry entries become :class:`ModelSpec` values whose
-``backend`` says which client runs them; the base URL is settled here, once, so the record
+``backend`` says which client runs them (any served backend installed in the ``slm_energy.backends``
+entry-point group: see backend_registry.py); the base URL is settled here, once, so the record
 names the server every query went to. Credentials never enter a spec: a registry entry names
 the *environment variable* that holds the API key (``api_key_env``), and URLs are stripped of
 any ``user:password@`` part before they are recorded.
@@ -20,7 +21,6 @@ from ..errors import ConfigError
 from ..safety import strip_credentials as strip_credentials  # the one source; re-exported for the backends
 from .spec import ModelSpec, prompt_fields
 
-SERVED_BACKENDS = ("openai", "ollama")
 OPENAI_DEFAULT_URL = "http://127.0.0.1:8000/v1"
 OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -60,32 +60,43 @@ def unique_served_aliases(specs: list[ModelSpec]) -> list[ModelSpec]:
 
 
 def served_spec_from_name(name: str) -> ModelSpec | None:
-    """``openai:NAME`` or ``ollama:NAME`` as typed in ``--energy-models``; None for anything else.
+    """``BACKEND:NAME`` (``openai:NAME``, ``ollama:NAME``, any installed served backend) as typed in
+    ``--energy-models``; None for anything else.
 
     Chat models are the common case on servers, so typed names default to the chat style.
     """
+    from .backend_registry import get_backend, is_backend_name
+
     backend, sep, served_name = name.partition(":")
-    if not sep or backend not in SERVED_BACKENDS:
+    if not sep or not is_backend_name(backend):
         return None
+    found = get_backend(backend, repr(name))
+    if not found.served:
+        raise ConfigError(f"{name!r}: backend {backend!r} runs models in this process: name a registry alias "
+                          "or a model folder instead")
     served_name = served_name.strip()
     if not served_name:
         raise ConfigError(f"{name!r}: name the served model after '{backend}:', e.g. {backend}:qwen2.5:0.5b")
     # A typed openai: name sends $OPENAI_API_KEY when it is set (the openai client's convention).
     return ModelSpec(alias=_alias(backend, served_name), source="served", backend=backend,
-                     served_name=served_name, prompt_style="chat",
-                     api_key_env="OPENAI_API_KEY" if backend == "openai" else None)
+                     served_name=served_name, prompt_style="chat", api_key_env=found.api_key_env)
 
 
 def served_spec_from_entry(alias: str, entry: Mapping[str, Any], where: str) -> ModelSpec:
-    """A registry entry with ``backend: openai|ollama`` and ``model`` (the server's name for it)."""
+    """A registry entry with ``backend`` (openai, ollama, any installed served backend) and ``model``
+    (the server's name for it)."""
+    from .backend_registry import get_backend, is_backend_name, unknown_backend
+
     unknown = sorted(set(entry) - _ENTRY_KEYS)
     if unknown:
         raise ConfigError(f"{where}: served model {alias!r} has unknown key {unknown[0]!r} "
                           f"(known: {', '.join(sorted(_ENTRY_KEYS))})")
     backend = entry.get("backend")
-    if backend not in SERVED_BACKENDS:
-        raise ConfigError(f"{where}: model {alias!r} has backend {backend!r}; choose transformers, "
-                          + " or ".join(SERVED_BACKENDS))
+    if not isinstance(backend, str) or not is_backend_name(backend):
+        raise unknown_backend(str(backend), f"{where}: model {alias!r}")
+    if not get_backend(backend).served:
+        raise ConfigError(f"{where}: model {alias!r}: backend {backend!r} runs in this process and takes "
+                          "hub_id, tiny or path, not model")
     served_name = entry.get("model")
     if not isinstance(served_name, str) or not served_name.strip():
         raise ConfigError(f"{where}: served model {alias!r} needs \"model\": the name its server knows it by")
@@ -112,22 +123,35 @@ def check_base_url(url: str, origin: str) -> str:
 
 
 def default_base_url(backend: str, option: str | None, environ: Mapping[str, str] = os.environ) -> str:
-    """Where a served model is reached when its registry entry names no URL.
+    """Where a served model is reached when its registry entry names no URL: its backend's
+    ``default_url``; a backend without one takes ``--energy-base-url``."""
+    from .backend_registry import get_backend
 
-    openai: ``--energy-base-url``, else ``OPENAI_BASE_URL``, else vLLM's default port on loopback.
-    ollama: ``OLLAMA_HOST`` (a bare ``host:port`` is accepted, as Ollama does), else its default.
-    """
-    if backend == "ollama":
-        host = environ.get("OLLAMA_HOST", "").strip()
-        if not host:
-            return OLLAMA_DEFAULT_URL
-        if "://" not in host:
-            host = "http://" + host
-        return check_base_url(host, "OLLAMA_HOST")
+    found = get_backend(backend)
+    if found.default_url is not None:
+        return found.default_url(option, environ)
+    if option:
+        return check_base_url(option, "--energy-base-url")
+    raise ConfigError(f"backend {backend!r} has no default URL: give --energy-base-url or a registry "
+                      "entry's base_url")
+
+
+def openai_url(option: str | None, environ: Mapping[str, str]) -> str:
+    """``--energy-base-url``, else ``OPENAI_BASE_URL``, else vLLM's default port on loopback."""
     if option:
         return check_base_url(option, "--energy-base-url")
     env = environ.get("OPENAI_BASE_URL", "").strip()
     return check_base_url(env, "OPENAI_BASE_URL") if env else OPENAI_DEFAULT_URL
+
+
+def ollama_url(option: str | None, environ: Mapping[str, str]) -> str:
+    """``OLLAMA_HOST`` (a bare ``host:port`` is accepted, as Ollama does), else its default."""
+    host = environ.get("OLLAMA_HOST", "").strip()
+    if not host:
+        return OLLAMA_DEFAULT_URL
+    if "://" not in host:
+        host = "http://" + host
+    return check_base_url(host, "OLLAMA_HOST")
 
 
 def with_base_urls(specs: list[ModelSpec], option: str | None,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..results.records import ModelInfo
+from .backend_registry import Backend, BackendRequest
 from .generation import Generation as Generation   # re-exported: callers import it from here
 from .generation import TimingStreamer, build_generation, generate_kwargs, step_timing
 from .quiet import quiet_transformers
@@ -275,3 +276,12 @@ def load_model(spec: ModelSpec, local_path: Path | None) -> LoadedModel:
     model.to(device)
     model.eval()
     return LoadedModel(spec, model, tokenizer, device, source)
+
+
+def _open(request: BackendRequest) -> LoadedModel:
+    return load_model(request.spec, request.local_path)
+
+
+# The ``transformers`` entry point of the ``slm_energy.backends`` group (pyproject.toml): weights
+# loaded in this process, inside the measurer's load window (roles/measurer.py).
+BACKEND = Backend(open=_open, served=False)

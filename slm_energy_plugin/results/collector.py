@@ -8,11 +8,12 @@ its journal (``slm-energy recover``), so both paths give identical files.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, cast
 
 from ..energy.intensity import CarbonContext
 from ..energy.reading import PowerBaseline
 from .performance import model_performance
+from ..results.events import Event, ModelEvent, RunEvent
 from ..results.records import LoadRecord, ModelInfo, ModelRun, QueryRecord
 from ..encodable import encodable_tree
 from ..results.schema import (OUT_OF_RANGE_FLAG, TEXT_REPLACED_FLAG, check_fields, finite_or_null,
@@ -33,13 +34,13 @@ class RunCollector:
         self.started_at = started_at
         self.machine = dict(machine)
         self.settings: dict[str, Any] = redact_tree(dict(settings))
-        self.model_events: dict[str, list[dict[str, Any]]] = {}
+        self.model_events: dict[str, list[ModelEvent]] = {}
         self.records: dict[str, list[QueryRecord]] = {}
         self.order: list[str] = []   # aliases in the order they first reported
         self.warnings: dict[str, list[str]] = {}   # per alias: values changed on the way in
         self.skipped: list[str] = []                 # journal entries that could not be read
 
-    def run_event(self) -> dict[str, Any]:
+    def run_event(self) -> RunEvent:
         """The journal's first line: what a recovery needs to rebuild the run's metadata."""
         return {"kind": "run", "run_id": self.run_id, "started_at": self.started_at,
                 "machine": self.machine, "settings": self.settings}
@@ -63,18 +64,19 @@ class RunCollector:
             "machine": self.machine, "gate": gate,
         }
 
-    def ingest(self, event: Mapping[str, Any]) -> dict[str, Any]:
+    def ingest(self, event: Event) -> Event:
         """Take one event; return it as it will be journaled (made writable: see :func:`writable_event`)."""
-        return self._take(*writable_event(event))
+        cleaned, warnings = writable_event(event)
+        return self._take(cast(Event, cleaned), warnings)   # the same keys, values made writable
 
-    def _take(self, event: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    def _take(self, event: Event, warnings: list[str]) -> Event:
         alias = str(event["alias"])
         if warnings:
             self.warnings.setdefault(alias, []).extend(warnings)
         if alias not in self.order:
             self.order.append(alias)
         if event["kind"] == "model":
-            self.model_events.setdefault(alias, []).append(dict(event))
+            self.model_events.setdefault(alias, []).append(event.copy())
         elif event["kind"] == "query":
             record = QueryRecord.from_dict(event["record"], model=alias, position=0)
             self.records.setdefault(alias, []).append(record)
@@ -92,7 +94,7 @@ class RunCollector:
             if problems:
                 self.skipped.append(f"entry {number}: {problems[0]}")
                 continue
-            self._take(cleaned, warnings)
+            self._take(cast(Event, cleaned), warnings)   # a model or query entry the field table accepts
 
     @property
     def record_count(self) -> int:
@@ -108,9 +110,10 @@ class RunCollector:
             runs.append(self._build_run(alias, events, records, status, finished_at))
         return runs
 
-    def _build_run(self, alias: str, events: list[dict[str, Any]], records: list[QueryRecord],
+    def _build_run(self, alias: str, events: list[ModelEvent], records: list[QueryRecord],
                    status: str, finished_at: str) -> ModelRun:
-        first = events[0] if events else {}
+        # .get throughout: a journal an older version wrote may lack a part.
+        first: Mapping[str, Any] = events[0] if events else {}
         info = ModelInfo.from_dict(first["info"]) if first.get("info") else ModelInfo(alias=alias, model_id=alias)
         # Order by collection position: a parallel run then lists records exactly as a serial one.
         ordered = sorted(records, key=lambda r: (int(r.extra.get("collection_index", 0)), r.query_id))

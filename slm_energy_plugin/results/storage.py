@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..bulk import collector_paused
 from ..encodable import encodable_text
 from ..errors import SlmEnergyError
+from .events import Event, RunEvent
 from .records import ModelRun, validate_model_dict
 from .schema import finite_or_null, upgrade
 from ..paths import unwritable_reason
@@ -100,7 +101,7 @@ class Journal:
         self.path = path
         self._handle = open(path, "a", encoding="utf-8")
 
-    def append(self, event: dict[str, Any]) -> None:
+    def append(self, event: Event | RunEvent) -> None:
         """Write one line whole, or leave the file as it was (a full disk must not tear a line)."""
         # ensure_ascii: a lone surrogate is written as its \\u escape, never fails the line.
         line = json.dumps(finite_or_null(event)[0], default=str, allow_nan=False, ensure_ascii=True) + "\n"

@@ -19,6 +19,7 @@ from ..perf.sampler import write_timeline
 from ..render.summary import render_summary, skipped_code_lines, skipped_model_lines
 from ..results import storage
 from ..results.collector import RunCollector
+from ..results.events import Event
 from ..results.records import ModelRun
 from ..settings import Settings
 from .events import EVENT_KEY, decode_event
@@ -47,7 +48,7 @@ class CollectingRole:
         self.runs: list[ModelRun] = []
         self._seen: set[str] = set()
         self.timeline: list[list[Any]] = []   # utilisation rows from the query events (perf.sampler)
-        self.pending: list[dict[str, Any]] = []   # events the journal could not take (disk full)
+        self.pending: list[Event] = []   # events the journal could not take (disk full)
         self.journal_error: str | None = None
         self.skipped_models: dict[str, tuple[int, str]] = {}   # alias -> (tests, reason and how to get it)
         self.skipped_code: dict[str, int] = {}   # why generated code cannot run here -> code tasks skipped
@@ -67,16 +68,17 @@ class CollectingRole:
                 continue
             self._seen.add(event["id"])
             event = self.collector.ingest(event)
-            self.timeline.extend([event["alias"], *row] for row in event.get("timeline") or ())
+            if event["kind"] == "query":   # utilisation rows ride on query events only
+                self.timeline.extend([event["alias"], *row] for row in event.get("timeline") or ())
             self._journal(event)
 
-    def _journal(self, event: dict[str, Any]) -> None:
+    def _journal(self, event: Event) -> None:
         try:
             self._append(event)
         except OSError as exc:   # a full or vanished results disk: keep measuring nothing more
             journal_full(self, event, exc)
 
-    def _append(self, event: dict[str, Any]) -> None:
+    def _append(self, event: Event) -> None:
         if self.pending:       # once the journal failed, it stays behind: never append out of order
             raise OSError(self.journal_error or "journal unavailable")
         if self.journal is None:

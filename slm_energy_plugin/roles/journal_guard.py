@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import pytest
 
 from ..quality.confinement import CODE_TASKS_SKIPPED
+from ..results.events import Event
 from ..safety import safe_message
 from ..settings import Settings
 
@@ -34,12 +35,12 @@ class CollectingRole(Protocol):
 
     settings: Settings
     run_dir: Path | None
-    pending: list[dict[str, Any]]
+    pending: list[Event]
     journal_error: str | None
     session: pytest.Session | None
 
 
-def journal_full(role: CollectingRole, event: dict[str, Any], exc: OSError) -> None:
+def journal_full(role: CollectingRole, event: Event, exc: OSError) -> None:
     """Keep ``event`` for later and stop the session after the current test."""
     role.pending.append(event)
     if role.journal_error is None:

@@ -17,6 +17,7 @@ from ..perf.decode_protocol import ProtocolSettings, run_protocol
 from ..energy import EnergyMeter, EnergyReading, PowerBaseline, build_meter
 from ..energy.intensity import CarbonContext
 from ..errors import ConfigError, SlmEnergyError
+from ..http_limits import ResponseLimits
 from ..perf.memory import MemoryWindow, cuda_peak_mb
 from ..perf.memory import peak_rss_mb
 from ..perf.sampler import UtilisationSampler
@@ -24,10 +25,12 @@ from ..workload.asks import Ask
 from ..workload.record_extra import workload_extra
 from ..backends.availability import HubProbe, check_availability
 from ..backends.registry import registry_for, select_models
+from ..backends.backend_registry import BackendRequest, get_backend
 from ..backends.base import ModelBackend
 from ..backends.spec import ModelSpec
-from ..backends.transformers_runtime import Generation, LoadedModel, check_device, load_model, resolve_device
+from ..backends.transformers_runtime import Generation, LoadedModel, check_device, resolve_device
 from ..backends.tiny import ensure_tiny
+from ..results.events import ModelEvent, QueryEvent
 from ..results.records import LoadRecord, QueryRecord
 from ..settings import Settings
 from .slm import TestObservation
@@ -58,7 +61,7 @@ class Measurer:
         self.probe = HubProbe()
         self._meter: EnergyMeter | None = None
         self.baseline: PowerBaseline | None = None
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[ModelEvent] = []
         self._bandwidth: dict[str, Bandwidth | None] = {}
         self._devices: dict[str, str] = {}   # alias -> device it runs on
         # Loaded models, held for the whole process (issue 10): with the interleaved order pytest
@@ -114,7 +117,7 @@ class Measurer:
         if opened is not None:
             opened.loaded.close()
 
-    def take_pending_events(self) -> list[dict[str, Any]]:
+    def take_pending_events(self) -> list[ModelEvent]:
         events, self._pending = self._pending, []
         return events
 
@@ -130,10 +133,11 @@ class Measurer:
         self._threads_set = True
 
     def open_model(self, spec: ModelSpec) -> OpenModel:
-        if spec.backend != "transformers":  # a model behind a server: see serving.py
+        found = get_backend(spec.backend)   # the slm_energy.backends entry point of that name
+        if found.served:  # a model behind a server: see serving.py
             from .serving import open_served
 
-            return open_served(self, spec)
+            return open_served(self, spec, found)
         self._share_cores_with_workers()
         availability = check_availability(spec, self.settings.offline, self.probe)
         if not availability.available:
@@ -149,7 +153,11 @@ class Measurer:
         handle = meter.start()
         started = time.perf_counter()
         try:
-            loaded = load_model(spec, local_path)
+            limits = ResponseLimits.from_mb(self.settings.response_max_mb)
+            opened_in_process = found.open(BackendRequest(spec, limits, self.settings.request_deadline, local_path))
+            if not isinstance(opened_in_process, LoadedModel):   # this path measures device memory and bandwidth
+                raise TypeError(f"in-process backend {spec.backend!r} gave no transformers LoadedModel")
+            loaded = opened_in_process
         except Exception as exc:  # noqa: BLE001 - any load failure is reported, others still run
             meter.stop(handle)
             raise ModelLoadFailed(f"failed to load {spec.model_id}: {type(exc).__name__}: "
@@ -170,7 +178,7 @@ class Measurer:
         if self.baseline is None and self.settings.idle_seconds > 0:
             self.baseline = self.measure_idle(self.settings.idle_seconds)
         info = loaded.info(self.generation_settings(spec))
-        event = {
+        event: ModelEvent = {
             "kind": "model",
             "alias": spec.alias,
             "worker": self.worker,
@@ -390,8 +398,8 @@ def build_query_record(
     )
 
 
-def query_event(record: QueryRecord, timeline: list[list[Any]] | None = None) -> dict[str, Any]:
-    event: dict[str, Any] = {"kind": "query", "alias": record.model, "record": record.to_dict()}
+def query_event(record: QueryRecord, timeline: list[list[Any]] | None = None) -> QueryEvent:
+    event: QueryEvent = {"kind": "query", "alias": record.model, "record": record.to_dict()}
     if timeline:
         event["timeline"] = timeline   # utilisation rows: primitives, written by the controller only
     return event

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..results.events import ModelEvent
+
 WARMUP_PROMPT = "Warm-up: what is 1 + 1?"
 
 
 @dataclass
 class OpenModel:
     loaded: Any                  # a LoadedModel, or a served backend with the same interface
-    event: dict[str, Any]        # the "model" event (info, load, idle, meter, carbon)
+    event: ModelEvent            # the "model" event (info, load, idle, meter, carbon)
     meter: Any = None            # this model's meter when not the process's (a remote server: time only)

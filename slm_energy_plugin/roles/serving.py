@@ -12,11 +12,13 @@ import time
 from dataclasses import replace
 from typing import Any, Protocol
 
+from ..backends.backend_registry import Backend, BackendRequest
 from ..backends.base import BackendError, ModelBackend
 from ..backends import served
 from ..backends.served import energy_scope, is_loopback, server_energy_measured, strip_credentials
 from ..backends.spec import ModelSpec
 from ..perf.memory import peak_rss_mb
+from ..results.events import ModelEvent
 from ..results.records import LoadRecord
 
 from ..energy.base import EnergyMeter
@@ -34,7 +36,7 @@ class MeasuringHost(Protocol):
     carbon: CarbonContext
     worker: str
     baseline: PowerBaseline | None
-    _pending: list[dict[str, Any]]
+    _pending: list[ModelEvent]
     plans: dict[str, list[Ask]]
 
     @property
@@ -45,25 +47,16 @@ class MeasuringHost(Protocol):
     def generation_settings(self, spec: ModelSpec) -> dict[str, Any]: ...
 
 
-def make_backend(spec: ModelSpec, settings: Settings) -> Any:
-    """The client for ``spec.backend`` (imported only when a served model is selected), with the
-    run's bounds on one answer (--energy-response-max-mb, --energy-request-deadline)."""
+def make_backend(spec: ModelSpec, settings: Settings, backend: Backend) -> Any:
+    """The client ``backend`` opens for ``spec``, with the run's bounds on one answer
+    (--energy-response-max-mb, --energy-request-deadline)."""
     from ..http_limits import ResponseLimits
 
-    bounds: dict[str, Any] = {"limits": ResponseLimits.from_mb(settings.response_max_mb),
-                              "deadline_s": settings.request_deadline}
-    if spec.backend == "openai":
-        from ..backends.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(spec, **bounds)
-    if spec.backend == "ollama":
-        from ..backends.ollama_backend import OllamaBackend
-
-        return OllamaBackend(spec, **bounds)
-    raise ValueError(f"{spec.alias}: unknown backend {spec.backend!r}")
+    return backend.open(BackendRequest(spec, ResponseLimits.from_mb(settings.response_max_mb),
+                                       settings.request_deadline))
 
 
-def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
+def open_served(measurer: MeasuringHost, spec: ModelSpec, found: Backend) -> OpenModel:
     url = str(spec.base_url)
     meter: EnergyMeter = measurer.meter
     own_meter = None
@@ -75,7 +68,7 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
         from ..energy.remote_server import RemoteServerMeter
 
         meter = own_meter = RemoteServerMeter(strip_credentials(url))
-    backend = make_backend(spec, measurer.settings)
+    backend = make_backend(spec, measurer.settings, found)
     handle = meter.start()
     started = time.perf_counter()
     backend.probe()
@@ -114,7 +107,7 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec) -> OpenModel:
     server = dict(info.server or {})
     server.update(energy_scope=scope, loopback=is_loopback(url, local), warmup_error=warmup_error, process=process)
     info = replace(info, server=server, notes=(*info.notes, f"energy: {scope}"))
-    event = {
+    event: ModelEvent = {
         "kind": "model",
         "alias": spec.alias,
         "worker": measurer.worker,
