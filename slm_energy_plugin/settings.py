@@ -350,7 +350,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "with --energy-until decided: stop after this many queries even if pairs are undecided. "
                "Default: all the queries", "N"),
     OptionSpec("futility", _parse_bool, True,
-               "with --energy-until decided: a pair with under 5%% conditional power to reach a verdict by the "
+               "with --energy-until decided: a pair with under 5%% predictive power to reach a verdict by the "
                "last planned query stops early as undecided (futile); off runs such pairs to the end", "on|off"),
     OptionSpec("sample-hz", _bounded(0.0, 100.0, "samples per second such as 10"), 10.0,
                "utilisation samples per second while a model works (CPU, RSS, NVIDIA GPU); 0 = off", "HZ"),

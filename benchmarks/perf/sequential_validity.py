@@ -6,7 +6,8 @@
 --aa: a recorded A/A run (the same model under two names, e.g. two copies of a tiny model's folder).
 Its per-query log ratios are centred and resampled with random signs (under A/A the two arms are
 exchangeable, so d and -d are equally likely): 2,000 simulated 56-query runs, looked at after every
-query. Then the recorded differences: the same resampled noise shifted by log 1.1, 1.25, 1.5.
+query, with the futility stop on (the default) and off. Then the recorded differences: the same
+resampled noise shifted by log 1.1, 1.25, 1.5.
 --noise: another recorded run; each of its pairs' centred log ratios is used as noise the same way.
 --full / --sequential: the goal check: the fixed-n verdicts of a full run (Wilcoxon signed-rank on log
 ratios, Holm, alpha 0.05) against a sequential run's verdicts, queries and measured energy.
@@ -24,7 +25,7 @@ from scipy import stats as scipy_stats
 from slm_energy_plugin.results.storage import load_run_dir
 from slm_energy_plugin.stats.core import compare_models
 from slm_energy_plugin.stats.metrics import values_by_model
-from slm_energy_plugin.stats.sequential import DIFFERENT, design_for, simulate
+from slm_energy_plugin.stats.sequential import DIFFERENT, FUTILE_REASON, design_for, simulate
 
 RUNS, QUERIES, ALPHA, SEED = 2000, 56, 0.05, 23
 METRICS = ("energy", "latency")
@@ -42,25 +43,30 @@ def pair_log_ratios(run_dir: Path, metric: str) -> dict[str, np.ndarray]:
 
 
 def null_runs(d: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    centred = d - d.mean()
+    centred: np.ndarray = d - d.mean()
     picks = rng.integers(0, len(centred), (RUNS, QUERIES))
-    return centred[picks] * rng.choice([-1.0, 1.0], (RUNS, QUERIES))
+    signs: np.ndarray = rng.choice([-1.0, 1.0], (RUNS, QUERIES))
+    runs: np.ndarray = centred[picks] * signs
+    return runs
 
 
 def report_noise(name: str, d: np.ndarray) -> None:
     rng = np.random.default_rng(SEED)
     design = design_for(ALPHA, 0.05, comparisons=1, planned_queries=QUERIES)
+    off = design_for(ALPHA, 0.05, comparisons=1, planned_queries=QUERIES, futility=False)
     noise = null_runs(d, rng)
     print(f"\nnoise: {name} (recorded sd of log ratio {d.std(ddof=1):.3f}, n={len(d)})")
-    print("| true ratio | sequential 'different' | median queries to decision | fixed-n Wilcoxon (56 q) rejects |")
-    print("|---|---|---|---|")
+    print("| true ratio | 'different' (futility on) | median queries to 'different' | futile | mean queries "
+          "per run | 'different' (futility off) | mean queries, off | fixed-n Wilcoxon (56 q) rejects |")
+    print("|---|---|---|---|---|---|---|---|")
     for ratio in (1.0, 1.1, 1.25, 1.5):
         sims = noise + np.log(ratio)
-        seq = simulate(sims, design)
+        seq, seq_off = simulate(sims, design), simulate(sims, off)
         fixed = scipy_stats.wilcoxon(sims, axis=1).pvalue < ALPHA
         median = seq.median_queries(DIFFERENT)
         print(f"| {ratio:g} | {seq.rate(DIFFERENT):.3f} | {'-' if median is None else f'{median:g}'} "
-              f"| {float(np.mean(fixed)):.3f} |")
+              f"| {seq.rate(FUTILE_REASON):.3f} | {seq.mean_queries:.1f} | {seq_off.rate(DIFFERENT):.3f} "
+              f"| {seq_off.mean_queries:.1f} | {float(np.mean(fixed)):.3f} |")
 
 
 def fixed_verdicts(run_dir: Path, metric: str) -> dict[str, str]:
@@ -89,6 +95,8 @@ def goal(full: Path, sequential: Path) -> None:
     for entry in block["pairs"]:
         verdict = fixed_verdicts(full, entry["metric"])[entry["pair"]]
         decision = entry["decision"]
+        if entry.get("reason") == FUTILE_REASON:
+            decision += " (futile)"
         if decision == DIFFERENT:
             decision += " (lower)" if entry["ratio"] < 1 else " (higher)"
         agree = decision == verdict or (verdict == "no difference" and not decision.startswith(DIFFERENT))

@@ -84,3 +84,44 @@ def test_what_it_cannot_honour_is_refused_in_one_line(bench_project: pytest.Pyte
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
     assert run_dirs(bench_project.path) == []
+
+
+# -- default options on the tiny models: the futility stop ends a run that cannot decide ---------
+
+DEFAULT_QUERIES = 24
+
+
+@pytest.fixture
+def twenty_four(bench_project: pytest.Pytester) -> pytest.Pytester:
+    bench_project.makefile(".txt", queries="".join(f"What is {i} + {2 * i + 1}?\n" for i in range(DEFAULT_QUERIES)))
+    (bench_project.path / "answers.jsonl").unlink()
+    return bench_project
+
+
+def test_default_options_on_tiny_models_run_fewer_tests_than_the_full_run(twenty_four: pytest.Pytester) -> None:
+    """The issue's goal, in a session: default metrics (energy, latency), default meter, futility on.
+
+    Before the futility stop, a pair neither different nor within ±5 % (tiny-gpt2 vs tiny-phi: a
+    few per cent apart, per-query noise ~0.6 in log ratio on this machine) kept both its models
+    running every query. Now each pair ends decided or futile before the last query, so the run
+    deselects tests whatever the machine's noise makes of the pair.
+    """
+    models = ("--energy-models", "tiny-gpt2,tiny-phi", "--benchmark-disable", "-p", "no:randomly")
+    result = twenty_four.runpytest(*models, "--energy-until", "decided")
+    block = _sequential(twenty_four)
+    outcomes = result.parseoutcomes()
+    full = 2 * DEFAULT_QUERIES
+    assert outcomes["passed"] + outcomes.get("deselected", 0) == full
+    assert outcomes["passed"] < full and block["tests_deselected"] == outcomes["deselected"]
+    assert block["futility"] is True and block["futility_from"] == 10
+    pairs = block["pairs"]   # type: ignore[union-attr]
+    assert [p["metric"] for p in pairs] == ["energy", "latency"]
+    for pair in pairs:
+        assert pair["reason"] in ("excludes 1", "inside margin", "futile")
+        assert pair["after_queries"] < DEFAULT_QUERIES
+        if pair["reason"] == "futile":
+            assert pair["decision"] == "undecided" and pair["after_queries"] >= 10
+            assert pair["conditional_power"] < 0.05 and len(pair["projected_ci"]) == 2
+    assert block["stop_reason"] in ("verdicts decided", "verdicts decided or futile")
+    if any(p["reason"] == "futile" for p in pairs):
+        result.stdout.fnmatch_lines(["*tiny-gpt2 vs tiny-phi*undecided (futile)*"])
