@@ -121,7 +121,7 @@ def test_default_options_on_tiny_models_run_fewer_tests_than_the_full_run(twenty
         assert pair["after_queries"] < DEFAULT_QUERIES
         if pair["reason"] == "futile":
             assert pair["decision"] == "undecided" and pair["after_queries"] >= 10
-            assert pair["conditional_power"] < 0.05 and len(pair["projected_ci"]) == 2
+            assert pair["predictive_power"] < 0.05 and len(pair["projected_ci"]) == 2
     assert block["stop_reason"] in ("verdicts decided", "verdicts decided or futile")
     if any(p["reason"] == "futile" for p in pairs):
         result.stdout.fnmatch_lines(["*tiny-gpt2 vs tiny-phi*undecided (futile)*"])

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from slm_energy_plugin.stats.sequential import (DIFFERENT, EQUIVALENT, FUTILE_REASON, UNDECIDED, Monitor,
-                                                conditional_power, design_for, running_intervals, simulate)
+                                                predictive_power, design_for, running_intervals, simulate)
 
 RUNS = 2000
 QUERIES = 56   # the suite's math queries
@@ -121,15 +121,15 @@ def test_a_near_even_pair_under_noisy_costs_stops_early_as_undecided_futile(seed
     """The default run's tiny-gpt2 vs tiny-phi: ratio ~1.05, per-query log ratios sd ~0.6, 56 queries.
 
     Neither 'different' nor 'within ±5 %' is reachable in 56 queries: without futility both models
-    ran every query for an 'undecided'; with it the pair stops at a third of the plan.
+    ran every query for an 'undecided'; with it the pair stops soon after a quarter of the plan.
     """
     costs = _noisy_pair(1.05, 0.6, seed=seed)
     monitor = _run(costs, futility=True)
     state = monitor.states[0]
     assert state.decision == UNDECIDED and state.reason == FUTILE_REASON
-    assert QUERIES // 3 <= state.after_queries <= QUERIES // 2   # type: ignore[operator]
+    assert QUERIES // 4 <= state.after_queries <= QUERIES // 2   # type: ignore[operator]
     assert monitor.decided and monitor.done_models() == {"a", "b"}   # both models stop being measured
-    assert state.conditional_power is not None and state.conditional_power < 0.05
+    assert state.predictive_power is not None and state.predictive_power < 0.05
     entry = monitor.to_dict()["pairs"][0]   # type: ignore[index]
     low, high = entry["projected_ci"]
     ci_low, ci_high = entry["ci"]
@@ -137,7 +137,7 @@ def test_a_near_even_pair_under_noisy_costs_stops_early_as_undecided_futile(seed
     assert low < 1 < high and high - low > 0.1 and ci_low < low and high < ci_high
     assert entry["reason"] == "futile" and entry["decision"] == "undecided"
     block = monitor.to_dict()
-    assert block["futility"] is True and block["futility_power"] == 0.05 and block["futility_from"] == QUERIES // 3
+    assert block["futility"] is True and block["futility_power"] == 0.05 and block["futility_from"] == QUERIES // 4
     # Off: the same costs keep the pair open to the end, every query spent, the verdict no better.
     off = _run(costs, futility=False).states[0]
     assert off.decision == UNDECIDED and off.after_queries == QUERIES and off.reason == "queries ran out"
@@ -145,7 +145,7 @@ def test_a_near_even_pair_under_noisy_costs_stops_early_as_undecided_futile(seed
 
 def test_futility_keeps_clear_verdicts_and_the_max_queries_reason() -> None:
     clear = _run(_noisy_pair(1.6, 0.3), futility=True).states[0]
-    assert clear.decision == DIFFERENT and clear.reason == "excludes 1" and clear.after_queries < QUERIES // 3
+    assert clear.decision == DIFFERENT and clear.reason == "excludes 1" and clear.after_queries < QUERIES // 4
     same = _run([(1.0 + 0.001 * (i % 3), 1.0) for i in range(QUERIES)], futility=True).states[0]
     assert same.decision == EQUIVALENT and same.reason == "inside margin"
     capped = Monitor(["a", "b"], ["energy"], 0.05, 0.05, planned_queries=3)
@@ -175,12 +175,12 @@ def test_heavy_tailed_aa_runs_keep_the_error_with_futility_over_three_pairs() ->
     assert sum(rates) <= 0.05
 
 
-def test_conditional_power_is_certain_at_the_end_and_small_for_a_hopeless_trend() -> None:
+def test_predictive_power_is_certain_at_the_end_and_small_for_a_hopeless_trend() -> None:
     design = design_for(0.05, 0.05, comparisons=1, planned_queries=QUERIES)
     t = np.array([56.0, 56.0, 20.0, 20.0])
     mean = np.array([1.0, 0.0, 0.05, 0.6])
     variance = np.array([0.36, 0.36, 0.36, 0.36])
-    power, width = conditional_power(t, mean, variance, 56.0, design)
+    power, width = predictive_power(t, mean, variance, 56.0, design)
     assert power[0] == pytest.approx(1.0) and power[1] == pytest.approx(0.0)   # nothing left to come
     assert power[2] < 0.05 < 0.9 < power[3]                                     # 1.05x hopeless, 1.8x likely
     assert np.all(width[:2] == width[0]) and np.all(np.isfinite(width))
