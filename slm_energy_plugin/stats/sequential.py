@@ -49,17 +49,17 @@ is then normal around ``m`` with variance ``s^2 (N - t) / (N t)``, and the final
 ``futile``, with the projected final interval. The projection reads only the final look, a
 slight underestimate of the chance to decide at some look before it.
 
-Why predictive power, a quarter and 5 %: the first version used conditional power under the
+Why predictive power, a quarter and 5 %: a first version used conditional power under the
 current trend (the current mean taken as the truth, variance ``s^2 (N - t) / N^2``). It treats an
-early estimate as exact, and in a real run it stopped a 0.66x pair as futile after 18 queries
-whose mean happened to read 0.86x. Predictive power keeps the estimate's own uncertainty. On
-resampled recorded costs of the tiny models (12 pairs' noise, sd 0.37-0.79, 56 queries):
-predictive power from a quarter at 5 % stops A/A pairs after ~23 queries on average, and finds
-1.5x in 0.93 of runs and 1.25x in 0.45 (without futility: all 56 queries, 0.94 and 0.47); the
-current-trend rule from a third at 5 % stopped A/A pairs after ~21 queries but found 1.5x in only
-0.89 and 1.25x in 0.41. Replaying recorded full runs in 200 random orders, the whole run's verdicts
-matched the full run's in 94-96 % of orders at 5 %, 86-93 % at 10 %, for 1-2 % more queries.
-Tuning the mixture to a third or a quarter of the plan instead of half changed nothing measurable.
+early estimate as exact, and in a real run of the default suite it stopped tiny-phi vs tiny-qwen2
+(0.66x over all 56 queries) as futile after 18 queries whose mean happened to read 0.86x.
+Predictive power keeps the estimate's own uncertainty. Swept on resampled recorded costs of the
+tiny models (sd of the log ratio ~0.6, 56 queries): judging from a quarter at 5 % stops A/A pairs
+after 23 of 56 queries on average and still finds 1.5x in 94 % of runs, 1.25x in 45 % (without
+the stop: 96 % and 49 %, after all 56); the current-trend rule cost about twice that power for ~2
+fewer queries, and 10 % instead of 5 % cost agreement with the full run's verdicts for 1-2 % fewer
+queries. Tuning the mixture to a third or a quarter of the plan instead of half changed nothing
+measurable. Tables: BENCHMARKS.md, "Sequential verdicts".
 
 Why the error control is kept: the futility stop never *makes* a "different" or "equivalent"
 decision; it only ends a pair's monitoring at a look chosen from the data seen so far (a stopping
