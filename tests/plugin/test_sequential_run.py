@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -27,15 +28,15 @@ def twelve(bench_project: pytest.Pytester) -> pytest.Pytester:
     return bench_project
 
 
-def _sequential(project: pytest.Pytester) -> dict[str, object]:
-    data: dict[str, object] = json.loads((run_dirs(project.path)[-1] / "run.json").read_text())["sequential"]
+def _sequential(project: pytest.Pytester) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dirs(project.path)[-1] / "run.json").read_text())["sequential"]
     return data
 
 
 def test_stops_when_every_pair_is_decided_and_deselects_the_rest(twelve: pytest.Pytester) -> None:
     result = twelve.runpytest(*SEQUENTIAL, "-v")
     block = _sequential(twelve)
-    pair = block["pairs"][0]   # type: ignore[index]
+    pair = block["pairs"][0]
     looks = int(pair["after_queries"])
     assert pair["decision"] == "different" and pair["ratio"] == pytest.approx(16 / 24)
     assert pair["metric"] == "tokens" and pair["pair"] == "tiny-gpt2 vs tiny-qwen2"
@@ -53,18 +54,21 @@ def test_stops_when_every_pair_is_decided_and_deselects_the_rest(twelve: pytest.
                                  f"Ran {looks} of {QUERIES} queries in a random order (seed 0), stopped: verdicts*",
                                  "*tiny-gpt2 vs tiny-qwen2*tokens*different*"])
     assert "Fixed-n tests (Wilcoxon, Mann-Whitney) are not shown" in " ".join(result.outlines)
+    assert block["futility"] is True and pair["reason"] == "excludes 1"
     # The same seed gives the same order; the records say where each query ran.
     again = twelve.runpytest(*SEQUENTIAL, "-v")
     assert re.findall(r"test_math_query\[tiny-gpt2-(q\d+)\] PASSED", again.stdout.str()) == ran
 
 
 def test_max_queries_ends_undecided_and_k_selects_as_usual(twelve: pytest.Pytester) -> None:
-    result = twelve.runpytest(*SEQUENTIAL, "--energy-max-queries", "3", "-k", "not q012")
+    result = twelve.runpytest(*SEQUENTIAL, "--energy-max-queries", "3", "-k", "not q012", "--energy-futility", "off")
     result.assert_outcomes(passed=2 * 3 + 1, deselected=2 * (QUERIES - 1 - 3) + 2)   # -k's two, then ours
     block = _sequential(twelve)
     assert block["queries_planned"] == QUERIES - 1 and block["queries_run"] == 3
     assert block["stop_reason"] == "--energy-max-queries 3 reached"
-    assert [p["decision"] for p in block["pairs"]] == ["undecided"]   # type: ignore[union-attr]
+    assert [p["decision"] for p in block["pairs"]] == ["undecided"]
+    assert [p["reason"] for p in block["pairs"]] == ["max queries reached"]
+    assert block["futility"] is False
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -114,7 +118,7 @@ def test_default_options_on_tiny_models_run_fewer_tests_than_the_full_run(twenty
     assert outcomes["passed"] + outcomes.get("deselected", 0) == full
     assert outcomes["passed"] < full and block["tests_deselected"] == outcomes["deselected"]
     assert block["futility"] is True and block["futility_from"] == 10
-    pairs = block["pairs"]   # type: ignore[union-attr]
+    pairs = block["pairs"]
     assert [p["metric"] for p in pairs] == ["energy", "latency"]
     for pair in pairs:
         assert pair["reason"] in ("excludes 1", "inside margin", "futile")

@@ -4,6 +4,7 @@ after every query, by simulation (vectorised, seeded, fast), and decides real di
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -93,7 +94,7 @@ def test_no_pairs_never_count_as_decided() -> None:
 def test_bonferroni_shares_alpha_among_pairs_and_tuning_is_fixed_before_data() -> None:
     design = design_for(0.05, 0.05, comparisons=3, planned_queries=56)
     assert design.alpha == pytest.approx(0.05 / 3)
-    assert design.equivalence_bounds == (pytest.approx(math.log(0.95)), pytest.approx(math.log(1.05)))
+    assert list(design.equivalence_bounds) == pytest.approx([math.log(0.95), math.log(1.05)])
     with pytest.raises(ValueError):
         design_for(0.05, 1.5, 1, 10)
 
@@ -145,7 +146,8 @@ def test_a_near_even_pair_under_noisy_costs_stops_early_as_undecided_futile(seed
 
 def test_futility_keeps_clear_verdicts_and_the_max_queries_reason() -> None:
     clear = _run(_noisy_pair(1.6, 0.3), futility=True).states[0]
-    assert clear.decision == DIFFERENT and clear.reason == "excludes 1" and clear.after_queries < QUERIES // 4
+    assert clear.decision == DIFFERENT and clear.reason == "excludes 1"
+    assert clear.after_queries is not None and clear.after_queries < QUERIES // 4
     same = _run([(1.0 + 0.001 * (i % 3), 1.0) for i in range(QUERIES)], futility=True).states[0]
     assert same.decision == EQUIVALENT and same.reason == "inside margin"
     capped = Monitor(["a", "b"], ["energy"], 0.05, 0.05, planned_queries=3)
@@ -184,3 +186,19 @@ def test_predictive_power_is_certain_at_the_end_and_small_for_a_hopeless_trend()
     assert power[0] == pytest.approx(1.0) and power[1] == pytest.approx(0.0)   # nothing left to come
     assert power[2] < 0.05 < 0.9 < power[3]                                     # 1.05x hopeless, 1.8x likely
     assert np.all(width[:2] == width[0]) and np.all(np.isfinite(width))
+
+
+def test_the_summary_says_undecided_futile_and_the_block_keeps_every_earlier_field() -> None:
+    from slm_energy_plugin.render.sequential_lines import sequential_lines
+
+    monitor = _run(_noisy_pair(1.05, 0.6), futility=True)
+    block = monitor.to_dict()
+    # Readers of run.json (compare, report) rely on these names: futility only adds fields.
+    assert {"method", "method_text", "alpha", "alpha_per_pair", "equivalence_margin", "tau2", "looks",
+            "pairs"} <= set(block)
+    entry = block["pairs"][0]   # type: ignore[index]
+    assert {"pair", "metric", "decision", "after_queries", "ratio", "ci", "paired_queries"} <= set(entry)
+    block.update(queries_run=monitor.looks, queries_planned=QUERIES, seed=0, stop_reason="verdicts decided or futile",
+                 tests_deselected=2 * (QUERIES - monitor.looks), energy_j=1.0)
+    text = "\n".join(sequential_lines(block, "measured"))
+    assert re.search(r"^a vs b +energy +undecided \(futile\) ", text, re.MULTILINE)
