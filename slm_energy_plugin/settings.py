@@ -349,6 +349,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("max-queries", _count(1), None,
                "with --energy-until decided: stop after this many queries even if pairs are undecided. "
                "Default: all the queries", "N"),
+    OptionSpec("futility", _parse_bool, True,
+               "with --energy-until decided: a pair with under 5%% predictive power to reach a verdict by the "
+               "last planned query stops early as undecided (futile); off runs such pairs to the end", "on|off"),
     OptionSpec("sample-hz", _bounded(0.0, 100.0, "samples per second such as 10"), 10.0,
                "utilisation samples per second while a model works (CPU, RSS, NVIDIA GPU); 0 = off", "HZ"),
     # lm-evaluation-harness tasks (issue 22): see workload/lm_eval.py and docs/lm-eval.md.
@@ -412,6 +415,7 @@ class Settings:
     until: str = "all"
     equivalence: float = 0.05
     max_queries: int | None = None
+    futility: bool = True
     lm_eval: tuple[str, ...] | None = None
     lm_eval_include: Path | None = None
     lm_eval_limit: int | None = None
@@ -462,6 +466,7 @@ class Settings:
             "until": self.until,
             "equivalence": self.equivalence,
             "max_queries": self.max_queries,
+            "futility": self.futility,
             "lm_eval": list(self.lm_eval) if self.lm_eval else None,
             "lm_eval_include": str(self.lm_eval_include) if self.lm_eval_include else None,
             "lm_eval_limit": self.lm_eval_limit,
@@ -583,6 +588,7 @@ def build_settings(
         until=resolved["energy_until"],
         equivalence=float(resolved["energy_equivalence"]),
         max_queries=resolved["energy_max_queries"],
+        futility=bool(resolved["energy_futility"]),
         lm_eval=resolved["energy_lm_eval"] or None,
         lm_eval_include=path_or_none(resolved["energy_lm_eval_include"]),
         lm_eval_limit=resolved["energy_lm_eval_limit"],

@@ -22,6 +22,11 @@ def _interval(ci: Any) -> str:
     return f"{num(low or 0.0)} - {'inf' if high is None else num(high)}"
 
 
+def _verdict(entry: Mapping[str, Any]) -> str:
+    """'undecided (futile)' when a pair stopped early because no verdict was reachable."""
+    return f"{entry['decision']} (futile)" if entry.get("reason") == "futile" else str(entry["decision"])
+
+
 def sequential_lines(block: Mapping[str, Any], provenance: str) -> list[str]:
     """What was decided, after how many queries and joules, on which always-valid intervals."""
     words = PROVENANCE_WORDS.get(provenance, "not measured")
@@ -33,7 +38,7 @@ def sequential_lines(block: Mapping[str, Any], provenance: str) -> list[str]:
                f"{block['stop_reason']}; {plural(int(block['tests_deselected']), 'test')} deselected, not run. "
                f"Query energy of all models: {num(block['energy_j'])} J ({words}).")
     lines = textwrap.wrap(head, 100) + textwrap.wrap(stopped, 100)
-    rows = [[entry["pair"], entry["metric"], entry["decision"], entry["after_queries"], num(entry["ratio"]),
+    rows = [[entry["pair"], entry["metric"], _verdict(entry), entry["after_queries"], num(entry["ratio"]),
              _interval(entry["ci"]), num(entry.get("energy_j"))] for entry in block["pairs"]]
     table = tabulate(rows, headers=["pair", "metric", "verdict", "after q", "ratio", "always-valid CI",
                                     "J spent"], tablefmt="simple", disable_numparse=True)

@@ -25,7 +25,7 @@ from ..energy.units import J_PER_KWH
 from ..results.records import COUNTED_OUTCOMES, QueryRecord
 from ..settings import Settings
 from ..results.metrics import METRICS
-from ..stats.sequential import Monitor
+from ..stats.sequential import FUTILE_REASON, MAX_REACHED, RAN_OUT, Monitor
 from .collecting import CollectingRole
 from .run_order import order_key
 
@@ -68,7 +68,7 @@ class SequentialRole:
         planned = len(self.block_items) if self.settings.max_queries is None \
             else min(len(self.block_items), self.settings.max_queries)
         self.monitor = Monitor(models, self.settings.metrics, self.settings.alpha, self.settings.equivalence,
-                               planned_queries=planned)
+                               planned_queries=planned, futility=self.settings.futility)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -97,7 +97,9 @@ class SequentialRole:
     def _stop_reason(self, block: int) -> str | None:
         assert self.monitor is not None
         if self.monitor.decided:
-            return "verdicts decided"
+            # Futile pairs end undecided: the stop line says so rather than "decided".
+            futile = any(state.reason == FUTILE_REASON for state in self.monitor.states)
+            return "verdicts decided or futile" if futile else "verdicts decided"
         limit = self.settings.max_queries
         if limit is not None and block >= limit:
             return f"--energy-max-queries {limit} reached"
@@ -122,7 +124,7 @@ class SequentialRole:
         newly = self.monitor.done_models() - set(self.models_done)
         if newly:
             self.models_done.update(dict.fromkeys(newly, block))
-            self._deselect_from(item, block, "its pairs decided", newly)
+            self._deselect_from(item, block, "its pairs decided or futile", newly)
 
     def _records(self) -> dict[str, list[QueryRecord]]:
         return {alias: list(records) for alias, records in self.collecting.collector.records.items()}
@@ -147,7 +149,8 @@ class SequentialRole:
             return
         if self.stopped_before is None:   # ran to the end of the queries (or was interrupted)
             self._look_until(len(self.block_items))
-        self.monitor.finish()
+        capped = self.stop_reason is not None and self.stop_reason.startswith("--energy-max-queries")
+        self.monitor.finish(MAX_REACHED if capped else RAN_OUT)
 
     # -- what it cost, for run.json and the summary ------------------------------------------
 

@@ -4,13 +4,14 @@ after every query, by simulation (vectorised, seeded, fast), and decides real di
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from slm_energy_plugin.stats.sequential import (DIFFERENT, EQUIVALENT, UNDECIDED, Monitor, design_for,
-                                                running_intervals, simulate)
+from slm_energy_plugin.stats.sequential import (DIFFERENT, EQUIVALENT, FUTILE_REASON, UNDECIDED, Monitor,
+                                                predictive_power, design_for, running_intervals, simulate)
 
 RUNS = 2000
 QUERIES = 56   # the suite's math queries
@@ -46,11 +47,12 @@ def test_aa_error_stays_under_alpha_over_a_long_run_of_heavy_tailed_log_ratios()
     assert simulate(d, design).rate(DIFFERENT) <= 0.05
 
 
-@pytest.mark.parametrize(("ratio", "most_queries", "least_power"), [(1.25, 30, 0.9), (1.5, 15, 0.99)])
-def test_real_differences_are_decided_early_in_the_right_direction(ratio: float, most_queries: int,
+@pytest.mark.parametrize(("ratio", "futility", "most_queries", "least_power"),
+                         [(1.25, False, 30, 0.9), (1.5, False, 15, 0.99), (1.25, True, 30, 0.85), (1.5, True, 15, 0.99)])
+def test_real_differences_are_decided_early_in_the_right_direction(ratio: float, futility: bool, most_queries: int,
                                                                     least_power: float) -> None:
     rng = np.random.default_rng(11)
-    design = design_for(0.05, 0.05, comparisons=1, planned_queries=QUERIES)
+    design = design_for(0.05, 0.05, comparisons=1, planned_queries=QUERIES, futility=futility)
     d = _log_ratios(rng, ratio, sigma=0.25)
     result = simulate(d, design)
     assert result.rate(DIFFERENT) >= least_power
@@ -92,6 +94,111 @@ def test_no_pairs_never_count_as_decided() -> None:
 def test_bonferroni_shares_alpha_among_pairs_and_tuning_is_fixed_before_data() -> None:
     design = design_for(0.05, 0.05, comparisons=3, planned_queries=56)
     assert design.alpha == pytest.approx(0.05 / 3)
-    assert design.equivalence_bounds == (pytest.approx(math.log(0.95)), pytest.approx(math.log(1.05)))
+    assert list(design.equivalence_bounds) == pytest.approx([math.log(0.95), math.log(1.05)])
     with pytest.raises(ValueError):
         design_for(0.05, 1.5, 1, 10)
+
+
+# -- futility: a pair that cannot reach a verdict by the planned end stops as undecided ----------
+
+def _noisy_pair(ratio: float, sd: float, queries: int = QUERIES, seed: int = 5) -> list[tuple[float, float]]:
+    """Per-query costs (a, b) whose log ratio is normal around log(ratio) with sd ``sd``."""
+    d = np.random.default_rng(seed).normal(math.log(ratio), sd, queries)
+    return [(float(math.exp(x)), 1.0) for x in d]
+
+
+def _run(costs: list[tuple[float, float]], futility: bool) -> Monitor:
+    monitor = Monitor(["a", "b"], ["energy"], alpha=0.05, margin=0.05, planned_queries=len(costs), futility=futility)
+    for a, b in costs:
+        if monitor.decided:
+            break
+        monitor.look({"energy": {"a": a, "b": b}})
+    monitor.finish()
+    return monitor
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_a_near_even_pair_under_noisy_costs_stops_early_as_undecided_futile(seed: int) -> None:
+    """The default run's tiny-gpt2 vs tiny-phi: ratio ~1.05, per-query log ratios sd ~0.6, 56 queries.
+
+    Neither 'different' nor 'within ±5 %' is reachable in 56 queries: without futility both models
+    ran every query for an 'undecided'; with it the pair stops soon after a quarter of the plan.
+    """
+    costs = _noisy_pair(1.05, 0.6, seed=seed)
+    monitor = _run(costs, futility=True)
+    state = monitor.states[0]
+    assert state.decision == UNDECIDED and state.reason == FUTILE_REASON
+    assert QUERIES // 4 <= state.after_queries <= QUERIES // 2   # type: ignore[operator]
+    assert monitor.decided and monitor.done_models() == {"a", "b"}   # both models stop being measured
+    assert state.predictive_power is not None and state.predictive_power < 0.05
+    entry = monitor.to_dict()["pairs"][0]   # type: ignore[index]
+    low, high = entry["projected_ci"]
+    ci_low, ci_high = entry["ci"]
+    # The projected final interval still straddles 1 and is too wide for ±5 %, yet narrower than today's.
+    assert low < 1 < high and high - low > 0.1 and ci_low < low and high < ci_high
+    assert entry["reason"] == "futile" and entry["decision"] == "undecided"
+    block = monitor.to_dict()
+    assert block["futility"] is True and block["futility_power"] == 0.05 and block["futility_from"] == QUERIES // 4
+    # Off: the same costs keep the pair open to the end, every query spent, the verdict no better.
+    off = _run(costs, futility=False).states[0]
+    assert off.decision == UNDECIDED and off.after_queries == QUERIES and off.reason == "queries ran out"
+
+
+def test_futility_keeps_clear_verdicts_and_the_max_queries_reason() -> None:
+    clear = _run(_noisy_pair(1.6, 0.3), futility=True).states[0]
+    assert clear.decision == DIFFERENT and clear.reason == "excludes 1"
+    assert clear.after_queries is not None and clear.after_queries < QUERIES // 4
+    same = _run([(1.0 + 0.001 * (i % 3), 1.0) for i in range(QUERIES)], futility=True).states[0]
+    assert same.decision == EQUIVALENT and same.reason == "inside margin"
+    capped = Monitor(["a", "b"], ["energy"], 0.05, 0.05, planned_queries=3)
+    for a, b in _noisy_pair(1.05, 0.6, queries=3):
+        capped.look({"energy": {"a": a, "b": b}})
+    capped.finish("max queries reached")
+    assert capped.to_dict()["pairs"][0]["reason"] == "max queries reached"   # type: ignore[index]
+
+
+def test_with_futility_aa_runs_say_different_at_most_alpha_and_stop_before_half_the_queries() -> None:
+    """2,000 A/A runs, looked at after every query, futility on: error <= alpha, and no more than without."""
+    rng = np.random.default_rng(29)
+    d = _log_ratios(rng, 1.0, sigma=0.45)   # sd of the log ratio ~0.64, as recorded on the tiny models
+    with_futility = simulate(d, design_for(0.05, 0.05, comparisons=1, planned_queries=QUERIES))
+    without = simulate(d, design_for(0.05, 0.05, comparisons=1, planned_queries=QUERIES, futility=False))
+    assert with_futility.rate(DIFFERENT) <= 0.05
+    assert with_futility.rate(DIFFERENT) <= without.rate(DIFFERENT)
+    assert with_futility.rate(FUTILE_REASON) > 0.9 and with_futility.mean_queries < QUERIES / 2
+    assert without.mean_queries > 0.9 * QUERIES
+
+
+def test_heavy_tailed_aa_runs_keep_the_error_with_futility_over_three_pairs() -> None:
+    """Bonferroni over 3 pairs, heavy tails (t with 3 df), 1,000 runs per pair: still <= alpha per metric."""
+    rng = np.random.default_rng(31)
+    design = design_for(0.05, 0.05, comparisons=3, planned_queries=QUERIES)
+    rates = [simulate(rng.standard_t(3, (1000, QUERIES)) * 0.4, design).rate(DIFFERENT) for _ in range(3)]
+    assert sum(rates) <= 0.05
+
+
+def test_predictive_power_is_certain_at_the_end_and_small_for_a_hopeless_trend() -> None:
+    design = design_for(0.05, 0.05, comparisons=1, planned_queries=QUERIES)
+    t = np.array([56.0, 56.0, 20.0, 20.0])
+    mean = np.array([1.0, 0.0, 0.05, 0.6])
+    variance = np.array([0.36, 0.36, 0.36, 0.36])
+    power, width = predictive_power(t, mean, variance, 56.0, design)
+    assert power[0] == pytest.approx(1.0) and power[1] == pytest.approx(0.0)   # nothing left to come
+    assert power[2] < 0.05 < 0.9 < power[3]                                     # 1.05x hopeless, 1.8x likely
+    assert np.all(width[:2] == width[0]) and np.all(np.isfinite(width))
+
+
+def test_the_summary_says_undecided_futile_and_the_block_keeps_every_earlier_field() -> None:
+    from slm_energy_plugin.render.sequential_lines import sequential_lines
+
+    monitor = _run(_noisy_pair(1.05, 0.6), futility=True)
+    block = monitor.to_dict()
+    # Readers of run.json (compare, report) rely on these names: futility only adds fields.
+    assert {"method", "method_text", "alpha", "alpha_per_pair", "equivalence_margin", "tau2", "looks",
+            "pairs"} <= set(block)
+    entry = block["pairs"][0]   # type: ignore[index]
+    assert {"pair", "metric", "decision", "after_queries", "ratio", "ci", "paired_queries"} <= set(entry)
+    block.update(queries_run=monitor.looks, queries_planned=QUERIES, seed=0, stop_reason="verdicts decided or futile",
+                 tests_deselected=2 * (QUERIES - monitor.looks), energy_j=1.0)
+    text = "\n".join(sequential_lines(block, "measured"))
+    assert re.search(r"^a vs b +energy +undecided \(futile\) ", text, re.MULTILINE)
