@@ -263,7 +263,7 @@ made by slm-energy {esc(__version__)}.</p>
 <h2>Statistics in words</h2><p class=muted>{method}</p>{words}
 <details><summary>All statistics tables</summary><pre>{esc(tables)}</pre></details>
 <h2>Efficiency per quality</h2>{efficiency_table(data)}
-<h2>Figures</h2><p class=muted>{count} figure(s).{FIXED_N_FIGURES if data.sequential else ""}</p>{figures_html}
+<h2>Figures</h2><p class=muted>{count} figure(s).{esc(FIXED_N_FIGURES) if data.sequential else ""}</p>{figures_html}
 <h2>Machine</h2>{machine_html}
 <h2>Settings</h2>{settings_html}
 <h2>Files</h2><ul class=muted>{''.join(f'<li>{esc(s)}</li>' for s in data.sources)}</ul>
