@@ -8,8 +8,8 @@ or fetch anything even if an escape were missed. Figures are embedded as base64 
 Sections: the provenance banner (measured or estimated, in words), warnings, the
 per-model table, a sequential run's verdicts (``--energy-until decided``: its always-valid
 intervals, in place of the fixed-n tests), statistics in words, efficiency per quality,
-figures, the machine and the settings. Everything is computed by the project's modules (statistics, efficiency,
-figure data); this module only lays it out.
+figures, the machine and the settings. Everything is computed by the project's modules
+(statistics, efficiency, figure data); this module only lays it out.
 """
 
 from __future__ import annotations

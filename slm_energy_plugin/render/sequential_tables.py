@@ -227,7 +227,8 @@ def stop_sentence(block: Mapping[str, Any], provenance: str) -> str:
     """How far the run went, why it stopped, what it left out and what it spent, in one sentence."""
     return (f"Ran {block['queries_run']} of {block['queries_planned']} queries in a random order (seed "
             f"{block['seed']}), stopped: {block['stop_reason']}; {plural(int(block['tests_deselected']), 'test')} "
-            f"deselected (not run, not failed). Query energy of all models: {_joules(block.get('energy_j'), provenance)}.")
+            "deselected (not run, not failed). Query energy of all models: "
+            f"{_joules(block.get('energy_j'), provenance)}.")
 
 
 def _joules(value: float | None, provenance: str) -> str:

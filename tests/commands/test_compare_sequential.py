@@ -134,7 +134,8 @@ def test_csv_has_one_row_per_verdict_and_one_for_the_run(sequential_run: Path,
     block = block_of(sequential_run)
     [run_row] = [r for r in rows if r["row"] == "sequential-run"]
     assert run_row["tests_deselected"] == str(block["tests_deselected"]) and run_row["reason"] == "verdicts decided"
-    assert float(run_row["energy_j"]) == pytest.approx(block["energy_j"]) and run_row["energy_provenance"] == "estimated"
+    assert float(run_row["energy_j"]) == pytest.approx(block["energy_j"])
+    assert run_row["energy_provenance"] == "estimated"
     verdicts = [r for r in rows if r["row"] == "sequential"]
     assert [f"{r['model']} vs {r['model_b']}" for r in verdicts] == [p["pair"] for p in block["pairs"]]
     for row, pair in zip(verdicts, block["pairs"]):
@@ -178,7 +179,8 @@ def test_fields_a_later_version_adds_are_read_and_shown(sequential_run: Path, tm
 
 
 @pytest.mark.parametrize(("change", "said"), [
-    (lambda data: data["sequential"].pop("alpha"), "its run.json's 'sequential' block: 'alpha' is missing or not a number"),
+    (lambda data: data["sequential"].pop("alpha"),
+     "its run.json's 'sequential' block: 'alpha' is missing or not a number"),
     (lambda data: data["sequential"].update(pairs="all decided"), "'pairs' is missing or not a list"),
     (lambda data: data["sequential"]["pairs"][0].update(ci=["low", 2]), "'ci' is not two bounds"),
     (lambda data: data.pop("sequential"), "its run.json has no 'sequential' block"),
