@@ -4,6 +4,10 @@ Prints, for a finished run (or any model files, also from different runs or mach
 also in the original SLM Green Benchmark format), the per-model tables, omnibus and
 pairwise tests that the pytest summary shows. With ``--baseline`` it compares each model
 with a saved run; with ``--fail energy:10%`` it exits 1 when a model regressed.
+
+A sequential run (``--energy-until decided``) is shown as its summary shows it: the verdicts
+with their always-valid intervals from ``run.json``, and the per-model values without the
+fixed-n tests, whose p-values do not hold after stopping on the data.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, p
 from ..results.metrics import get_metric
 from ..number_format import plural
 from ..results.records import ModelRun
+from ..render import sequential_tables as seq
 from ..render.stats_export import render_csv, render_json
 from ..render.writer import WIDTH
 from ..render.stats_tables import render_markdown, report_lines
@@ -72,6 +77,13 @@ def load_sources(paths: list[Path]) -> tuple[list[ModelRun], list[str]]:
     for line in skipped:
         print(f"slm-energy: {line}", file=sys.stderr)
     return runs, sources
+
+
+def _sequential_runs(runs: list[ModelRun], sources: list[str]) -> list[seq.SequentialRun]:
+    """The sequential runs among the compared files, with their verdicts from run.json."""
+    from ..results.run_manifest import read_manifests
+
+    return seq.sequential_runs(runs, sources, read_manifests(sources))
 
 
 def _reprojected(runs: list[ModelRun], region_name: str, pue: float | None) -> tuple[list[ModelRun], list[str]]:
@@ -129,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"comparing {paths[0]}: the newest run with model files under {args.results_dir} "
               "(`slm-energy runs` lists them all)", file=sys.stderr)
     runs, sources = load_sources(paths)
+    sequential = _sequential_runs(runs, sources)
     region_notes: list[str] = []
     if args.region:
         runs, region_notes = _reprojected(runs, args.region, args.pue)
@@ -137,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     runs, pairing_notes = prepare_for_pairing(runs, sources)   # the summary and the report pair the same way
     names, metric_notes = choose_metrics(args.metrics, runs)
     notes = [f"Comparing {plural(len(runs), 'model')} from {', '.join(str(p) for p in paths)}."]
-    notes += region_notes + pairing_notes + metric_notes
+    notes += region_notes + pairing_notes + metric_notes + seq.problem_lines(sequential)
     # Run order, background load, repeatability: the lines the pytest summary prints, from one source.
     trust = trust_lines(runs, names)
     notes += trust.conditions + trust.spread
@@ -145,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         names = trust.metrics
         notes.append(trust.same_note)
     report = build_report(runs, names, alpha=args.alpha, notes=notes)
+    if sequential:   # as the summary shows it: the fixed-n tests are not this run's verdicts
+        report = seq.without_fixed_n(report, seq.fixed_n_note(sequential))
 
     gate = None
     if args.baseline:
@@ -153,11 +168,14 @@ def run(args: argparse.Namespace) -> int:
         gate = check_regressions(runs, baseline, specs, alpha=args.alpha)
 
     if args.format == "json":
-        _emit(render_json(report, gate))
+        _emit(render_json(report, gate, {"sequential": seq.json_blocks(sequential)} if sequential else None))
     elif args.format == "csv":
-        _emit(render_csv(report, gate))
+        _emit(render_csv(report, gate, seq.csv_rows(sequential), seq.CSV_COLUMNS if sequential else ()))
     elif args.format == "markdown":
         text = render_markdown(report)
+        verdict_lines = seq.text_lines(sequential)
+        if verdict_lines:
+            text += "\n### Sequential verdicts\n\n```\n" + "\n".join(verdict_lines) + "\n```\n"
         if gate is not None:
             title, *lines = gate_lines(gate, specs or [])
             text += f"\n### {title}\n\n" + "".join(f"- {line}\n" for line in lines)
@@ -168,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
 
         task_lines = lm_eval_lines(runs, args.alpha)
         lines += [""] + task_lines if task_lines else []
+        verdict_lines = seq.text_lines(sequential)
+        lines += [""] + verdict_lines if verdict_lines else []
         if gate is not None:
             title, *rest = gate_lines(gate, specs or [])
             lines += ["", title] + [w for line in rest for w in textwrap.wrap(

@@ -6,9 +6,10 @@ resource and images only as ``data:`` URIs, so a crafted alias or answer cannot 
 or fetch anything even if an escape were missed. Figures are embedded as base64 PNG.
 
 Sections: the provenance banner (measured or estimated, in words), warnings, the
-per-model table, statistics in words, efficiency per quality, figures, the machine and
-the settings. Everything is computed by the project's modules (statistics, efficiency,
-figure data); this module only lays it out.
+per-model table, a sequential run's verdicts (``--energy-until decided``: its always-valid
+intervals, in place of the fixed-n tests), statistics in words, efficiency per quality,
+figures, the machine and the settings. Everything is computed by the project's modules
+(statistics, efficiency, figure data); this module only lays it out.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..number_format import accuracy, format_energy, num, plural
 from .stats_tables import report_lines
 from ..stats.build import StatsReport, build_report, choose_metrics
 from .run_input import RunInput
+from . import sequential_tables as seq
 from .stats_words import method_sentence, section_sentences
 from .verdicts import trust_lines
 
@@ -48,6 +50,9 @@ figcaption{font-size:.85rem;color:#444}pre{font-size:.78rem;overflow-x:auto;back
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;font-size:.85rem}dt{font-weight:600}
 dd{margin:0;word-break:break-word}.muted{color:#555;font-size:.85rem}
 """
+# The paired-ratio figures draw fixed-n Hodges-Lehmann intervals: said where a sequential run is shown.
+FIXED_N_FIGURES = (" The bars of the per-query ratio figures are fixed-n Hodges-Lehmann intervals, drawn to show "
+                   "the spread: they are not this sequential run's verdicts (Sequential verdicts, above).")
 
 
 def esc(value: Any) -> str:
@@ -155,6 +160,31 @@ def warnings_of(data: RunInput, report: StatsReport) -> list[str]:
     return found + list(data.notes)
 
 
+def sequential_html(runs: Sequence[seq.SequentialRun]) -> str:
+    """A sequential run's verdicts: the method, how far it ran, and per pair the decision, the
+    always-valid interval and what it cost (a run whose block cannot be read is a warning)."""
+    parts = []
+    shown = [run for run in runs if run.block is not None]
+    for run in shown:
+        block = run.block
+        assert block is not None
+        rows = seq.verdicts(block)
+        reasons = any(row.reason for row in rows)
+        head = ["pair (first / second)", "metric", "verdict", "queries to verdict", "ratio (geometric mean per query)",
+                "always-valid CI", f"query energy to verdict (J, {seq.energy_words(run.provenance)})"]
+        table = _table(head + (["why"] if reasons else []), [
+            [row.pair, row.metric, row.decision, row.after_queries, num(row.ratio), seq.interval_text(row.ci),
+             num(row.energy_j)] + ([row.reason or ""] if reasons else []) for row in rows])
+        title = f"<h3>Run {esc(run.run_id)}: {esc(', '.join(run.models))}</h3>" if len(shown) > 1 else ""
+        alpha, margin = float(block["alpha"]), float(block["equivalence_margin"])
+        parts.append(
+            f"{title}<p>Measured until the verdicts were decided (<code>--energy-until decided</code>). Test: "
+            f"{esc(block['method_text'])}; alpha {alpha:g}, equivalent within ±{margin:.0%}.</p>"
+            f"<p>{esc(seq.stop_sentence(block, run.provenance))}</p>{table}"
+            f"<p class=muted>{esc(seq.legend(block, run.provenance))}</p>")
+    return "".join(parts)
+
+
 def _figures_html(data: RunInput, baseline: str | None) -> tuple[str, int]:
     from .plots import build_figures, figure_bytes
 
@@ -192,13 +222,21 @@ def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: f
     runs = list(data.runs)
     names, metric_notes = choose_metrics(",".join(metrics) if metrics else None, runs)
     report = build_report(runs, names, alpha=alpha, notes=list(data.notes) + metric_notes)
+    sequential = ""
+    if data.sequential:   # as the summary shows a sequential run: its verdicts, no fixed-n tests
+        report = seq.without_fixed_n(report, seq.fixed_n_note(data.sequential))
+        sequential = (f'<h2 id="sequential">Sequential verdicts</h2>{sequential_html(data.sequential)}'
+                      f"<p>{esc(seq.FIXED_N_REASON)}</p>")
     first = runs[0]
     title = f"slm-energy report: {', '.join(r.alias for r in runs)}"
     warnings = "".join(f'<div class="warn">{esc(w)}</div>' for w in warnings_of(data, report))
     words = "".join(
         f"<h3>{esc(s.label)} ({esc(s.unit)})</h3><ul>"
         + "".join(f"<li>{esc(line)}</li>" for line in section_sentences(s, alpha)) + "</ul>"
-        for s in report.sections)
+        for s in report.sections) if not data.sequential else ""
+    method = esc(method_sentence(report)) if not data.sequential else (
+        "Not shown for a sequential run: see Sequential verdicts above; the tables below hold the per-model "
+        "values.")
     figures_html, count = _figures_html(data, baseline) if figures else ("", 0)
     run_ids = sorted({r.run_id for r in runs if r.run_id})
     machines = {r.machine.get("hostname", "unknown"): r.machine for r in runs}
@@ -221,11 +259,11 @@ def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: f
 made by slm-energy {esc(__version__)}.</p>
 <div class="banner {esc(report.energy)}" id="provenance">{esc(report.header)}</div>
 {warnings}
-<h2>Models</h2>{model_table(report, runs)}{carbon_html}
-<h2>Statistics in words</h2><p class=muted>{esc(method_sentence(report))}</p>{words}
+<h2>Models</h2>{model_table(report, runs)}{carbon_html}{sequential}
+<h2>Statistics in words</h2><p class=muted>{method}</p>{words}
 <details><summary>All statistics tables</summary><pre>{esc(tables)}</pre></details>
 <h2>Efficiency per quality</h2>{efficiency_table(data)}
-<h2>Figures</h2><p class=muted>{count} figure(s).</p>{figures_html}
+<h2>Figures</h2><p class=muted>{count} figure(s).{esc(FIXED_N_FIGURES) if data.sequential else ""}</p>{figures_html}
 <h2>Machine</h2>{machine_html}
 <h2>Settings</h2>{settings_html}
 <h2>Files</h2><ul class=muted>{''.join(f'<li>{esc(s)}</li>' for s in data.sources)}</ul>

@@ -13,7 +13,9 @@ from ..errors import SlmEnergyError
 from ..quality.efficiency import EfficiencyRow, efficiency_rows
 from ..results.records import ModelRun
 from ..results.frame import frame_from_runs, runs_and_sources
+from ..results.run_manifest import read_manifests
 from ..stats.build import prepare_for_pairing
+from .sequential_tables import SequentialRun, problem_lines, sequential_runs
 
 TIMELINE_FILE = "timeline.csv"
 
@@ -28,6 +30,7 @@ class RunInput:
     notes: tuple[str, ...]
     timeline: pd.DataFrame | None
     skipped: tuple[str, ...] = ()       # files left out as unusable, one line each (also in notes)
+    sequential: tuple[SequentialRun, ...] = ()   # runs made with --energy-until decided, verdicts from run.json
 
 
 def read_timeline(paths: Sequence[Path]) -> pd.DataFrame | None:
@@ -50,8 +53,10 @@ def load_input(paths: Sequence[Path]) -> RunInput:
 def _load_input(paths: Sequence[Path]) -> RunInput:
     skipped: list[str] = []   # one bad file never refuses the honest ones beside it
     runs, sources = runs_and_sources(list(paths), skipped)
+    sequential = sequential_runs(runs, sources, read_manifests(sources))
     aliases_in_files = [run.alias for run in runs]
     runs, pairing_notes = prepare_for_pairing(runs, sources)
-    notes = skipped + list(pairing_notes)
+    notes = skipped + list(pairing_notes) + problem_lines(sequential)
     return RunInput(tuple(paths), tuple(runs), tuple(sources), frame_from_runs(runs, sources, aliases_in_files, lean=True),
-                    tuple(efficiency_rows(runs)), tuple(notes), read_timeline(paths), tuple(skipped))
+                    tuple(efficiency_rows(runs)), tuple(notes), read_timeline(paths), tuple(skipped),
+                    tuple(sequential))

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from dataclasses import asdict
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..spreadsheet import spreadsheet_safe
 from ..stats.gate import GateResult
@@ -55,8 +55,10 @@ def report_dict(report: StatsReport, gate: Sequence[GateResult] | None = None) -
     return data
 
 
-def render_json(report: StatsReport, gate: Sequence[GateResult] | None = None) -> str:
-    return json.dumps(report_dict(report, gate), indent=2, allow_nan=False) + "\n"
+def render_json(report: StatsReport, gate: Sequence[GateResult] | None = None,
+                extra: Mapping[str, Any] | None = None) -> str:
+    """``extra``: more top-level keys (a sequential run's verdicts)."""
+    return json.dumps(dict(report_dict(report, gate), **(extra or {})), indent=2, allow_nan=False) + "\n"
 
 
 def _rows(report: StatsReport, gate: Sequence[GateResult] | None) -> list[dict[str, Any]]:
@@ -89,10 +91,13 @@ def _rows(report: StatsReport, gate: Sequence[GateResult] | None) -> list[dict[s
     return rows
 
 
-def render_csv(report: StatsReport, gate: Sequence[GateResult] | None = None) -> str:
+def render_csv(report: StatsReport, gate: Sequence[GateResult] | None = None,
+               extra_rows: Sequence[Mapping[str, Any]] = (), extra_columns: Sequence[str] = ()) -> str:
+    """``extra_rows`` after the report's (a sequential run's verdicts), with ``extra_columns`` added."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="raise", lineterminator="\n")
+    columns = list(CSV_COLUMNS) + [c for c in extra_columns if c not in CSV_COLUMNS]
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="raise", lineterminator="\n")
     writer.writeheader()
-    for row in _rows(report, gate):
+    for row in _rows(report, gate) + [dict(r) for r in extra_rows]:
         writer.writerow({k: ("" if v is None else spreadsheet_safe(v)) for k, v in row.items()})
     return out.getvalue()

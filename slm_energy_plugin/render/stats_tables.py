@@ -195,6 +195,9 @@ def _notes(section: MetricSection) -> list[str]:
 
 
 def legend(section: MetricSection, comparison: Comparison, alpha: float) -> str:
+    if not comparison.omnibus and not comparison.pairs:   # per-model values only (a sequential run's)
+        return ("Accuracy CI: Wilson score." if section.binary else "Median CI: percentile bootstrap, "
+                f"{comparison.bootstrap_resamples} resamples, seed {comparison.bootstrap_seed}.")
     pairs = len(comparison.pairs)
     star = (f"p: Holm-adjusted over the {plural(pairs, 'pair')}, * below {alpha:g}." if pairs > 1 else
             f"p: one pair, no adjustment needed; * below {alpha:g}." if pairs == 1 else
@@ -234,7 +237,8 @@ def section_lines(section: MetricSection, alpha: float, fmt: str = "simple") -> 
     shared = f"{plural(len(c.models), 'model')}, {plural(c.n_common, 'query', 'queries')} answered by all"
     lines = [f"#### {title}: {shared}" if markdown else f"-- {title}: {shared} --", ""]
     lines += _table(*_model_rows(section, factor), fmt)
-    lines.append("")
+    if c.omnibus:   # none where the tests are left out (a sequential run's per-model values)
+        lines.append("")
     for test in c.omnibus:
         line = omnibus_line(test, alpha)
         lines += [f"- {line}"] if markdown else _wrap(line, "  ")
