@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 from ..results.records import ModelRun, combine_provenance
 from ..safety import redact_tree
 from ..stats.build import StatsReport
-from .format import num, plural
+from ..number_format import num, plural
 from .sequential_lines import PROVENANCE_WORDS, sequential_lines
 from .sequential_lines import _interval
 

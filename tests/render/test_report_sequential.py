@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from slm_energy_plugin.cli import main
-from slm_energy_plugin.render.format import num
+from slm_energy_plugin.number_format import num
 from slm_energy_plugin.render.html_report import build_html
 from slm_energy_plugin.render.run_input import load_input
 
