@@ -55,8 +55,9 @@ def test_the_report_command_shows_the_verdicts_and_what_they_cost(sequential_run
     assert [row[0] for row in rows] == [pair["pair"] for pair in block["pairs"]]
     for row, pair in zip(rows, block["pairs"]):
         low, high = pair["ci"]
+        why = [pair["reason"]] if "reason" in pair else []     # the block says why each pair ended (futility stop)
         assert row[1:] == ["tokens", pair["decision"], str(pair["after_queries"]), num(pair["ratio"]),
-                           f"{num(low)} - {num(high)}", num(pair["energy_j"])]
+                           f"{num(low)} - {num(high)}", num(pair["energy_j"]), *why]
     assert "Fixed-n tests (Wilcoxon, Mann-Whitney, Friedman, Kruskal-Wallis, McNemar) are not shown" in words
     # No fixed-n test in words or tables; the figures' Hodges-Lehmann bars are labelled as not the verdicts.
     assert "Wilcoxon signed-rank p" not in text and "Kruskal-Wallis H =" not in text and "MWU p" not in text
