@@ -1,7 +1,9 @@
 """The lm-eval tasks' tables (issue 22): aggregates per task and model, then paired statistics per task.
 
 Pure: rows from :mod:`..quality.task_metrics`, lines to any ``write_line`` writer; the session
-summary and ``slm-energy compare`` print the same lines.
+summary and ``slm-energy compare`` print the same lines. The one exception: a corpus-level metric
+(BLEU, perplexity) needs lm-eval's own aggregation function, reached through the bridge
+(``workload/lm_eval.py``) only when a run has one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any, Sequence
 
 from tabulate import tabulate
 
+from ..errors import ConfigError
 from ..quality.task_metrics import MEAN_CI, CorpusAggregate, TaskAggregate, TaskPair, task_aggregates, task_pairs
 from ..results.records import ModelRun
 from .format import WIDTH, LineWriter, num, pval
@@ -29,8 +32,6 @@ def lm_eval_corpus_aggregate(aggregation: str, values: list[Any]) -> float | Non
     """lm-eval's own aggregation function over the documents' values, through the bridge (the one
     importer of lm-eval), imported only when a run has a corpus-level metric to show. Without the
     [lm-eval] extra the value stays "see lm_eval"."""
-    from ..errors import ConfigError
-
     try:
         from ..workload.lm_eval import corpus_aggregate
     except (ConfigError, ImportError):

@@ -366,11 +366,18 @@ def _answer(instances: list[Any]) -> str:
     return ""
 
 
-def _aggregation_name(fn: Any) -> str:
-    """The name lm-eval registers ``fn`` under (``f1`` for ``f1_score``), else the function's own."""
+def _aggregations() -> dict[str, Callable[[list[Any]], Any]]:
+    """lm-eval's registered aggregation functions by name. The registry fills when
+    ``lm_eval.api.metrics`` is imported (loading a task does it; ``slm-energy compare`` does not)."""
+    import lm_eval.api.metrics  # noqa: F401 - registers bleu, perplexity, f1, ...
     from lm_eval.api.registry import AGGREGATION_REGISTRY
 
-    found = next((name for name, registered in AGGREGATION_REGISTRY.items() if registered is fn), None)
+    return dict(AGGREGATION_REGISTRY.items())
+
+
+def _aggregation_name(fn: Any) -> str:
+    """The name lm-eval registers ``fn`` under (``f1`` for ``f1_score``), else the function's own."""
+    found = next((name for name, registered in _aggregations().items() if registered is fn), None)
     return found or str(getattr(fn, "__name__", fn))
 
 
@@ -397,11 +404,9 @@ def corpus_aggregate(aggregation: str, values: list[Any]) -> float | None:
     recorded (lm-eval's per-document tuples stored as JSON lists, which the functions unpack alike).
     None when the name is not in lm-eval's registry (a task's own ``!function`` aggregation) or the
     function refuses the values."""
-    from lm_eval.api.registry import AGGREGATION_REGISTRY
-
-    fn = AGGREGATION_REGISTRY.get(aggregation) or next(
-        (registered for registered in AGGREGATION_REGISTRY.values()
-         if getattr(registered, "__name__", None) == aggregation), None)
+    registered = _aggregations()
+    fn = registered.get(aggregation) or next(
+        (function for function in registered.values() if getattr(function, "__name__", None) == aggregation), None)
     if fn is None or not values:
         return None
     try:
