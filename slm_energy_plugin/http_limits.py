@@ -8,17 +8,26 @@ are split with a length cap; and an overall deadline is checked as bytes arrive,
 read timeout bounds only the *silence* between two chunks: a server dripping one byte every few
 seconds never trips it.
 
-The deadline is checked when bytes arrive, so a request ends at most one read timeout after it
-(a server that sends nothing at all is cut by the read timeout itself).
+The deadline covers the whole request, connect and headers included: httpx has no total timeout
+(its read timeout restarts with every byte, so a server dripping its *headers* one byte at a time
+would hold a request for ever). :func:`bounded_transport` gives a client whose sockets take every
+connect, write and read timeout from the deadline of the request running in their thread
+(:func:`deadline_scope`): each socket call waits at most until the deadline, and one made after it
+fails at once. No watchdog thread, no polling: the operating system's socket timeout does the
+waiting. A request ends within a few milliseconds of its deadline, in any phase.
 """
 
 from __future__ import annotations
 
+import ssl
+import threading
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
+import httpcore
 import httpx
 
 MIB = 1 << 20
@@ -130,8 +139,116 @@ def iter_decoded(response: httpx.Response, limits: ResponseLimits, deadline: flo
 
 def check_deadline(deadline: float | None, what: str) -> None:
     if deadline is not None and time.monotonic() > deadline:
-        raise ResponseLimitError(f"{what}: the answer was still arriving at its deadline; stopped reading "
-                                 "(a stuck or dripping server; --energy-request-deadline sets the seconds)")
+        raise _deadline_passed(what)
+
+
+def _deadline_passed(what: str) -> ResponseLimitError:
+    return ResponseLimitError(f"{what}: the answer was still arriving at its deadline; stopped reading "
+                              "(a stuck or dripping server; --energy-request-deadline sets the seconds)")
+
+
+# -- the deadline at the socket: connect, request, headers and body alike -------------------------
+
+class _ThreadDeadline(threading.local):
+    """The deadline of the request running in this thread. A synchronous httpx request does all its
+    socket work in the calling thread, so concurrent requests (``--energy-concurrency``) each see
+    their own."""
+
+    instant: float | None = None
+    what: str = ""
+
+
+_CURRENT = _ThreadDeadline()
+
+
+@contextmanager
+def deadline_scope(deadline: float | None, what: str) -> Iterator[None]:
+    """Within this block, sockets of a :func:`bounded_transport` client wait at most until
+    ``deadline`` (a ``time.monotonic()`` instant) and then raise :class:`ResponseLimitError`."""
+    previous = (_CURRENT.instant, _CURRENT.what)
+    _CURRENT.instant, _CURRENT.what = deadline, what
+    try:
+        yield
+    finally:
+        _CURRENT.instant, _CURRENT.what = previous
+
+
+def _within_deadline(timeout: float | None) -> float | None:
+    """``timeout`` shortened to the time left before this thread's deadline; past it, the error."""
+    if _CURRENT.instant is None:
+        return timeout
+    left = _CURRENT.instant - time.monotonic()
+    if left <= 0:
+        raise _deadline_passed(_CURRENT.what)
+    return left if timeout is None else min(timeout, left)
+
+
+def _timed_out_at_deadline() -> bool:
+    return _CURRENT.instant is not None and time.monotonic() >= _CURRENT.instant
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket whose every wait ends at the deadline; a timeout there is worded as the deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self.inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            return self.inner.read(max_bytes, _within_deadline(timeout))
+        except httpcore.TimeoutException:
+            if _timed_out_at_deadline():
+                raise _deadline_passed(_CURRENT.what) from None
+            raise
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        try:
+            self.inner.write(buffer, _within_deadline(timeout))
+        except httpcore.TimeoutException:
+            if _timed_out_at_deadline():
+                raise _deadline_passed(_CURRENT.what) from None
+            raise
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.inner.start_tls(ssl_context, server_hostname, _within_deadline(timeout)))
+
+    def get_extra_info(self, info: str) -> object:
+        return self.inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self.inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.inner.connect_tcp(host, port, _within_deadline(timeout), local_address,
+                                                      socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self.inner.connect_unix_socket(path, _within_deadline(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+def bounded_transport() -> httpx.HTTPTransport:
+    """httpx's own transport (request and error mapping unchanged) on sockets that keep the
+    deadline of :func:`deadline_scope`. Environment proxies and certificate settings are ignored,
+    as the clients here ask (``trust_env=False``): a benchmark of a loopback server must not detour."""
+    transport = httpx.HTTPTransport(trust_env=False)
+    # httpx takes no network backend as a parameter; its pool is rebuilt with httpx's default limits.
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_DeadlineBackend())
+    return transport
 
 
 def read_body(response: httpx.Response, limits: ResponseLimits, deadline: float | None, what: str,

@@ -179,19 +179,39 @@ def safe_message(text: str, *, one_line: bool = False) -> str:
 def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
     """JSON-like ``value`` with every string passed through :func:`safe_message` (dict keys
     included), except the values of the keys in ``keep`` (measured data such as a model's answer).
-    Values under a secret-named key are masked whole."""
-    if isinstance(value, str):
-        return safe_message(value)
-    if isinstance(value, dict):
-        out: dict[Any, Any] = {}
-        for key, item in value.items():
-            if isinstance(key, str) and key in keep:
-                out[key] = item
-            elif isinstance(key, str) and isinstance(item, str) and item and is_secret_name(key):
-                out[safe_message(key)] = MASK
-            else:
-                out[safe_message(key) if isinstance(key, str) else key] = redact_tree(item, keep)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [redact_tree(item, keep) for item in value]
-    return value
+    Values under a secret-named key are masked whole.
+
+    Each distinct string is redacted once: a results file repeats a few hundred strings (method
+    labels, units, flags) hundreds of thousands of times, and the patterns cost far more than a
+    dictionary look-up."""
+    done: dict[str, str] = {}
+    keys: dict[str, tuple[str, bool]] = {}   # a key as written, and whether it names a secret
+
+    def text(item: str) -> str:
+        found = done.get(item)
+        if found is None:
+            found = done[item] = safe_message(item)
+        return found
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, str):
+            return text(item)
+        if isinstance(item, dict):
+            out: dict[Any, Any] = {}
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    out[key] = walk(inner)
+                    continue
+                if key in keep:
+                    out[key] = inner
+                    continue
+                named = keys.get(key)
+                if named is None:
+                    named = keys[key] = (text(key), is_secret_name(key))
+                out[named[0]] = MASK if named[1] and isinstance(inner, str) and inner else walk(inner)
+            return out
+        if isinstance(item, (list, tuple)):
+            return [walk(inner) for inner in item]
+        return item
+
+    return walk(value)

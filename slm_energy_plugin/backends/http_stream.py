@@ -16,7 +16,8 @@ from typing import Any, Iterator
 import httpx
 
 from ..errors import ConfigError
-from ..http_limits import ACCEPT_ENCODING, ResponseLimitError, ResponseLimits, iter_lines, read_body
+from ..http_limits import (ACCEPT_ENCODING, ResponseLimitError, ResponseLimits, bounded_transport, deadline_scope,
+                           iter_lines, read_body)
 from ..textfile import parse_json
 from .base import BackendError
 from .served import strip_credentials
@@ -46,7 +47,9 @@ def make_client(base_url: str, env_name: str | None, timeouts: Timeouts) -> http
     if key:
         headers["Authorization"] = f"Bearer {key}"
     # Environment proxies are ignored: a benchmark of a loopback server must not detour through one.
-    return httpx.Client(base_url=base_url, headers=headers, timeout=timeouts.to_httpx(), trust_env=False)
+    # The transport keeps each request's deadline at the socket: connect and headers included.
+    return httpx.Client(base_url=base_url, headers=headers, timeout=timeouts.to_httpx(), trust_env=False,
+                        transport=bounded_transport())
 
 
 def explain(exc: Exception, url: str, timeouts: Timeouts, key_env: str | None = None,
@@ -137,7 +140,7 @@ def stream_lines(client: httpx.Client, path: str, payload: dict[str, Any], limit
     """
     deadline = time.monotonic() + deadline_s
     what = strip_credentials(str(client.base_url).rstrip("/") + path)
-    with client.stream("POST", path, json=payload) as response:
+    with deadline_scope(deadline, what), client.stream("POST", path, json=payload) as response:
         _raise_for_status(response, deadline, what)
         yield from iter_lines(response, limits, deadline, what)
 
@@ -149,7 +152,7 @@ def get_json(client: httpx.Client, path: str, limits: ResponseLimits, deadline_s
     deadline = time.monotonic() + deadline_s
     what = strip_credentials(str(client.base_url).rstrip("/") + path)
     method, body = ("GET", None) if post is None else ("POST", post)
-    with client.stream(method, path, json=body) as response:
+    with deadline_scope(deadline, what), client.stream(method, path, json=body) as response:
         _raise_for_status(response, deadline, what)
         return parse_json(read_body(response, limits, deadline, what).decode("utf-8", "replace"), what)
 

@@ -25,7 +25,8 @@ import httpx
 
 from ..errors import ConfigError
 from ..safety import redact_url, strip_credentials
-from ..http_limits import ACCEPT_ENCODING, ResponseLimitError, ResponseLimits, read_body
+from ..http_limits import (ACCEPT_ENCODING, ResponseLimitError, ResponseLimits, bounded_transport, deadline_scope,
+                           read_body)
 from .base import EnergyMeter
 from .reading import EnergyReading
 from .registry import MeterRequest
@@ -152,7 +153,7 @@ class PrometheusMeter(EnergyMeter):
 
     def __init__(self, config: PrometheusConfig) -> None:
         self.config = config
-        self.client = httpx.Client(timeout=SCRAPE_TIMEOUT_S, trust_env=False,
+        self.client = httpx.Client(timeout=SCRAPE_TIMEOUT_S, trust_env=False, transport=bounded_transport(),
                                    headers={"Accept-Encoding": ACCEPT_ENCODING})
         samples = self._scrape_or_raise()
         if config.counter is not None:
@@ -173,7 +174,7 @@ class PrometheusMeter(EnergyMeter):
     def _scrape(self) -> dict[str, list[tuple[dict[str, str], float]]]:
         what = f"Prometheus endpoint {redact_url(self.config.url)}"
         deadline = time.monotonic() + self.config.deadline_s
-        with self.client.stream("GET", self.config.url) as response:
+        with deadline_scope(deadline, what), self.client.stream("GET", self.config.url) as response:
             response.raise_for_status()
             body = read_body(response, self.config.limits, deadline, what)
         return parse_exposition(body.decode("utf-8", "replace"))

@@ -7,7 +7,10 @@ metric (its first metric, first filter) over the documents. For lm-eval's ``mean
 (acc, acc_norm, exact_match, ...) that is the mean of the documents' values, which is lm-eval's own
 number; its interval is Wilson's for right/wrong values and a t interval (lm-eval's stderr, the
 sample standard deviation / sqrt n) otherwise. Corpus-level aggregations (bleu, perplexity, ...)
-need lm-eval's function: the value is left to ``lm_eval`` and said so.
+are lm-eval's own functions over all documents' recorded values, given by the caller as ``corpus``
+(the bridge's ``corpus_aggregate``: this module does not import lm-eval); without it, or for an
+aggregation lm-eval does not register, the value is left to ``lm_eval`` and said so. They have no
+interval here (lm-eval bootstraps one).
 
 Paired per task, on the documents both models answered: McNemar with Newcombe's interval for
 right/wrong metrics (finetune.tradeoff.paired_accuracy), and Wilcoxon signed-rank with the
@@ -19,13 +22,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..energy.units import J_PER_KWH
 from ..results.records import COUNTED_OUTCOMES, ModelRun, QueryRecord, combine_provenance
 from ..stats.binary import wilson_interval
 
 MEAN_CI = "Wilson score (right/wrong), else mean +- t(0.975, n-1) x sd / sqrt(n)"
+# lm-eval's aggregation by name over the documents' values (None: not computable here).
+CorpusAggregate = Callable[[str, list[Any]], "float | None"]
 
 
 @dataclass(frozen=True)
@@ -94,36 +99,44 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[fl
     return mean - half, mean + half
 
 
-def _aggregate(task: str, model: str, records: list[QueryRecord]) -> TaskAggregate:
+def _aggregate(task: str, model: str, records: list[QueryRecord], corpus: CorpusAggregate | None) -> TaskAggregate:
     first = lm_eval_block(records[0]) or {}
     metric = str(first.get("primary"))
     info = (first.get("metric_info") or {}).get(metric.split(",", 1)[0]) or {}
     aggregation = info.get("aggregation")
-    values = [v for v in (_number((lm_eval_block(r) or {}).get("metrics", {}).get(metric)) for r in records)
-              if v is not None]
+    raw = [(lm_eval_block(r) or {}).get("metrics", {}).get(metric) for r in records]
+    values = [v for v in map(_number, raw) if v is not None]
     binary = bool(values) and all(v in (0.0, 1.0) for v in values)
     value = low = high = None
     correct = int(sum(values)) if binary else None
+    n = len(values)
     if aggregation == "mean" and values:
         value = sum(values) / len(values)
         low, high = wilson_interval(int(sum(values)), len(values)) if binary else mean_interval(values)
+    elif aggregation and corpus is not None:
+        # A corpus-level metric: per-document values are pieces (a reference and a prediction, a
+        # log-likelihood and a word count) that only lm-eval's function turns into the number.
+        items = [v for v in raw if v is not None]
+        n = len(items)
+        value = corpus(str(aggregation), items) if items else None
     energies = [r.energy_kwh * J_PER_KWH for r in records if r.energy_kwh is not None]
     per_doc = sum(energies) / len(energies) if energies else None
     per_correct = per_doc / value if per_doc is not None and binary and value else None
     provenance = combine_provenance(r.energy.provenance for r in records if r.energy is not None)
-    return TaskAggregate(task, model, metric, aggregation, len(values), value, low, high, binary, correct,
+    return TaskAggregate(task, model, metric, aggregation, n, value, low, high, binary, correct,
                          per_doc, per_correct, provenance)
 
 
-def task_aggregates(runs: Sequence[ModelRun]) -> list[TaskAggregate]:
-    """One row per (task, model), tasks in first-seen order, models in run order."""
+def task_aggregates(runs: Sequence[ModelRun], corpus: CorpusAggregate | None = None) -> list[TaskAggregate]:
+    """One row per (task, model), tasks in first-seen order, models in run order; ``corpus``
+    computes corpus-level aggregations (see the module's text)."""
     rows: dict[tuple[str, str], TaskAggregate] = {}
     order: list[str] = []
     for run in runs:
         for task, records in _by_task(run).items():
             if task not in order:
                 order.append(task)
-            rows[(task, run.alias)] = _aggregate(task, run.alias, records)
+            rows[(task, run.alias)] = _aggregate(task, run.alias, records, corpus)
     return [rows[(task, run.alias)] for task in order for run in runs if (task, run.alias) in rows]
 
 

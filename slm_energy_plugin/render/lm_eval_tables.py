@@ -1,17 +1,20 @@
 """The lm-eval tasks' tables (issue 22): aggregates per task and model, then paired statistics per task.
 
 Pure: rows from :mod:`..quality.task_metrics`, lines to any ``write_line`` writer; the session
-summary and ``slm-energy compare`` print the same lines.
+summary and ``slm-energy compare`` print the same lines. The one exception: a corpus-level metric
+(BLEU, perplexity) needs lm-eval's own aggregation function, reached through the bridge
+(``workload/lm_eval.py``) only when a run has one.
 """
 
 from __future__ import annotations
 
 import textwrap
-from typing import Sequence
+from typing import Any, Sequence
 
 from tabulate import tabulate
 
-from ..quality.task_metrics import MEAN_CI, TaskAggregate, TaskPair, task_aggregates, task_pairs
+from ..errors import ConfigError
+from ..quality.task_metrics import MEAN_CI, CorpusAggregate, TaskAggregate, TaskPair, task_aggregates, task_pairs
 from ..results.records import ModelRun
 from ..number_format import num, pval
 from .writer import WIDTH, LineWriter
@@ -20,8 +23,21 @@ from .writer import WIDTH, LineWriter
 def _value(row: TaskAggregate) -> str:
     if row.value is None:
         return f"({row.aggregation}: corpus-level, see lm_eval)" if row.aggregation else "-"
+    if row.aggregation not in (None, "mean"):
+        return f"{row.value:.3f} ({row.aggregation}, corpus)"   # lm-eval's function over all documents
     interval = "" if row.ci_low is None or row.ci_high is None else f" [{row.ci_low:.3f}, {row.ci_high:.3f}]"
     return f"{row.value:.3f}{interval}"
+
+
+def lm_eval_corpus_aggregate(aggregation: str, values: list[Any]) -> float | None:
+    """lm-eval's own aggregation function over the documents' values, through the bridge (the one
+    importer of lm-eval), imported only when a run has a corpus-level metric to show. Without the
+    [lm-eval] extra the value stays "see lm_eval"."""
+    try:
+        from ..workload.lm_eval import corpus_aggregate
+    except (ConfigError, ImportError):
+        return None
+    return corpus_aggregate(aggregation, values)
 
 
 def _pair_accuracy(pair: TaskPair, alpha: float) -> str:
@@ -50,13 +66,15 @@ def _pair_energy(pair: TaskPair, alpha: float) -> str:
     return f"{num(-shift.estimate)} J Wilcoxon p={pval(p, alpha)}"
 
 
-def lm_eval_lines(runs: Sequence[ModelRun], alpha: float = 0.05) -> list[str]:
-    rows = task_aggregates(runs)
+def lm_eval_lines(runs: Sequence[ModelRun], alpha: float = 0.05,
+                  corpus: CorpusAggregate | None = lm_eval_corpus_aggregate) -> list[str]:
+    rows = task_aggregates(runs, corpus)
     if not rows:
         return []
     lines = textwrap.wrap("lm-eval tasks: each task's primary metric per model (lm-eval's aggregate over the "
-                          f"documents; 95% CI: {MEAN_CI}), energy per document (all of its requests, one window) "
-                          "and per correct answer", WIDTH)
+                          f"documents; 95% CI: {MEAN_CI}; a corpus-level metric such as BLEU or perplexity is "
+                          "lm-eval's own function over all documents, without an interval), energy per document "
+                          "(all of its requests, one window) and per correct answer", WIDTH)
     table = [[r.task, r.model, r.metric, str(r.n), _value(r), num(r.energy_per_doc_j), num(r.energy_per_correct_j),
               r.provenance] for r in rows]
     lines += tabulate(table, headers=["task", "model", "metric", "docs", "aggregate [95% CI]", "J/doc",

@@ -16,15 +16,14 @@ from .performance import model_performance
 from ..results.events import Event, ModelEvent, RunEvent
 from ..results.records import LoadRecord, ModelInfo, ModelRun, QueryRecord
 from ..encodable import encodable_tree
-from ..results.schema import (OUT_OF_RANGE_FLAG, TEXT_REPLACED_FLAG, check_fields, finite_or_null,
+from ..results.schema import (MEASURED_TEXT, OUT_OF_RANGE_FLAG, TEXT_REPLACED_FLAG, check_fields, finite_or_null,
                               out_of_range_replaced)
 from ..safety import redact_argv, redact_tree
 
-# Measured data kept as it came: the question asked, the model's answer and the expected answer.
-# Everything else in an event (errors, warnings, server and meter descriptions, settings) is
-# redacted on the way in, so the journal, the model files, run.json and every reader of them
-# (report, export, terminal) see no secret and no terminal control.
-_MEASURED_TEXT = frozenset({"query", "response", "expected"})
+# Everything but the measured text (MEASURED_TEXT: errors, warnings, server and meter descriptions,
+# settings) is redacted on the way in, so the journal, the model files, run.json and every reader
+# of them (report, export, terminal) see no secret and no terminal control. Files written before
+# this was done are redacted again where they are read (storage.load_model_file).
 
 
 class RunCollector:
@@ -171,7 +170,7 @@ def writable_event(event: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]
     measured text are masked here too (see :mod:`..safety`), for live runs and ``recover`` alike.
     """
     cleaned, replaced = encodable_tree(dict(event))
-    cleaned = redact_tree(cleaned, _MEASURED_TEXT)
+    cleaned = redact_tree(cleaned, MEASURED_TEXT)
     cleaned, non_finite = finite_or_null(cleaned)
     event = dict(cleaned)
     out_of_range: list[str] = []

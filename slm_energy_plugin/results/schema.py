@@ -200,6 +200,9 @@ FIELDS_BY_PATH: Mapping[str, FieldSpec] = {f.path: f for f in FIELDS}
 
 # Flags a record carries in ``extra.flags`` when ingestion had to change what it was given.
 OUT_OF_RANGE_FLAG = "server-value-out-of-range"
+# Measured data kept as it came, never redacted: the question asked, the model's answer and the
+# expected answer (a secret there is the data under test, and masking it would change scores).
+MEASURED_TEXT = frozenset({"query", "response", "expected"})
 TEXT_REPLACED_FLAG = "text-not-encodable-replaced"
 
 

@@ -23,8 +23,9 @@ from ..encodable import encodable_text
 from ..errors import SlmEnergyError
 from .events import Event, RunEvent
 from .records import ModelRun, validate_model_dict
-from .schema import finite_or_null, upgrade
+from .schema import MEASURED_TEXT, finite_or_null, upgrade
 from ..paths import unwritable_reason
+from ..safety import redact_tree
 from ..textfile import parse_json, read_text
 
 MODEL_FILE_PREFIX = "environmental_data_"
@@ -194,8 +195,12 @@ def write_model_runs(run_dir: Path, runs: Iterable[ModelRun],
 
 
 def load_model_file(path: Path) -> ModelRun:
-    """A model file of any known version, checked against the field table; one line when it is not."""
-    data = parse_json(read_text(path), str(path))
+    """A model file of any known version, checked against the field table; one line when it is not.
+
+    Every text but the measured one is passed through the redactor, as ingestion does: a file
+    written before secrets were redacted (or edited since) shows none to compare, report, export,
+    plot or any other reader (they all read model files here)."""
+    data = redact_tree(parse_json(read_text(path), str(path)), MEASURED_TEXT)
     try:
         if isinstance(data, dict):
             data = upgrade(data)

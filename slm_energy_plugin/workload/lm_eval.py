@@ -156,7 +156,7 @@ def plan_tasks(options: LmEvalOptions) -> list[TaskPlan]:
     _quiet()
     if options.include is not None and not options.include.is_dir():
         raise ConfigError(f"--energy-lm-eval-include {str(options.include)!r}: not a folder of task YAMLs")
-    manager = TaskManager(include_path=str(options.include) if options.include else None)
+    manager = _task_manager(TaskManager, options)
     known = set(manager.all_tasks)
     for name in options.tasks:
         if name not in known and not Path(name).is_file():
@@ -174,6 +174,19 @@ def plan_tasks(options: LmEvalOptions) -> list[TaskPlan]:
         for task_name, task in loaded["tasks"].items():
             plans.append(_build_plan(task_name, task, options, get_sample_size))
     return plans
+
+
+def _task_manager(manager_class: Any, options: LmEvalOptions) -> Any:
+    """lm-eval's task index. Indexing all of lm-eval's own YAMLs costs about 10 s of CPU (some
+    15,000 entries); when every task asked for is a plain task of the ``--energy-lm-eval-include``
+    folder, that folder alone is indexed (``include_defaults=False``), as lm-eval allows. A group
+    or tag, or a name not found there, may need lm-eval's own tasks: then everything is indexed."""
+    include = str(options.include) if options.include else None
+    if include is not None:
+        local = manager_class(include_path=include, include_defaults=False)
+        if set(options.tasks) <= set(local.all_subtasks):
+            return local
+    return manager_class(include_path=include)
 
 
 def _build_plan(name: str, task: Any, options: LmEvalOptions, sample_size: Callable[[Any, Any], Any]) -> TaskPlan:
@@ -353,10 +366,25 @@ def _answer(instances: list[Any]) -> str:
     return ""
 
 
+def _aggregations() -> dict[str, Callable[[list[Any]], Any]]:
+    """lm-eval's registered aggregation functions by name. The registry fills when
+    ``lm_eval.api.metrics`` is imported (loading a task does it; ``slm-energy compare`` does not)."""
+    import lm_eval.api.metrics  # noqa: F401 - registers bleu, perplexity, f1, ...
+    from lm_eval.api.registry import AGGREGATION_REGISTRY
+
+    return dict(AGGREGATION_REGISTRY.items())
+
+
+def _aggregation_name(fn: Any) -> str:
+    """The name lm-eval registers ``fn`` under (``f1`` for ``f1_score``), else the function's own."""
+    found = next((name for name, registered in _aggregations().items() if registered is fn), None)
+    return found or str(getattr(fn, "__name__", fn))
+
+
 def metric_table(plan: TaskPlan) -> dict[str, dict[str, Any]]:
-    """Per "metric,filter": lm-eval's aggregation name and whether higher is better."""
+    """Per metric: lm-eval's aggregation (its registered name) and whether higher is better."""
     task = plan.task
-    names = {metric: getattr(fn, "__name__", str(fn)) for metric, fn in task.aggregation().items()}
+    names = {metric: _aggregation_name(fn) for metric, fn in task.aggregation().items()}
     better = task.higher_is_better()
     return {metric: {"aggregation": names.get(metric), "higher_is_better": better.get(metric)}
             for metric in names}
@@ -366,6 +394,26 @@ def aggregate(plan: TaskPlan, metric_key: str, values: Iterable[Any]) -> float:
     """The task's own aggregation of per-document values (the number lm-eval reports)."""
     metric = metric_key.split(",", 1)[0]
     return float(plan.task.aggregation()[metric](list(values)))
+
+
+def corpus_aggregate(aggregation: str, values: list[Any]) -> float | None:
+    """lm-eval's aggregation ``aggregation`` (a registered name such as ``bleu``, ``perplexity``,
+    ``weighted_perplexity``, ``bits_per_byte``, ``f1``; or the function's name, as records written
+    before this stored it) over the documents' recorded values: the corpus-level number lm-eval
+    reports (BLEU over the whole corpus, not the mean of per-document BLEU). The values are as
+    recorded (lm-eval's per-document tuples stored as JSON lists, which the functions unpack alike).
+    None when the name is not in lm-eval's registry (a task's own ``!function`` aggregation) or the
+    function refuses the values."""
+    registered = _aggregations()
+    fn = registered.get(aggregation) or next(
+        (function for function in registered.values() if getattr(function, "__name__", None) == aggregation), None)
+    if fn is None or not values:
+        return None
+    try:
+        value = float(fn(list(values)))
+    except Exception:  # noqa: BLE001 - lm-eval's function on values it did not expect: not shown, not a crash
+        return None
+    return value if math.isfinite(value) else None
 
 
 def reset(instances: list[Any]) -> None:
