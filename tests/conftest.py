@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from .prometheus_exporter import Exporter
 
 pytest_plugins = ["pytester"]
 
@@ -46,6 +49,15 @@ def bench_project(pytester: pytest.Pytester, tiny_cache: Path, monkeypatch: pyte
     (pytester.path / "answers.jsonl").write_text("".join(json.dumps(a) + "\n" for a in ANSWERS))
     pytester.makeini("[pytest]\nenergy_queries = queries.txt\nenergy_idle_seconds = 0\n")
     return pytester
+
+
+@pytest.fixture
+def prometheus_exporter() -> Iterator[Exporter]:
+    """A real Prometheus exposition on 127.0.0.1 whose counters the test sets (``.counters``); ``.url``."""
+    from .prometheus_exporter import serve_exporter
+
+    with serve_exporter() as exporter:
+        yield exporter
 
 
 def run_dirs(root: Path) -> list[Path]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from slm_energy_plugin.energy.reading import EnergyReading
+from slm_energy_plugin.energy.units import J_PER_KWH  # noqa: F401 - the tests that use this factory take it from here
 from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord
 
-J_PER_KWH = 3.6e6
 ESTIMATED = {"cpu": "cpu-load-estimate", "ram": "ram-constant-estimate", "gpu": "absent"}
 MEASURED = {"cpu": "rapl", "ram": "rapl", "gpu": "absent"}
 
@@ -55,18 +55,24 @@ def three_models(n: int = 40, methods=ESTIMATED, **kwargs) -> list[ModelRun]:
     return runs
 
 
-def write_seed_file(path: Path, model: str, emissions_kg: Sequence[float], durations: Sequence[float],
-                    queries: Sequence[str] | None = None) -> Path:
-    """A file with only the original SLM Green Benchmark fields."""
+def seed_model_dict(model: str, emissions_kg: Sequence[float], durations: Sequence[float],
+                    queries: Sequence[str] | None = None) -> dict[str, Any]:
+    """One model's results with only the original SLM Green Benchmark fields."""
     history = [
         {"query": queries[i] if queries else f"What is {i} + {i}?", "response": f"{2 * i}",
          "emissions": e, "duration_s": d, "tokens_input": 10, "tokens_output": 20, "timestamp": i}
         for i, (e, d) in enumerate(zip(emissions_kg, durations))
     ]
-    data = {"model": model, "device": "cpu", "total_emissions": sum(emissions_kg),
+    return {"model": model, "device": "cpu", "total_emissions": sum(emissions_kg),
             "total_queries": len(history), "avg_emissions_per_query": sum(emissions_kg) / len(history),
             "total_time_s": sum(durations), "avg_time_s_per_query": sum(durations) / len(history),
             "query_history": history}
+
+
+def write_seed_file(path: Path, model: str, emissions_kg: Sequence[float], durations: Sequence[float],
+                    queries: Sequence[str] | None = None) -> Path:
+    """A file with only the original SLM Green Benchmark fields."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    path.write_text(json.dumps(seed_model_dict(model, emissions_kg, durations, queries), indent=2),
+                    encoding="utf-8")
     return path

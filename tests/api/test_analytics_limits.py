@@ -3,7 +3,6 @@ each refusal one JSON ``detail`` line. A real uvicorn server on 127.0.0.1 runs t
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from typing import Any, Callable, Iterator
@@ -16,6 +15,8 @@ pytest.importorskip("fastapi")
 
 from slm_energy_plugin.api.application import UploadLimits, create_app  # noqa: E402
 from slm_energy_plugin.carbon.config import load_config  # noqa: E402
+
+from ..local_http import LOOPBACK, free_port  # noqa: E402
 
 # The YAML 1.1 "billion laughs": nine levels of nine aliases, 9**9 values once expanded.
 BILLION_LAUGHS = b"""\
@@ -53,10 +54,8 @@ def serve(config: Any) -> Iterator[Callable[[UploadLimits], str]]:
     servers: list[tuple[Any, threading.Thread]] = []
 
     def start(limits: UploadLimits) -> str:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(config, limits=limits), host="127.0.0.1", port=port,
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(config, limits=limits), host=LOOPBACK, port=port,
                                                log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
@@ -65,7 +64,7 @@ def serve(config: Any) -> Iterator[Callable[[UploadLimits], str]]:
         while not server.started:
             assert time.monotonic() < deadline, "uvicorn did not start"
             time.sleep(0.05)
-        return f"http://127.0.0.1:{port}"
+        return f"http://{LOOPBACK}:{port}"
 
     yield start
     for server, thread in servers:

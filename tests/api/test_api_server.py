@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,61 +10,26 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 pytest.importorskip("fastapi")
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..server_process import ServerProcess  # noqa: E402
+
+from .served_api import start_api  # noqa: E402
+
 LIMIT = 50_000
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(tmp_dir: Path) -> tuple[str, subprocess.Popen, Path]:
+def start_server(tmp_dir: Path) -> ServerProcess:
     """``slm-energy serve`` in a subprocess on a free port; returns once /health answers."""
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp_dir / "xdg")}
-    log = tmp_dir / "server.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "slm_energy_plugin.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--max-upload-bytes", str(LIMIT), "--log-level", "info"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"server exited early with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return base, process, log
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            stop(process)
-            pytest.fail(f"server not ready after 60 s:\n{log.read_text()}")
-        time.sleep(0.1)
-
-
-def stop(process: subprocess.Popen) -> int:
-    """Ctrl-C (uvicorn's graceful shutdown); kill only if it does not exit."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            return process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-    return process.returncode
+    return start_api(tmp_dir, "slm_energy_plugin.cli", "serve", "--max-upload-bytes", str(LIMIT),
+                     "--log-level", "info")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    base, process, log = start_server(tmp_path_factory.mktemp("server"))
+    running = start_server(tmp_path_factory.mktemp("server"))
     try:
-        yield base
+        yield running.url
     finally:
-        stop(process)
+        running.stop()
 
 
 def test_estimate_over_http(server):
@@ -110,9 +69,9 @@ def test_oversized_uploads_are_refused_with_and_without_content_length(server):
 
 
 def test_shuts_down_cleanly_on_sigint(tmp_path):
-    base, process, log = start_server(tmp_path)
-    assert httpx.get(f"{base}/hardware", timeout=10).status_code == 200
-    assert stop(process) == 0
-    text = log.read_text()
+    running = start_server(tmp_path)
+    assert httpx.get(f"{running.url}/hardware", timeout=10).status_code == 200
+    assert running.stop() == 0
+    text = running.log.read_text()
     assert "Application startup complete" in text and "Finished server process" in text
     assert "Traceback" not in text

@@ -8,11 +8,6 @@ unresolvable: the page must render its operations from assets the server itself 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -21,10 +16,9 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 pytest.importorskip("fastapi_offline")
 
-from tests.api.test_api_server import free_port, stop  # noqa: E402
 from tests.browser import headless_chromium  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+from .served_api import start_api  # noqa: E402
 
 # The seed's README payload, key for key.
 PAYLOAD = {
@@ -39,32 +33,12 @@ POWER_W = 700 * (1 - 0.15) + 70 * 0.15      # the seed's GPU share is 1 - eta_cp
 def uvicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m uvicorn slm_energy_plugin.api:app`` exactly as the seed was started, on a free port."""
     tmp = tmp_path_factory.mktemp("uvicorn")
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp / "xdg")}
-    log = tmp / "uvicorn.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "slm_energy_plugin.api:app", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"uvicorn exited early with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            stop(process)
-            pytest.fail(f"uvicorn not ready after 60 s:\n{log.read_text()}")
-        time.sleep(0.1)
+    server = start_api(tmp, "uvicorn", "slm_energy_plugin.api:app", cwd=tmp)
     try:
-        yield base
+        yield server.url
     finally:
-        assert stop(process) == 0
-        assert "Traceback" not in log.read_text()
+        assert server.stop() == 0
+        assert "Traceback" not in server.log.read_text()
 
 
 def test_calculate_raw_takes_the_seed_payload_and_answers_with_prefill_decode_physics(uvicorn_server: str) -> None:

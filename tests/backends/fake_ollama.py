@@ -1,4 +1,5 @@
-"""A stand-in Ollama server, run as its own process: ``python -m tests.backends.fake_ollama MODEL[,MODEL]``.
+"""A stand-in Ollama server, run as its own process from the repository root:
+``python -m tests.backends.fake_ollama MODEL[,MODEL]``.
 
 It listens on 127.0.0.1 (port chosen by the OS, printed as the first line of stdout) and answers
 with the documented shapes of Ollama's native API (docs.ollama.com/api): ``GET /api/version``,
@@ -11,11 +12,11 @@ RSS from its own; it holds ~64 MB and spins a little per request, as a real serv
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.local_http import LocalHandler, bind, ndjson
 
 # What `ollama show llama3.2:3b` reports for the published model (3.21 B parameters, Q4_K_M).
 SHOW = {
@@ -33,41 +34,30 @@ def _details(name: str) -> dict[str, Any]:
 
 
 def main(models: list[str]) -> None:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _json(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    class Handler(LocalHandler):
+        json_type = "application/json; charset=utf-8"
 
         def do_GET(self) -> None:
             if self.path == "/api/version":
-                self._json(200, {"version": "0.12.6"})
+                self.send_json(200, {"version": "0.12.6"})
             elif self.path == "/api/tags":
-                self._json(200, {"models": [
+                self.send_json(200, {"models": [
                     {"name": m, "model": m, "modified_at": "2025-10-01T10:00:00.000000+00:00", "size": 2019393189,
                      "digest": "a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72",
                      "details": _details(m)} for m in models]})
             else:
-                self._json(404, {"error": "404 page not found"})
+                self.send_json(404, {"error": "404 page not found"})
 
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            body = self.read_json()
             name = body.get("model") or body.get("name")
             if name not in models:
-                self._json(404, {"error": f"model '{name}' not found"})
+                self.send_json(404, {"error": f"model '{name}' not found"})
                 return
             if self.path == "/api/show":
                 facts = _details(name)
                 count = SHOW.get(name, {}).get("parameter_count", 1235814432)
-                self._json(200, {"modelfile": f"FROM {name}\n", "parameters": "stop \"<|eot_id|>\"",
+                self.send_json(200, {"modelfile": f"FROM {name}\n", "parameters": "stop \"<|eot_id|>\"",
                                  "template": "{{ .Prompt }}", "details": facts,
                                  "model_info": {"general.architecture": "llama", "general.file_type": 15,
                                                 "general.parameter_count": count,
@@ -75,12 +65,9 @@ def main(models: list[str]) -> None:
                                  "capabilities": ["completion"], "modified_at": "2025-10-01T10:00:00+00:00"})
                 return
             if self.path not in ("/api/generate", "/api/chat"):
-                self._json(404, {"error": "404 page not found"})
+                self.send_json(404, {"error": "404 page not found"})
                 return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-ndjson")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
+            self.start_chunks(200, "application/x-ndjson")
             words = ["Paris", " is", " the", " answer", "."]
             limit = int((body.get("options") or {}).get("num_predict") or len(words))
             started = time.perf_counter_ns()
@@ -93,7 +80,7 @@ def main(models: list[str]) -> None:
                     piece["message"] = {"role": "assistant", "content": word}
                 else:
                     piece["response"] = word
-                self._chunk(piece)
+                self.send_chunk(ndjson(piece).encode())
             elapsed = time.perf_counter_ns() - started
             final: dict[str, Any] = {"model": name, "created_at": "2025-10-01T10:00:01Z", "done": True,
                                      "done_reason": "stop" if limit >= len(words) else "length",
@@ -104,16 +91,10 @@ def main(models: list[str]) -> None:
                 final["message"] = {"role": "assistant", "content": ""}
             else:
                 final["response"] = ""
-            self._chunk(final)
-            self.wfile.write(b"0\r\n\r\n")
+            self.send_chunk(ndjson(final).encode())
+            self.end_chunks()
 
-        def _chunk(self, obj: dict[str, Any]) -> None:
-            data = (json.dumps(obj) + "\n").encode()
-            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            self.wfile.flush()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = bind(Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 

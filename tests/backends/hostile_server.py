@@ -18,13 +18,11 @@ writer stops when the client hangs up. Nothing here allocates more than a few me
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
+from ..local_http import LocalHandler, LocalServer, ndjson, sse
 from .scripted_server import ollama_lines, openai_lines
 
 GIB = 1 << 30
@@ -49,7 +47,7 @@ def metrics_page() -> str:
             'node_rapl_package_joules_total{index="0",path="/sys/class/powercap/intel-rapl:0"} 12345.5\n')
 
 
-class HostileServer:
+class HostileServer(LocalServer):
     def __init__(self, mode: str = "ok") -> None:
         self.mode = mode
         self.script: list[str] = []
@@ -59,142 +57,87 @@ class HostileServer:
         self.drip_s = 0.3
         self.requests: list[dict[str, Any]] = []
         self.bytes_sent = 0
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> "HostileServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(self._handler())
 
     def next_mode(self) -> str:
         return self.script.pop(0) if self.script else self.mode
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
+    def _handler(self) -> type[LocalHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _head(self, status: int, content_type: str, gzip: bool = False) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Transfer-Encoding", "chunked")
-                if gzip:
-                    self.send_header("Content-Encoding", "gzip")
-                self.end_headers()
-
-            def _chunk(self, data: bytes) -> bool:
-                """One chunk; False once the client has hung up."""
-                try:
-                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                    self.wfile.flush()
-                except OSError:
+        class Handler(LocalHandler):
+            def send_chunk(self, data: bytes) -> bool:
+                if not super().send_chunk(data):
                     return False
                 server.bytes_sent += len(data)
                 return True
 
-            def _end(self) -> None:
-                try:
-                    self.wfile.write(b"0\r\n\r\n")
-                except OSError:
-                    pass
-
-            def _json(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+            def _send_all(self, pieces: Iterable[bytes]) -> bool:
+                """Each piece a chunk; False once the client has hung up."""
+                return all(self.send_chunk(piece) for piece in pieces)
 
             def do_GET(self) -> None:
                 if self.path == "/metrics":
                     self._metrics(server.metrics_mode)
                 elif server.list_mode == "bomb":
-                    self._head(200, "application/json", gzip=True)
-                    for piece in gzip_bomb(b'{"data": [' + b" " * 54):
-                        if not self._chunk(piece):
-                            return
-                    self._end()
+                    self.start_chunks(200, "application/json", gzip=True)
+                    if self._send_all(gzip_bomb(b'{"data": [' + b" " * 54)):
+                        self.end_chunks()
                 elif self.path.endswith("/models"):
-                    self._json(200, {"object": "list", "data": [{"id": "hostile-model", "object": "model"}]})
+                    self.send_json(200, {"object": "list", "data": [{"id": "hostile-model", "object": "model"}]})
                 elif self.path == "/api/version":
-                    self._json(200, {"version": "0.12.6"})
+                    self.send_json(200, {"version": "0.12.6"})
                 elif self.path == "/api/tags":
-                    self._json(200, {"models": [{"name": "hostile:latest"}]})
+                    self.send_json(200, {"models": [{"name": "hostile:latest"}]})
                 else:
-                    self._json(404, {"error": "not found"})
+                    self.send_json(404, {"error": "not found"})
 
             def _metrics(self, mode: str) -> None:
                 if mode == "bomb":
-                    self._head(200, "text/plain; version=0.0.4", gzip=True)
-                    for piece in gzip_bomb(b"# HELP padding an endless exposition\n"):
-                        if not self._chunk(piece):
-                            return
+                    self.start_chunks(200, "text/plain; version=0.0.4", gzip=True)
+                    if not self._send_all(gzip_bomb(b"# HELP padding an endless exposition\n")):
+                        return
                 elif mode == "drip":
-                    self._head(200, "text/plain; version=0.0.4")
+                    self.start_chunks(200, "text/plain; version=0.0.4")
                     self._drip(metrics_page().encode())
                 else:
-                    self._head(200, "text/plain; version=0.0.4")
-                    self._chunk(metrics_page().encode())
-                self._end()
+                    self.start_chunks(200, "text/plain; version=0.0.4")
+                    self.send_chunk(metrics_page().encode())
+                self.end_chunks()
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = self.read_json()
                 body["__path__"] = self.path
                 server.requests.append(body)
                 ollama = self.path.startswith("/api/")
                 content_type = "application/x-ndjson" if ollama else "text/event-stream"
                 mode = server.next_mode()
                 if mode == "bomb-error":
-                    self._head(500, "application/json", gzip=True)
-                    for piece in gzip_bomb(b'{"error": "out of memory"}'):
-                        if not self._chunk(piece):
-                            return
+                    self.start_chunks(500, "application/json", gzip=True)
+                    sent = self._send_all(gzip_bomb(b'{"error": "out of memory"}'))
                 elif mode == "bomb-stream":
-                    self._head(200, content_type, gzip=True)
-                    for piece in gzip_bomb(b"\n" if ollama else b": keep-alive\n\n"):
-                        if not self._chunk(piece):
-                            return
+                    self.start_chunks(200, content_type, gzip=True)
+                    sent = self._send_all(gzip_bomb(b"\n" if ollama else b": keep-alive\n\n"))
                 elif mode == "endless-line":
-                    self._head(200, content_type)
+                    self.start_chunks(200, content_type)
                     start = b'{"response": "' if ollama else b'data: {"choices": [{"delta": {"content": "'
-                    if not self._chunk(start):
-                        return
                     filler = b"A" * (64 * 1024)
-                    for _ in range(GIB // len(filler)):
-                        if not self._chunk(filler):
-                            return
+                    sent = self.send_chunk(start) and self._send_all(filler for _ in range(GIB // len(filler)))
                 elif mode == "endless-tokens":
-                    self._head(200, content_type)
-                    for line in self._endless_pieces(ollama):
-                        if not self._chunk(line.encode()):
-                            return
+                    self.start_chunks(200, content_type)
+                    sent = self._send_all(line.encode() for line in self._endless_pieces(ollama))
                 elif mode == "drip":
-                    self._head(200, content_type)
+                    self.start_chunks(200, content_type)
                     lines = list(self._ok_lines(ollama, body))
-                    if not self._chunk("".join(lines[:3]).encode()):
+                    if not self.send_chunk("".join(lines[:3]).encode()):
                         return
                     self._drip("".join(lines[3:]).encode())
+                    sent = True
                 else:
-                    self._head(200, content_type)
-                    for line in self._ok_lines(ollama, body):
-                        if not self._chunk(line.encode()):
-                            return
-                self._end()
+                    self.start_chunks(200, content_type)
+                    sent = self._send_all(line.encode() for line in self._ok_lines(ollama, body))
+                if sent:
+                    self.end_chunks()
 
             def _ok_lines(self, ollama: bool, body: dict[str, Any]) -> Iterator[str]:
                 if ollama:
@@ -204,16 +147,16 @@ class HostileServer:
             def _endless_pieces(self, ollama: bool) -> Iterator[str]:
                 for i in range(10_000_000):
                     if ollama:
-                        yield json.dumps({"model": "hostile", "response": f" w{i}", "done": False}) + "\n"
+                        yield ndjson({"model": "hostile", "response": f" w{i}", "done": False})
                     else:
-                        yield f"data: {json.dumps({'choices': [{'index': 0, 'delta': {'content': f' w{i}'}}]})}\n\n"
+                        yield sse({"choices": [{"index": 0, "delta": {"content": f" w{i}"}}]})
 
             def _drip(self, data: bytes) -> None:
                 """One byte every ``drip_s`` seconds, for at most DRIP_TOTAL_S (the data repeated)."""
                 stop = time.monotonic() + DRIP_TOTAL_S
                 i = 0
                 while time.monotonic() < stop:
-                    if not self._chunk(data[i % len(data):i % len(data) + 1]):
+                    if not self.send_chunk(data[i % len(data):i % len(data) + 1]):
                         return
                     i += 1
                     time.sleep(server.drip_s)

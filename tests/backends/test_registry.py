@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -16,6 +14,8 @@ from slm_energy_plugin.backends.availability import HubProbe, cached_snapshot, c
 from slm_energy_plugin.backends.registry import ModelSpec, load_registry, parse_registry, resolve_model, select_models
 from slm_energy_plugin.backends.transformers_runtime import load_model
 from slm_energy_plugin.backends.tiny import build_tiny, ensure_tiny
+
+from ..local_http import LocalHandler, LocalServer
 
 
 @pytest.fixture(scope="module")
@@ -118,20 +118,12 @@ def test_probe_timeout_wording_is_the_same_when_the_socket_times_out_first(silen
 
 def test_a_proxy_error_page_is_not_the_hub() -> None:
     """An HTTP server that answers 404 to everything, like a sandbox's interceptor."""
-    class NotFound(http.server.BaseHTTPRequestHandler):
+    class NotFound(LocalHandler):
         def do_GET(self) -> None:
             self.send_error(404)
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        verdict = probe_hub(f"http://127.0.0.1:{server.server_address[1]}", timeout_s=2.0)
-    finally:
-        server.shutdown()
+    with LocalServer(NotFound) as server:
+        verdict = probe_hub(server.url, timeout_s=2.0)
     assert not verdict.reachable and verdict.detail == "answered HTTP 404, not the hub's API"
 
 

@@ -118,7 +118,7 @@ def test_server_killed_mid_run(bench_project: pytest.Pytester, tiny_cache: Path,
     server = ServeProcess(_tiny_dir(tiny_cache, "tiny-qwen2"))
     try:
         _project_with_registry(bench_project, server, monkeypatch)
-        monkeypatch.setenv("SERVE_PGID", str(server.proc.pid))
+        monkeypatch.setenv("SERVE_PGID", str(server.process.pid))
         bench_project.makeconftest(KILL_CONFTEST)
         result = bench_project.runpytest_subprocess("--energy-models", "tiny-qwen2,served-qwen2",
                                                     "--benchmark-disable", "--energy-meter", "null",

@@ -12,7 +12,8 @@ from slm_energy_plugin.energy.reading import EnergyReading
 from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord
 from slm_energy_plugin.results.storage import new_run_dir, write_model_runs
 
-ESTIMATED = {"cpu": "cpu-load-estimate", "gpu": "absent", "ram": "ram-constant-estimate"}
+from ..run_factory import ESTIMATED
+
 MEASURED = {"cpu": "rapl", "gpu": "nvml", "ram": "rapl"}
 
 

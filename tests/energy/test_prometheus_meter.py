@@ -3,11 +3,7 @@ counters the test advances (the DCGM exporter's and node exporter's names, a cus
 
 from __future__ import annotations
 
-from typing import Iterator
-
 import pytest
-from prometheus_client import CollectorRegistry, start_http_server
-from prometheus_client.core import Metric
 
 from slm_energy_plugin.energy.prometheus import PrometheusMeter, parse_argument
 from slm_energy_plugin.energy.reading import EnergyReading
@@ -15,40 +11,9 @@ from slm_energy_plugin.energy.registry import build_meter
 from slm_energy_plugin.energy.units import J_PER_KWH
 from slm_energy_plugin.errors import ConfigError
 
+from ..prometheus_exporter import Exporter
+
 DCGM = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
-
-
-class Counters:
-    """A collector exposing counters exactly as the exporters name them (DCGM's has no _total)."""
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-
-    def set(self, name: str, value: float, **labels: str) -> None:
-        self.values[(name, tuple(sorted(labels.items())))] = value
-
-    def add(self, name: str, amount: float, **labels: str) -> None:
-        key = (name, tuple(sorted(labels.items())))
-        self.values[key] = self.values.get(key, 0.0) + amount
-
-    def collect(self) -> Iterator[Metric]:
-        families: dict[str, Metric] = {}
-        for (name, labels), value in sorted(self.values.items()):
-            family_name = name[:-len("_total")] if name.endswith("_total") else name
-            family = families.setdefault(name, Metric(family_name, f"{name} (test)", "counter"))
-            family.add_sample(name, dict(labels), value)
-        yield from families.values()
-
-
-@pytest.fixture
-def exporter() -> Iterator[tuple[str, Counters]]:
-    registry = CollectorRegistry(auto_describe=False)
-    counters = Counters()
-    registry.register(counters)  # type: ignore[arg-type]
-    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
-    yield f"http://127.0.0.1:{server.server_address[1]}/metrics", counters
-    server.shutdown()
-    server.server_close()
 
 
 def _joules(reading: EnergyReading, component: str) -> float:
@@ -57,8 +22,8 @@ def _joules(reading: EnergyReading, component: str) -> float:
     return value * J_PER_KWH
 
 
-def test_dcgm_gpus_are_summed_in_millijoules_and_a_short_window_is_flagged(exporter: tuple[str, Counters]) -> None:
-    url, counters = exporter
+def test_dcgm_gpus_are_summed_in_millijoules_and_a_short_window_is_flagged(prometheus_exporter: Exporter) -> None:
+    url, counters = prometheus_exporter
     counters.set(DCGM, 9_000_000, gpu="0", UUID="GPU-a", Hostname="box")
     counters.set(DCGM, 4_000_000, gpu="1", UUID="GPU-b", Hostname="box")
     meter = build_meter(f"prometheus={url}", "USA")    # found through the slm_energy.meters entry point
@@ -75,8 +40,8 @@ def test_dcgm_gpus_are_summed_in_millijoules_and_a_short_window_is_flagged(expor
     assert meter.describe()["counters"][0]["unit"] == "mJ"
 
 
-def test_node_exporter_rapl_package_and_dram(exporter: tuple[str, Counters]) -> None:
-    url, counters = exporter
+def test_node_exporter_rapl_package_and_dram(prometheus_exporter: Exporter) -> None:
+    url, counters = prometheus_exporter
     for index in ("0", "1"):
         counters.set("node_rapl_package_joules_total", 1000.0, index=index, path="/sys/class/powercap/intel-rapl:" + index)
     counters.set("node_rapl_dram_joules_total", 300.0, index="0", path="/sys/class/powercap/intel-rapl:0:0")
@@ -92,8 +57,8 @@ def test_node_exporter_rapl_package_and_dram(exporter: tuple[str, Counters]) -> 
     assert reading.warnings == ()   # node exporter reads at scrape time: no interval to flag
 
 
-def test_a_reset_counts_from_the_reset_and_says_so(exporter: tuple[str, Counters]) -> None:
-    url, counters = exporter
+def test_a_reset_counts_from_the_reset_and_says_so(prometheus_exporter: Exporter) -> None:
+    url, counters = prometheus_exporter
     counters.set(DCGM, 5_000_000, gpu="0")
     counters.set(DCGM, 7_000_000, gpu="1")
     meter = PrometheusMeter(parse_argument(url + ",interval=0"))
@@ -105,8 +70,8 @@ def test_a_reset_counts_from_the_reset_and_says_so(exporter: tuple[str, Counters
     assert any("gpu=0" in w and "reset during the window" in w for w in reading.warnings)
 
 
-def test_custom_counter_with_unit_and_label_filter(exporter: tuple[str, Counters]) -> None:
-    url, counters = exporter
+def test_custom_counter_with_unit_and_label_filter(prometheus_exporter: Exporter) -> None:
+    url, counters = prometheus_exporter
     counters.set("site_energy_kwh_total", 1.0, host="a")
     counters.set("site_energy_kwh_total", 5.0, host="b")
     meter = PrometheusMeter(parse_argument(f"{url},metric=site_energy_kwh_total,unit=kWh,labels=host=a,component=gpu"))
@@ -118,8 +83,8 @@ def test_custom_counter_with_unit_and_label_filter(exporter: tuple[str, Counters
     assert reading.methods["gpu"] == "prometheus:site_energy_kwh_total"
 
 
-def test_a_counter_that_does_not_move_is_flagged(exporter: tuple[str, Counters]) -> None:
-    url, counters = exporter
+def test_a_counter_that_does_not_move_is_flagged(prometheus_exporter: Exporter) -> None:
+    url, counters = prometheus_exporter
     counters.set("node_rapl_package_joules_total", 10.0, index="0")
     meter = PrometheusMeter(parse_argument(url))
     handle = meter.start()
@@ -130,8 +95,8 @@ def test_a_counter_that_does_not_move_is_flagged(exporter: tuple[str, Counters])
     assert reading.cpu_kwh == 0.0 and any("did not move" in w for w in reading.warnings)
 
 
-def test_missing_metric_is_one_line_naming_what_is_there(exporter: tuple[str, Counters]) -> None:
-    url, counters = exporter
+def test_missing_metric_is_one_line_naming_what_is_there(prometheus_exporter: Exporter) -> None:
+    url, counters = prometheus_exporter
     counters.set("other_energy_joules_total", 1.0)
     with pytest.raises(ConfigError) as caught:
         PrometheusMeter(parse_argument(url))
@@ -143,12 +108,12 @@ def test_missing_metric_is_one_line_naming_what_is_there(exporter: tuple[str, Co
 
 
 def test_unreachable_endpoint_is_one_line_and_a_failure_mid_run_keeps_the_window(
-        exporter: tuple[str, Counters]) -> None:
+        prometheus_exporter: Exporter) -> None:
     with pytest.raises(ConfigError) as caught:
         PrometheusMeter(parse_argument("http://127.0.0.1:9/metrics"))
     assert "cannot read the Prometheus endpoint http://127.0.0.1:9/metrics" in str(caught.value)
     assert "check that the exporter is running" in str(caught.value) and "\n" not in str(caught.value)
-    url, counters = exporter
+    url, counters = prometheus_exporter
     counters.set("node_rapl_package_joules_total", 10.0, index="0")
     meter = PrometheusMeter(parse_argument(url))
     handle = meter.start()
@@ -172,19 +137,19 @@ def test_bad_arguments_are_one_line(argument: str | None, words: str) -> None:
         parse_argument(argument)
 
 
-def test_the_recorded_url_has_no_credentials(exporter: tuple[str, Counters]) -> None:
-    url, counters = exporter
+def test_the_recorded_url_has_no_credentials(prometheus_exporter: Exporter) -> None:
+    url, counters = prometheus_exporter
     counters.set("node_rapl_package_joules_total", 1.0, index="0")
     meter = PrometheusMeter(parse_argument(url.replace("http://", "http://user:pw@") + "?token=abc"))
     assert meter.describe()["url"] == url
 
 
-def test_a_plugin_run_with_the_prometheus_meter(exporter: tuple[str, Counters], bench_project: "pytest.Pytester") -> None:
+def test_a_plugin_run_with_the_prometheus_meter(prometheus_exporter: Exporter, bench_project: "pytest.Pytester") -> None:
     """A whole run: the serving host's RAPL counter (node exporter names) advances at 100 W while it runs."""
     import threading
     import time
 
-    url, counters = exporter
+    url, counters = prometheus_exporter
     counters.set("node_rapl_package_joules_total", 1000.0, index="0")
     stop = threading.Event()
 

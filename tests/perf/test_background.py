@@ -44,6 +44,13 @@ def _cpu_s(pids: list[int]) -> float:
     return total
 
 
+def _window(pids: list[int]) -> tuple[CpuSnapshot, CpuSnapshot, float]:
+    """A 1.5 s window: the snapshots at its ends, and the CPU seconds these processes used inside it."""
+    before = _cpu_s(pids)
+    start = snapshot(tree_max_age_s=0); time.sleep(1.5); end = closing_snapshot(start)
+    return start, end, _cpu_s(pids) - before
+
+
 def test_a_detached_burner_counts_as_background_and_our_own_child_does_not() -> None:
     """The same burners, once in our process tree, once outside it. Compared with what the burners
     themselves used (psutil), not with the machine's share: on a machine that other jobs already fill,
@@ -51,18 +58,13 @@ def test_a_detached_burner_counts_as_background_and_our_own_child_does_not() -> 
     cpus = psutil.cpu_count() or 1
     procs = burner.child(cpus)
     try:
-        pids = [p.pid for p in procs]
-        before = _cpu_s(pids)
-        start = snapshot(tree_max_age_s=0); time.sleep(1.5); end = closing_snapshot(start)
-        children_used = _cpu_s(pids) - before
+        start, end, children_used = _window([p.pid for p in procs])
     finally:
         burner.stop_children(procs)
     own_with_children = end.own_s - start.own_s
     pids = burner.detached(cpus)
     try:
-        before = _cpu_s(pids)
-        start = snapshot(tree_max_age_s=0); time.sleep(1.5); end = closing_snapshot(start)
-        outsiders_used = _cpu_s(pids) - before
+        start, end, outsiders_used = _window(pids)
     finally:
         burner.stop(pids)
     own_with_outsiders = end.own_s - start.own_s

@@ -25,13 +25,14 @@ def test_case(slm, slm_case):
     ask_case(slm, slm_case)
     score_case(slm, slm_case)
 '''
-FAKE_OLLAMA = Path(__file__).parents[1] / "backends" / "fake_ollama.py"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def ollama_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[subprocess.Popen[str]]:
     """The stand-in Ollama server in its own process; OLLAMA_HOST points at it, as a user's would."""
-    process = subprocess.Popen([sys.executable, str(FAKE_OLLAMA), "llama3.2:3b"], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "tests.backends.fake_ollama", "llama3.2:3b"],
+                               stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert process.stdout is not None
         port = int(process.stdout.readline())

@@ -5,8 +5,6 @@ ingestion and flagged on its record; the other models' files, run.json and recov
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,6 +16,8 @@ from slm_energy_plugin.results.collector import RunCollector
 from slm_energy_plugin.results.schema import OUT_OF_RANGE_FLAG, TEXT_REPLACED_FLAG
 
 from ..conftest import load_model_json, run_dirs
+from ..local_http import LocalHandler, LocalServer, sse
+from ..prometheus_exporter import Exporter
 
 # A failure reason that carries a lone surrogate, as generated code raising ValueError(chr(0xD800)) does.
 SURROGATE_REASON = '''
@@ -28,76 +28,42 @@ def test_math_query(slm, math_query):
 '''
 
 
-class HostileServer:
-    """An OpenAI-compatible server on 127.0.0.1 whose streamed answer holds ``\\ud800`` (a JSON
-    escape every JSON parser decodes to a lone surrogate) and whose usage is out of range."""
+class SurrogateHandler(LocalHandler):
+    """An OpenAI-compatible server whose streamed answer holds ``\\ud800`` (a JSON escape every
+    JSON parser decodes to a lone surrogate) and whose usage is out of range."""
 
-    def __init__(self) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+    def do_GET(self) -> None:
+        self.send_json(200, {"object": "list", "data": [{"id": "m"}]})
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+    def do_POST(self) -> None:
+        self.read_json()
 
-    def __enter__(self) -> "HostileServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    @staticmethod
-    def _handler() -> type[BaseHTTPRequestHandler]:
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, content_type: str, body: bytes) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                self._send("application/json", json.dumps({"object": "list", "data": [{"id": "m"}]}).encode())
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-                def chunk(**fields: Any) -> str:
-                    return "data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "model": "m",
-                                                  **fields}) + "\n\n"
-                events = [
-                    chunk(choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]),
-                    chunk(choices=[{"index": 0, "delta": {"content": "12 \ud800"}, "finish_reason": None}]),
-                    chunk(choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}]),
-                    # An integer literal of 31 digits is valid JSON and within the parser's bounds.
-                    chunk(choices=[], usage={"prompt_tokens": -5, "completion_tokens": 10**30}),
-                    "data: [DONE]\n\n",
-                ]
-                self._send("text/event-stream", "".join(events).encode("ascii"))
-
-        return Handler
+        def chunk(**fields: Any) -> str:
+            return sse({"id": "c", "object": "chat.completion.chunk", "model": "m", **fields})
+        events = [
+            chunk(choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]),
+            chunk(choices=[{"index": 0, "delta": {"content": "12 \ud800"}, "finish_reason": None}]),
+            chunk(choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}]),
+            # An integer literal of 31 digits is valid JSON and within the parser's bounds.
+            chunk(choices=[], usage={"prompt_tokens": -5, "completion_tokens": 10**30}),
+            "data: [DONE]\n\n",
+        ]
+        self.send_body(200, "text/event-stream", "".join(events).encode("ascii"))
 
 
 @pytest.fixture
-def hostile_server() -> Iterator[HostileServer]:
-    with HostileServer() as server:
-        yield server
+def surrogate_server() -> Iterator[str]:
+    """The surrogate server on 127.0.0.1; its OpenAI base URL."""
+    with LocalServer(SurrogateHandler) as server:
+        yield server.url + "/v1"
 
 
 def test_a_surrogate_and_out_of_range_usage_cost_no_file(bench_project: pytest.Pytester,
-                                                         hostile_server: HostileServer,
+                                                         surrogate_server: str,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     bench_project.makepyfile(test_math=SURROGATE_REASON)
     result = bench_project.runpytest_subprocess(
-        "--energy-models", "tiny-gpt2,openai:m", "--energy-base-url", hostile_server.url,
+        "--energy-models", "tiny-gpt2,openai:m", "--energy-base-url", surrogate_server,
         "--benchmark-disable", "-p", "no:cacheprovider")
     output = result.stdout.str() + result.stderr.str()
     assert "INTERNALERROR" not in output and "UnicodeEncodeError" not in output
@@ -155,29 +121,19 @@ def test_recover_keeps_journal_lines_with_surrogates_and_out_of_range_values(
     assert load_model_json(tmp_path, "other")["query_history"][0]["response"] == "12"
 
 
-def test_a_prometheus_counter_jump_of_1e300_joules_is_stored_as_null_and_flagged(tmp_path: Path) -> None:
+def test_a_prometheus_counter_jump_of_1e300_joules_is_stored_as_null_and_flagged(
+        tmp_path: Path, prometheus_exporter: Exporter) -> None:
     """A real exporter (prometheus_client on 127.0.0.1) whose counter jumps by 1e300 J in a window."""
-    from prometheus_client import CollectorRegistry, start_http_server
-
     from slm_energy_plugin.energy.intensity import CarbonContext
     from slm_energy_plugin.energy.prometheus import PrometheusMeter, parse_argument
     from slm_energy_plugin.results.records import QueryRecord
 
-    from ..energy.test_prometheus_meter import Counters
-
-    registry = CollectorRegistry(auto_describe=False)
-    counters = Counters()
-    registry.register(counters)  # type: ignore[arg-type]
-    server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
-    try:
-        counters.set("node_rapl_package_joules_total", 1000.0, index="0")
-        meter = PrometheusMeter(parse_argument(f"http://127.0.0.1:{server.server_address[1]}/metrics"))
-        handle = meter.start()
-        counters.add("node_rapl_package_joules_total", 1e300, index="0")
-        reading = meter.stop(handle)
-    finally:
-        server.shutdown()
-        server.server_close()
+    url, counters = prometheus_exporter
+    counters.set("node_rapl_package_joules_total", 1000.0, index="0")
+    meter = PrometheusMeter(parse_argument(url))
+    handle = meter.start()
+    counters.add("node_rapl_package_joules_total", 1e300, index="0")
+    reading = meter.stop(handle)
     assert reading.cpu_kwh is not None and reading.cpu_kwh > 1e290   # the meter passes it on as read
     carbon = CarbonContext("FRA", "France", 56.0, "test", 2023, 1.0)
     record = QueryRecord(model="m", query_id="q001", query="q", response="r", tokens_input=1, tokens_output=1,

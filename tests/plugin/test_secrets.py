@@ -11,31 +11,16 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Iterator
-
 import pytest
-from prometheus_client import CollectorRegistry, start_http_server
 
 from ..backends.scripted_server import ScriptedServer
 from ..conftest import run_dirs
-from ..energy.test_prometheus_meter import Counters
+from ..prometheus_exporter import Exporter
 
 API_KEY = "sk-test-9f8e7d6c5b4a39281706"
 PASSWORD = "s3cret"
 TOKEN = "abc"
 ESCAPES = ("\x1b", "\x07", "pwned")
-
-
-@pytest.fixture
-def exporter() -> Iterator[tuple[str, Counters]]:
-    registry = CollectorRegistry(auto_describe=False)
-    counters = Counters()
-    registry.register(counters)  # type: ignore[arg-type]
-    server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
-    counters.set("node_rapl_package_joules_total", 1000.0, index="0")
-    yield f"127.0.0.1:{server.server_address[1]}", counters
-    server.shutdown()
-    server.server_close()
 
 
 def _leaks(text: str, secrets: tuple[str, ...]) -> list[str]:
@@ -68,8 +53,9 @@ def _check_everything(project: pytest.Pytester, terminal: str, secrets: tuple[st
 
 
 def test_credentials_in_urls_and_echoed_headers_are_never_written_or_shown(
-        bench_project: pytest.Pytester, exporter: tuple[str, Counters]) -> None:
-    host, counters = exporter
+        bench_project: pytest.Pytester, prometheus_exporter: Exporter) -> None:
+    prometheus_exporter.counters.set("node_rapl_package_joules_total", 1000.0, index="0")
+    host = prometheus_exporter.host
     meter_url = f"http://user:{PASSWORD}@{host}/metrics?token={TOKEN}"
     with ScriptedServer() as server:
         server.mode = "401-echo"

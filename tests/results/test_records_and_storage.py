@@ -14,9 +14,8 @@ from slm_energy_plugin.errors import SlmEnergyError
 from slm_energy_plugin.results import storage
 from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord, validate_model_dict
 
-ESTIMATED = {"cpu": "cpu-load-estimate", "gpu": "absent", "ram": "ram-constant-estimate"}
-
 from ..conftest import write
+from ..run_factory import ESTIMATED, seed_model_dict
 
 
 
@@ -48,13 +47,7 @@ def test_model_run_round_trips_and_keeps_the_seed_fields() -> None:
 
 
 def test_seed_format_files_are_read() -> None:
-    seed = {"model": "microsoft/phi-2", "device": "cuda", "total_emissions": 2e-6, "total_queries": 2,
-            "avg_emissions_per_query": 1e-6, "total_time_s": 3.0, "avg_time_s_per_query": 1.5,
-            "query_history": [
-                {"query": "a", "response": "b", "emissions": 1e-6, "duration_s": 1.0, "tokens_input": 3,
-                 "tokens_output": 9, "timestamp": 0},
-                {"query": "c", "response": "d", "emissions": 1e-6, "duration_s": 2.0, "tokens_input": 3,
-                 "tokens_output": 9, "timestamp": 1}]}
+    seed = seed_model_dict("microsoft/phi-2", emissions_kg=[1e-6, 1e-6], durations=[1.0, 2.0])
     assert validate_model_dict(seed) == []
     run = ModelRun.from_dict(seed, fallback_alias="phi2")
     assert run.source_format == "seed" and run.alias == "phi2"

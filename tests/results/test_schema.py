@@ -15,6 +15,8 @@ from slm_energy_plugin.results import schema
 from slm_energy_plugin.results.records import LoadRecord, ModelInfo, ModelRun, QueryRecord
 from slm_energy_plugin.results.storage import load_model_file
 
+from ..run_factory import write_seed_file
+
 FIELDS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "fields.md"
 
 
@@ -92,14 +94,9 @@ def test_a_schema_1_0_file_loads_and_is_upgraded(tmp_path: Path) -> None:
 
 
 def test_a_seed_file_loads(tmp_path: Path) -> None:
-    seed = {"model": "microsoft/phi-2", "device": "cpu", "total_emissions": 2e-6, "total_queries": 2,
-            "avg_emissions_per_query": 1e-6, "total_time_s": 3.0, "avg_time_s_per_query": 1.5,
-            "query_history": [
-                {"query": "q one", "response": "a", "emissions": 1e-6, "duration_s": 1.0, "tokens_input": 3,
-                 "tokens_output": 5, "timestamp": 1},
-                {"query": "q two", "response": "b", "emissions": 1e-6, "duration_s": 2, "tokens_input": 4,
-                 "tokens_output": 6, "timestamp": 2}]}
-    run = load_model_file(_write(tmp_path, seed, "environmental_data_phi2.json"))
+    # A whole number of seconds, as JSON writers without floats write it, is read as seconds.
+    run = load_model_file(write_seed_file(tmp_path / "environmental_data_phi2.json", "microsoft/phi-2",
+                                          emissions_kg=[1e-6, 1e-6], durations=[1.0, 2]))
     assert run.source_format == "seed" and run.alias == "phi2"
     assert [r.query_id for r in run.records] == ["q001", "q002"] and run.records[1].duration_s == 2.0
 
