@@ -39,8 +39,9 @@ def _no_values_sentence(block: Mapping[str, Any]) -> str:
         return ""
     after = block.get("no_values_after", "several")
     names = ", ".join(f"{model} (after {looks} queries)" for model, looks in stopped.items())
-    return (f" Stopped asking {names}: its last {after} queries in a row errored, so its pairs are undecided "
-            "(no values) and its remaining tests were deselected.")
+    its = "its" if len(stopped) == 1 else "their"
+    return (f" Stopped asking {names}: {its} last {after} queries in a row errored, so {its} pairs are undecided "
+            f"(no values) and {its} remaining tests were deselected.")
 
 
 def sequential_lines(block: Mapping[str, Any], provenance: str) -> list[str]:

@@ -132,3 +132,30 @@ def test_a_model_whose_server_is_down_stops_and_frees_the_others(bench_project: 
     assert ("Stopped asking openai-a (after 5 queries): its last 5 queries in a row errored, so its pairs are "
             "undecided (no values) and its remaining tests were deselected." in out)
     assert "openai-a vs tiny-gpt2 tokens undecided (no values) 5" in out
+
+
+def test_a_model_erroring_on_some_queries_keeps_its_pairs_open_on_the_queries_it_answered(
+        bench_project: pytest.Pytester) -> None:
+    """Four errors in a row (one short of the rule), then every other query: the pair is not ended
+    for occasional errors; it is decided on the queries the served model answered."""
+    queries = 16
+    with ScriptedServer() as server:
+        server.fail_requests = {1, 2, 3, 4} | set(range(6, queries + 1, 2))
+        bench_project.makefile(".txt", queries="".join(f"What is {i} + {i + 2}?\n" for i in range(queries)))
+        (bench_project.path / "answers.jsonl").unlink()
+        result = bench_project.runpytest_subprocess(
+            "--energy-models", "openai:a,tiny-gpt2", "--energy-base-url", server.url + "/v1",
+            "--energy-until", "decided", "--energy-metrics", "tokens", "--energy-meter", "null",
+            "--energy-warmup", "0", "--energy-stops", "off", "--benchmark-disable", "-p", "no:randomly",
+            "-p", "no:cacheprovider")
+    [run_dir] = run_dirs(bench_project.path)
+    block = json.loads((run_dir / "run.json").read_text())["sequential"]
+    [pair] = block["pairs"]
+    # Answers on requests 5, 7, 9, 11, 13: the fifth paired value (the first decision possible) at query 13.
+    assert pair["decision"] == "different" and pair["reason"] == "excludes 1"
+    assert pair["after_queries"] == 13 and pair["paired_queries"] == 5
+    assert pair["ratio"] == pytest.approx(len(WORDS) / TINY_GPT2_TOKENS)
+    assert block["models_no_values"] == {} and block["stop_reason"] == "verdicts decided"
+    outcomes = [q["outcome"] for q in load_model_json(run_dir, "openai-a")["query_history"]]
+    assert outcomes == ["error"] * 4 + ["passed", "error"] * 4 + ["passed"]
+    result.assert_outcomes(failed=8, passed=5 + 13, deselected=2 * (queries - 13))
