@@ -22,7 +22,6 @@ class ScriptedServer:
         self.mode = "ok"
         self.host = host
         self.requests: list[dict[str, Any]] = []
-        self.fail_requests: set[int] = set()   # 1-based numbers of the generation requests answered 500
         handler = self._handler()
         self.httpd = ThreadingHTTPServer((host, 0), handler)
         self.httpd.daemon_threads = True
@@ -91,7 +90,7 @@ class ScriptedServer:
                 if mode == "401-echo":
                     self._echo_401()
                     return
-                if mode == "500" or len(server.requests) in server.fail_requests:
+                if mode == "500":
                     self._json(500, {"error": {"message": "CUDA out of memory"}})
                     return
                 if mode == "404":

@@ -134,12 +134,29 @@ def test_a_model_whose_server_is_down_stops_and_frees_the_others(bench_project: 
     assert "openai-a vs tiny-gpt2 tokens undecided (no values) 5" in out
 
 
+class FlakyServer(ScriptedServer):
+    """The scripted server answering 500 to the generation requests numbered in ``fail_requests`` (1-based).
+
+    The handler reads ``mode`` once per request, after counting the request: a property picks the fault there.
+    """
+
+    fail_requests: set[int] = set()
+
+    @property
+    def mode(self) -> str:
+        return "500" if len(self.requests) in self.fail_requests else "ok"
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        """The base class sets "ok" at start; the faults come only from ``fail_requests``."""
+
+
 def test_a_model_erroring_on_some_queries_keeps_its_pairs_open_on_the_queries_it_answered(
         bench_project: pytest.Pytester) -> None:
     """Four errors in a row (one short of the rule), then every other query: the pair is not ended
     for occasional errors; it is decided on the queries the served model answered."""
     queries = 16
-    with ScriptedServer() as server:
+    with FlakyServer() as server:
         server.fail_requests = {1, 2, 3, 4} | set(range(6, queries + 1, 2))
         bench_project.makefile(".txt", queries="".join(f"What is {i} + {i + 2}?\n" for i in range(queries)))
         (bench_project.path / "answers.jsonl").unlink()
