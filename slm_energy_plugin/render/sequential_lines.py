@@ -22,9 +22,26 @@ def _interval(ci: Any) -> str:
     return f"{num(low or 0.0)} - {'inf' if high is None else num(high)}"
 
 
+# Reasons a pair ended undecided early, shown beside the verdict (run.json's ``reason``).
+EARLY_REASONS = ("futile", "no values")
+
+
 def _verdict(entry: Mapping[str, Any]) -> str:
-    """'undecided (futile)' when a pair stopped early because no verdict was reachable."""
-    return f"{entry['decision']} (futile)" if entry.get("reason") == "futile" else str(entry["decision"])
+    """'undecided (futile)' / 'undecided (no values)' when a pair stopped early without a verdict."""
+    reason = entry.get("reason")
+    return f"{entry['decision']} ({reason})" if reason in EARLY_REASONS else str(entry["decision"])
+
+
+def _no_values_sentence(block: Mapping[str, Any]) -> str:
+    """Which models stopped being asked because their queries errored ('' when none; older blocks lack it)."""
+    stopped = block.get("models_no_values")
+    if not isinstance(stopped, Mapping) or not stopped:
+        return ""
+    after = block.get("no_values_after", "several")
+    names = ", ".join(f"{model} (after {looks} queries)" for model, looks in stopped.items())
+    its = "its" if len(stopped) == 1 else "their"
+    return (f" Stopped asking {names}: {its} last {after} queries in a row errored, so {its} pairs are undecided "
+            f"(no values) and {its} remaining tests were deselected.")
 
 
 def sequential_lines(block: Mapping[str, Any], provenance: str) -> list[str]:
@@ -36,7 +53,8 @@ def sequential_lines(block: Mapping[str, Any], provenance: str) -> list[str]:
     planned = int(block["queries_planned"])
     stopped = (f"Ran {run} of {planned} queries in a random order (seed {block['seed']}), stopped: "
                f"{block['stop_reason']}; {plural(int(block['tests_deselected']), 'test')} deselected, not run. "
-               f"Query energy of all models: {num(block['energy_j'])} J ({words}).")
+               f"Query energy of all models: {num(block['energy_j'])} J ({words})."
+               + _no_values_sentence(block))
     lines = textwrap.wrap(head, 100) + textwrap.wrap(stopped, 100)
     rows = [[entry["pair"], entry["metric"], _verdict(entry), entry["after_queries"], num(entry["ratio"]),
              _interval(entry["ci"]), num(entry.get("energy_j"))] for entry in block["pairs"]]

@@ -25,7 +25,7 @@ from ..energy.units import J_PER_KWH
 from ..results.records import COUNTED_OUTCOMES, QueryRecord
 from ..settings import Settings
 from ..results.metrics import METRICS
-from ..stats.sequential import FUTILE_REASON, MAX_REACHED, RAN_OUT, Monitor
+from ..stats.sequential import FUTILE_REASON, MAX_REACHED, NO_VALUES, RAN_OUT, Monitor
 from .collecting import CollectingRole
 from .run_order import order_key
 
@@ -91,15 +91,16 @@ class SequentialRole:
         """Look at every complete block before ``block``, in order."""
         assert self.monitor is not None
         while self.next_look < block and not self.monitor.decided:
-            self.monitor.look(self._block_values(self.next_look))
+            self.monitor.look(self._block_values(self.next_look), self._answered(self.next_look))
             self.next_look += 1
 
     def _stop_reason(self, block: int) -> str | None:
         assert self.monitor is not None
         if self.monitor.decided:
-            # Futile pairs end undecided: the stop line says so rather than "decided".
-            futile = any(state.reason == FUTILE_REASON for state in self.monitor.states)
-            return "verdicts decided or futile" if futile else "verdicts decided"
+            # Futile pairs and pairs without values end undecided: the stop line says so rather than "decided".
+            reasons = {state.reason for state in self.monitor.states}
+            return "verdicts decided" + "".join(f" or {reason}" for reason in (FUTILE_REASON, NO_VALUES)
+                                                if reason in reasons)
         limit = self.settings.max_queries
         if limit is not None and block >= limit:
             return f"--energy-max-queries {limit} reached"
@@ -124,7 +125,7 @@ class SequentialRole:
         newly = self.monitor.done_models() - set(self.models_done)
         if newly:
             self.models_done.update(dict.fromkeys(newly, block))
-            self._deselect_from(item, block, "its pairs decided or futile", newly)
+            self._deselect_from(item, block, "its pairs decided, futile or without values", newly)
 
     def _records(self) -> dict[str, list[QueryRecord]]:
         return {alias: list(records) for alias, records in self.collecting.collector.records.items()}
@@ -142,6 +143,16 @@ class SequentialRole:
                     if value is not None and math.isfinite(value):
                         found.setdefault(name, {}).setdefault(alias, []).append(float(value))
         return {name: {alias: sum(vs) / len(vs) for alias, vs in per.items()} for name, per in found.items()}
+
+    def _answered(self, block: int) -> dict[str, bool]:
+        """model -> whether any of its queries in the block had a counted outcome (absent: it did not run)."""
+        wanted = set(self.block_items[block])
+        answered: dict[str, bool] = {}
+        for alias, records in self._records().items():
+            for record in records:
+                if record.test_id in wanted:
+                    answered[alias] = answered.get(alias, False) or record.outcome in COUNTED_OUTCOMES
+        return answered
 
     @pytest.hookimpl(tryfirst=True)   # before the collecting role writes run.json (it runs last)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

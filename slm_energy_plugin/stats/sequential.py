@@ -68,6 +68,19 @@ needs a miss, and stopping earlier only removes chances of one: the A/A "differe
 futility is at most the rate without it (<= alpha). It costs power, not validity: a real difference
 whose first queries look small may stop as undecided (measured in BENCHMARKS.md, with futility on
 and off). ``--energy-futility off`` runs such pairs to the end.
+
+A model that stops answering. A model whose queries all error (a served model whose server is
+down) gives its pairs no values, so they could never be decided, and before this rule they kept
+the models paired with it measuring to the last query (and the dead server cost a timeout per
+query). A model whose last ``NO_VALUES_AFTER`` (= ``MIN_QUERIES``, 5) queries in a row all
+errored (no counted outcome) ends each of its open pairs as **undecided**, reason ``no values``;
+it then has no open pair, so it stops being asked, and the models paired with it are held only by
+their other pairs. Why 5 in a row: it is the number of paired values before which no verdict is
+made at all, so a model dead from the first query costs its partners nothing beyond the earliest
+possible verdict; and it is a run, not a share, because pairing already skips queries that errored:
+a model erroring on some queries only (one in five at random ends a 56-query run this way with a
+chance of about 1 %) keeps its pairs open on the queries it answered. Like the futility stop it never
+makes a "different" or "equivalent" decision, so the error control is untouched.
 """
 
 from __future__ import annotations
@@ -91,8 +104,10 @@ MIN_QUERIES = 5          # no decision before 5 paired queries: the exact guaran
 TUNING_FLOOR = 10        # the mixture is tuned to be tightest at half the planned queries, not before 10
 FUTILITY_POWER = 0.05    # an open pair with less predictive power than this stops as undecided ("futile")
 FUTILE = 3               # simulate()'s code for a run that stopped as futile (undecided)
+NO_VALUES_AFTER = MIN_QUERIES   # a model whose last 5 queries in a row all errored gives its open pairs no more values
 # Why a pair ended (run.json ``reason``): the decision's own, or why it stayed undecided.
 FUTILE_REASON = "futile"
+NO_VALUES = "no values"  # one model of the pair errored on NO_VALUES_AFTER queries in a row: it stopped being asked
 REASONS = {1: "excludes 1", 2: "inside margin", FUTILE: FUTILE_REASON}
 RAN_OUT, MAX_REACHED = "queries ran out", "max queries reached"
 
@@ -268,7 +283,7 @@ class PairState:
     after_queries: int | None = None     # query blocks looked at when decided (or at the end)
     ratio: float | None = None           # exp(mean log ratio): first / second, geometric mean per query
     ci: tuple[float, float] | None = None
-    reason: str | None = None            # why it ended: REASONS, RAN_OUT or MAX_REACHED
+    reason: str | None = None            # why it ended: REASONS, NO_VALUES, RAN_OUT or MAX_REACHED
     predictive_power: float | None = None            # at the last look (None before futility is judged)
     projected_ci: tuple[float, float] | None = None  # the final interval projected at that look
 
@@ -288,7 +303,9 @@ class Monitor:
     """Pairs of models on positive metrics, updated after each block with its values.
 
     ``look`` takes one block: per metric, model -> the block's value (a model without a
-    positive value simply gives its pairs no pair for that query).
+    positive value simply gives its pairs no pair for that query), and which models answered
+    (model -> True when at least one of its queries in the block had a counted outcome, False when
+    every one errored; a model that did not run is absent).
     """
 
     def __init__(self, models: Sequence[str], metrics: Sequence[str], alpha: float, margin: float,
@@ -298,6 +315,8 @@ class Monitor:
         self.session_alpha = alpha
         self.states = [PairState(a, b, metric) for metric in metrics for a, b in pairs]
         self.looks = 0
+        self.errors_in_a_row: dict[str, int] = {}
+        self.no_values: dict[str, int] = {}     # model -> the look at which its errors ended its pairs
 
     @property
     def decided(self) -> bool:
@@ -312,12 +331,18 @@ class Monitor:
         models = {state.first for state in self.states} | {state.second for state in self.states}
         return {m for m in models if all(s.decision is not None for s in self.states if m in (s.first, s.second))}
 
-    def look(self, block: Mapping[str, Mapping[str, float]]) -> list[PairState]:
-        """Add one block's values; return the pairs this look decided (futile ones included)."""
+    def look(self, block: Mapping[str, Mapping[str, float]],
+             answered: Mapping[str, bool] | None = None) -> list[PairState]:
+        """Add one block's values; return the pairs this look ended (futile and no values included)."""
         self.looks += 1
+        silent = self._count_errors(answered or {})
         newly = []
         for state in self.states:
             if state.decision is not None:
+                continue
+            if silent & {state.first, state.second}:
+                state.decision, state.after_queries, state.reason = UNDECIDED, self.looks, NO_VALUES
+                newly.append(state)
                 continue
             values = block.get(state.metric, {})
             a, b = values.get(state.first), values.get(state.second)
@@ -335,6 +360,14 @@ class Monitor:
                 state.reason = REASONS[code]
                 newly.append(state)
         return newly
+
+    def _count_errors(self, answered: Mapping[str, bool]) -> set[str]:
+        """Models whose last NO_VALUES_AFTER queries in a row all errored, as of this look."""
+        for model, ok in answered.items():
+            self.errors_in_a_row[model] = 0 if ok else self.errors_in_a_row.get(model, 0) + 1
+            if self.errors_in_a_row[model] >= NO_VALUES_AFTER:
+                self.no_values.setdefault(model, self.looks)
+        return {model for model, look in self.no_values.items() if look == self.looks}
 
     def _futile(self, state: PairState, mean: float) -> bool:
         """Judge futility on the pair's values: the plan's remaining looks may each add one."""
@@ -371,6 +404,7 @@ class Monitor:
                 "alpha_per_pair": self.design.alpha, "equivalence_margin": self.design.margin,
                 "tau2": self.design.tau2, "looks": self.looks, "futility": self.design.futility,
                 "futility_power": FUTILITY_POWER, "futility_from": self.design.futility_from,
+                "no_values_after": NO_VALUES_AFTER, "models_no_values": dict(self.no_values),
                 "pairs": [state.to_dict() for state in self.states]}
 
 

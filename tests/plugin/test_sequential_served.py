@@ -5,6 +5,7 @@ wire shapes over real sockets) stops sending queries once every pair is decided 
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,91 @@ def test_two_served_models_that_answer_alike_are_equivalent_early(bench_project:
     assert pair["after_queries"] == looks < QUERIES
     result.assert_outcomes(passed=2 * looks, deselected=2 * (QUERIES - looks))
     assert len(server.requests) == 2 * looks
+
+
+def _closed_port() -> tuple[socket.socket, int]:
+    """A port on 127.0.0.1 that refuses connections: bound (so no one else takes it) but not listening."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.bind(("127.0.0.1", 0))
+    return holder, int(holder.getsockname()[1])
+
+
+def test_a_model_whose_server_is_down_stops_and_frees_the_others(bench_project: pytest.Pytester) -> None:
+    """The review's reproduction: a served model that errors on every query (its server is down) gave
+    its pairs no values, so they were never decided and tiny-gpt2 and tiny-qwen2 were measured to the
+    last query (12 failed, 25 passed, 0 deselected) although their own pair was decided after 6."""
+    holder, port = _closed_port()
+    with holder:
+        bench_project.makefile(".txt", queries="".join(f"What is {i} + {i + 2}?\n" for i in range(QUERIES)))
+        (bench_project.path / "answers.jsonl").unlink()
+        result = bench_project.runpytest_subprocess(
+            "--energy-models", "openai:a,tiny-gpt2,tiny-qwen2", "--energy-base-url", f"http://127.0.0.1:{port}/v1",
+            "--energy-until", "decided", "--energy-metrics", "tokens", "--energy-meter", "null",
+            "--energy-warmup", "0", "--energy-stops", "off", "--benchmark-disable", "-p", "no:randomly",
+            "-p", "no:cacheprovider")
+    [run_dir] = run_dirs(bench_project.path)
+    block = json.loads((run_dir / "run.json").read_text())["sequential"]
+    looks = block["queries_run"]
+    pairs = {p["pair"]: p for p in block["pairs"]}
+    for name in ("openai-a vs tiny-gpt2", "openai-a vs tiny-qwen2"):
+        assert pairs[name]["decision"] == "undecided" and pairs[name]["reason"] == "no values"
+        assert pairs[name]["after_queries"] == 5 and pairs[name]["paired_queries"] == 0
+    decided = pairs["tiny-gpt2 vs tiny-qwen2"]
+    assert decided["decision"] == "different" and decided["reason"] == "excludes 1"
+    assert decided["after_queries"] == looks < QUERIES
+    assert block["models_no_values"] == {"openai-a": 5} and block["no_values_after"] == 5
+    assert block["stop_reason"] == "verdicts decided or no values"
+    # The dead server was asked 5 times, not 12; the tiny models stopped with their verdict.
+    errors = [q["outcome"] for q in load_model_json(run_dir, "openai-a")["query_history"]]
+    assert errors == ["error"] * 5
+    result.assert_outcomes(failed=5, passed=2 * looks, deselected=3 * QUERIES - 5 - 2 * looks)
+    assert block["tests_deselected"] == 3 * QUERIES - 5 - 2 * looks
+    out = " ".join(" ".join(result.outlines).split())
+    assert (f"stopped: verdicts decided or no values; {3 * QUERIES - 5 - 2 * looks} tests deselected" in out)
+    assert ("Stopped asking openai-a (after 5 queries): its last 5 queries in a row errored, so its pairs are "
+            "undecided (no values) and its remaining tests were deselected." in out)
+    assert "openai-a vs tiny-gpt2 tokens undecided (no values) 5" in out
+
+
+class FlakyServer(ScriptedServer):
+    """The scripted server answering 500 to the generation requests numbered in ``fail_requests`` (1-based).
+
+    The handler reads ``mode`` once per request, after counting the request: a property picks the fault there.
+    """
+
+    fail_requests: set[int] = set()
+
+    @property
+    def mode(self) -> str:
+        return "500" if len(self.requests) in self.fail_requests else "ok"
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        """The base class sets "ok" at start; the faults come only from ``fail_requests``."""
+
+
+def test_a_model_erroring_on_some_queries_keeps_its_pairs_open_on_the_queries_it_answered(
+        bench_project: pytest.Pytester) -> None:
+    """Four errors in a row (one short of the rule), then every other query: the pair is not ended
+    for occasional errors; it is decided on the queries the served model answered."""
+    queries = 16
+    with FlakyServer() as server:
+        server.fail_requests = {1, 2, 3, 4} | set(range(6, queries + 1, 2))
+        bench_project.makefile(".txt", queries="".join(f"What is {i} + {i + 2}?\n" for i in range(queries)))
+        (bench_project.path / "answers.jsonl").unlink()
+        result = bench_project.runpytest_subprocess(
+            "--energy-models", "openai:a,tiny-gpt2", "--energy-base-url", server.url + "/v1",
+            "--energy-until", "decided", "--energy-metrics", "tokens", "--energy-meter", "null",
+            "--energy-warmup", "0", "--energy-stops", "off", "--benchmark-disable", "-p", "no:randomly",
+            "-p", "no:cacheprovider")
+    [run_dir] = run_dirs(bench_project.path)
+    block = json.loads((run_dir / "run.json").read_text())["sequential"]
+    [pair] = block["pairs"]
+    # Answers on requests 5, 7, 9, 11, 13: the fifth paired value (the first decision possible) at query 13.
+    assert pair["decision"] == "different" and pair["reason"] == "excludes 1"
+    assert pair["after_queries"] == 13 and pair["paired_queries"] == 5
+    assert pair["ratio"] == pytest.approx(len(WORDS) / TINY_GPT2_TOKENS)
+    assert block["models_no_values"] == {} and block["stop_reason"] == "verdicts decided"
+    outcomes = [q["outcome"] for q in load_model_json(run_dir, "openai-a")["query_history"]]
+    assert outcomes == ["error"] * 4 + ["passed", "error"] * 4 + ["passed"]
+    result.assert_outcomes(failed=8, passed=5 + 13, deselected=2 * (queries - 13))

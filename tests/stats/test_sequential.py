@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from slm_energy_plugin.stats.sequential import (DIFFERENT, EQUIVALENT, FUTILE_REASON, UNDECIDED, Monitor,
+from slm_energy_plugin.stats.sequential import (DIFFERENT, EQUIVALENT, FUTILE_REASON, NO_VALUES, NO_VALUES_AFTER,
+                                                UNDECIDED, Monitor,
                                                 predictive_power, design_for, running_intervals, simulate)
 
 RUNS = 2000
@@ -202,3 +203,84 @@ def test_the_summary_says_undecided_futile_and_the_block_keeps_every_earlier_fie
                  tests_deselected=2 * (QUERIES - monitor.looks), energy_j=1.0)
     text = "\n".join(sequential_lines(block, "measured"))
     assert re.search(r"^a vs b +energy +undecided \(futile\) ", text, re.MULTILINE)
+
+
+# -- a model that stops answering: its pairs end undecided ("no values"), the others go on ----------
+
+TOKENS = {"a": 16.0, "b": 24.0, "c": 24.0}
+
+
+def _block(errored: set[str]) -> tuple[dict[str, dict[str, float]], dict[str, bool]]:
+    """One query block on a, b, c: the models in ``errored`` had only errors (no value, no counted outcome)."""
+    return ({"tokens": {m: v for m, v in TOKENS.items() if m not in errored}},
+            {m: m not in errored for m in TOKENS})
+
+
+def test_a_model_erroring_on_every_query_ends_its_pairs_after_five_and_frees_the_others() -> None:
+    monitor = Monitor(["dead", "a", "b"], ["tokens"], alpha=0.05, margin=0.05, planned_queries=12)
+    ended = []
+    for _ in range(NO_VALUES_AFTER):
+        values, answered = _block(set())
+        ended += monitor.look(values, {**answered, "dead": False})
+    assert NO_VALUES_AFTER == 5
+    by_pair = {s.pair: s for s in monitor.states}
+    for name in ("dead vs a", "dead vs b"):
+        state = by_pair[name]
+        assert (state.decision, state.reason, state.after_queries, state.log_ratios) == (UNDECIDED, NO_VALUES, 5, [])
+        assert state in ended
+    assert monitor.no_values == {"dead": 5} and "dead" in monitor.done_models()
+    # a vs b is judged on its own values as before: the dead model no longer holds a or b.
+    while not monitor.decided:
+        monitor.look(*_block(set()))
+    assert by_pair["a vs b"].decision == DIFFERENT and monitor.done_models() == {"dead", "a", "b"}
+    block = monitor.to_dict()
+    assert block["models_no_values"] == {"dead": 5} and block["no_values_after"] == 5
+    assert [p["reason"] for p in block["pairs"]] == [NO_VALUES, NO_VALUES, "excludes 1"]   # type: ignore[index]
+
+
+def test_occasional_errors_only_skip_their_queries_and_never_end_a_pair() -> None:
+    """Four errors in a row, then an answer, again and again: the streak restarts at every counted outcome."""
+    monitor = Monitor(["flaky", "a"], ["tokens"], alpha=0.05, margin=0.05, planned_queries=60, futility=False)
+    for query in range(60):
+        answers = query % 5 == 0
+        values = {"a": 16.0, "flaky": 24.0} if answers else {"a": 16.0}
+        monitor.look({"tokens": values}, {"flaky": answers, "a": True})
+    [state] = monitor.states
+    assert monitor.no_values == {} and state.reason != NO_VALUES
+    assert state.decision == DIFFERENT and state.after_queries is not None
+    assert len(state.log_ratios) == (state.after_queries - 1) // 5 + 1 >= 5   # paired only where it answered
+
+
+def test_a_model_that_dies_mid_run_keeps_its_values_and_a_model_that_did_not_run_keeps_its_count() -> None:
+    monitor = Monitor(["late", "a"], ["energy"], alpha=0.05, margin=0.05, planned_queries=40, futility=False)
+    rng = np.random.default_rng(3)
+    for _ in range(8):   # noisy and even: open after 8 paired queries
+        monitor.look({"energy": {"late": float(rng.lognormal()), "a": float(rng.lognormal())}},
+                     {"late": True, "a": True})
+    [state] = monitor.states
+    assert state.decision is None and len(state.log_ratios) == 8
+    for _ in range(4):
+        monitor.look({}, {"late": False, "a": True})
+    monitor.look({}, {"a": True})           # "late" did not run in this block: neither an answer nor an error
+    assert state.decision is None
+    monitor.look({}, {"late": False, "a": True})
+    assert (state.decision, state.reason, state.after_queries) == (UNDECIDED, NO_VALUES, 14)
+    assert len(state.log_ratios) == 8 and state.ci is not None and state.ratio is not None   # what was measured stays
+
+
+def test_the_summary_names_the_model_that_stopped_and_an_older_block_still_reads() -> None:
+    from slm_energy_plugin.render.sequential_lines import sequential_lines
+
+    monitor = Monitor(["openai-a", "b"], ["tokens"], alpha=0.05, margin=0.05, planned_queries=12)
+    for _ in range(5):
+        monitor.look({"tokens": {"b": 24.0}}, {"openai-a": False, "b": True})
+    block = monitor.to_dict()
+    block.update(queries_run=5, queries_planned=12, seed=0, stop_reason="verdicts decided or no values",
+                 tests_deselected=14, energy_j=None)
+    text = " ".join(" ".join(sequential_lines(block, "none")).split())
+    assert "openai-a vs b tokens undecided (no values) 5" in text
+    assert ("Stopped asking openai-a (after 5 queries): its last 5 queries in a row errored, so its pairs are "
+            "undecided (no values) and its remaining tests were deselected.") in text
+    for field in ("models_no_values", "no_values_after"):   # a block written before this rule
+        del block[field]
+    assert "Stopped asking" not in " ".join(sequential_lines(block, "none"))
