@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .. import __version__
 from ..quality.efficiency import efficiency_legend, format_energy, stars_text
@@ -28,6 +28,9 @@ from ..stats.build import StatsReport, build_report, choose_metrics
 from .run_input import RunInput
 from .stats_words import method_sentence, section_sentences
 from .verdicts import trust_lines
+
+if TYPE_CHECKING:   # matplotlib loads only when figures are drawn
+    from .plots import Drawn
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 STYLE = """
@@ -155,18 +158,22 @@ def warnings_of(data: RunInput, report: StatsReport) -> list[str]:
     return found + list(data.notes)
 
 
-def _figures_html(data: RunInput, baseline: str | None) -> tuple[str, int]:
-    from .plots import build_figures, figure_bytes
+def _figures_html(data: RunInput, baseline: str | None, drawn: Sequence[Drawn] | None) -> tuple[str, int]:
+    from .plots import build_figures, figure_bytes, render_figures
 
-    specs = build_figures(data.frame, data.efficiency, baseline=baseline, timeline=data.timeline)
+    if drawn is None:   # else the figures `plot` drew in this process: nothing is drawn twice
+        drawn = render_figures(build_figures(data.frame, data.efficiency, baseline=baseline, timeline=data.timeline),
+                               None)
     parts = []
-    for spec in specs:
-        encoded = base64.b64encode(figure_bytes(spec, "png", caption=False)).decode("ascii")
+    for figure in drawn:
+        spec = figure.spec
+        png = figure.embedded_png if figure.embedded_png is not None else figure_bytes(spec, "png", caption=False)
+        encoded = base64.b64encode(png).decode("ascii")
         caption = getattr(spec.data, "caption", "")
         parts.append(f'<figure id="fig-{esc(spec.name)}"><img alt="{esc(spec.title)}" '
                      f'src="data:image/png;base64,{encoded}"><figcaption><b>{esc(spec.title)}</b>. '
                      f"{esc(caption)}</figcaption></figure>")
-    return "".join(parts), len(specs)
+    return "".join(parts), len(drawn)
 
 
 def started_html(iso: str | None) -> str:
@@ -187,8 +194,9 @@ def started_html(iso: str | None) -> str:
 
 
 def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: float = 0.05,
-               baseline: str | None = None, figures: bool = True) -> str:
-    """The whole report as one string."""
+               baseline: str | None = None, figures: bool = True, drawn: Sequence[Drawn] | None = None) -> str:
+    """The whole report as one string; ``drawn``: figures already drawn with their embedded PNGs
+    (``plots.render_figures``), used instead of drawing them again."""
     runs = list(data.runs)
     names, metric_notes = choose_metrics(",".join(metrics) if metrics else None, runs)
     report = build_report(runs, names, alpha=alpha, notes=list(data.notes) + metric_notes)
@@ -199,7 +207,7 @@ def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: f
         f"<h3>{esc(s.label)} ({esc(s.unit)})</h3><ul>"
         + "".join(f"<li>{esc(line)}</li>" for line in section_sentences(s, alpha)) + "</ul>"
         for s in report.sections)
-    figures_html, count = _figures_html(data, baseline) if figures else ("", 0)
+    figures_html, count = _figures_html(data, baseline, drawn) if figures else ("", 0)
     run_ids = sorted({r.run_id for r in runs if r.run_id})
     machines = {r.machine.get("hostname", "unknown"): r.machine for r in runs}
     machine_html = "".join(f"<h3>{esc(host)}</h3>{_definitions(m)}" for host, m in machines.items())

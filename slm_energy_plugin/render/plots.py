@@ -240,21 +240,99 @@ def build_figures(frame: pd.DataFrame, rows: Sequence[EfficiencyRow], *, baselin
     return specs
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """The files of one figure, and its PNG without the caption (the HTML report says that as text)."""
+
+    spec: PlotSpec
+    files: tuple[Path, ...]
+    embedded_png: bytes | None
+
+
 def save_figures(specs: Sequence[PlotSpec], out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
     """Draw each figure once and save it in every format; returns the files written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    return [path for drawn in render_figures(specs, out_dir, formats, embed=False) for path in drawn.files]
+
+
+def render_figures(specs: Sequence[PlotSpec], out_dir: Path | None, formats: Sequence[str] = FORMATS, *,
+                   embed: bool = True) -> list[Drawn]:
+    """Draw each figure once: its files in ``out_dir`` (none when None) and, with ``embed``, the
+    caption-free PNG the HTML report embeds, so `plot` and `report` made together draw nothing twice.
+
+    Every output is byte-identical to a figure drawn and saved on its own (``savefig.bbox =
+    "tight"``): the PNG's tight box and the caption-free one come from one layout pass of the
+    PNG renderer instead of a pass per saved image.
+    """
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    done = []
     for spec in specs:
         with collector_paused():
             fig = draw(spec)
             try:
-                for fmt in formats:
-                    path = out_dir / f"{spec.name}.{fmt}"
-                    fig.savefig(path, format=fmt, metadata=_metadata(fmt))
-                    written.append(path)
+                done.append(_render(spec, fig, out_dir, formats if out_dir is not None else (), embed))
             finally:
                 plt.close(fig)
-    return written
+    return done
+
+
+def _render(spec: PlotSpec, fig: Figure, out_dir: Path | None, formats: Sequence[str], embed: bool) -> Drawn:
+    import io
+
+    boxes = _png_boxes(fig) if embed or "png" in formats else None
+    written = []
+    for fmt in formats:
+        assert out_dir is not None
+        path = out_dir / f"{spec.name}.{fmt}"
+        bbox: Any = boxes[0] if boxes is not None and fmt == "png" else None
+        fig.savefig(path, format=fmt, metadata=_metadata(fmt), bbox_inches=bbox)
+        written.append(path)
+    embedded = None
+    if embed:
+        for text in _captions(fig):
+            text.remove()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", metadata=_metadata("png"), bbox_inches=None if boxes is None else boxes[1])
+        embedded = buffer.getvalue()
+    return Drawn(spec, tuple(written), embedded)
+
+
+def _captions(fig: Figure) -> list[Any]:
+    return [t for t in fig.texts if t.get_gid() == CAPTION_GID]
+
+
+def _png_boxes(fig: Figure) -> tuple[Any, Any] | None:
+    """The tight boxes (inches, padded) of the figure's PNG with and without its caption, measured
+    as ``savefig(bbox_inches="tight")`` measures them: one layout pass by the PNG renderer at the
+    saving dpi. None when the style saves whole figures (no tight box to share)."""
+    import functools
+
+    from matplotlib.backend_bases import _get_renderer
+
+    if matplotlib.rcParams["savefig.bbox"] != "tight":
+        return None
+    pad = matplotlib.rcParams["savefig.pad_inches"]
+    canvas: Any = fig.canvas
+    saved_dpi = fig.dpi
+    dpi = saved_dpi if matplotlib.rcParams["savefig.dpi"] == "figure" else matplotlib.rcParams["savefig.dpi"]
+    with canvas._switch_canvas_and_return_print_method("png") as print_method:
+        fig.dpi = dpi
+        try:
+            renderer = _get_renderer(fig, functools.partial(print_method, orientation="portrait"))
+            with renderer._draw_disabled():
+                fig.draw(renderer)
+            full = fig.get_tightbbox(renderer).padded(pad)
+            captions = _captions(fig)
+            for text in captions:
+                text.set_visible(False)
+            try:
+                bare = fig.get_tightbbox(renderer).padded(pad)
+            finally:
+                for text in captions:
+                    text.set_visible(True)
+        finally:
+            fig.dpi = saved_dpi
+    return full, bare
 
 
 def _metadata(fmt: str) -> dict[str, Any]:
@@ -270,7 +348,7 @@ def figure_bytes(spec: PlotSpec, fmt: str = "png", *, caption: bool = True) -> b
         fig = draw(spec)
         try:
             if not caption:
-                for text in [t for t in fig.texts if t.get_gid() == CAPTION_GID]:
+                for text in _captions(fig):
                     text.remove()
             buffer = io.BytesIO()
             fig.savefig(buffer, format=fmt, metadata=_metadata(fmt))
