@@ -26,6 +26,8 @@ from slm_energy_plugin.stats.core import compare_models
 from slm_energy_plugin.stats.metrics import values_by_model
 from slm_energy_plugin.stats.sequential import DIFFERENT, design_for, simulate
 
+from _timing import markdown_table
+
 RUNS, QUERIES, ALPHA, SEED = 2000, 56, 0.05, 23
 METRICS = ("energy", "latency")
 
@@ -52,15 +54,16 @@ def report_noise(name: str, d: np.ndarray) -> None:
     design = design_for(ALPHA, 0.05, comparisons=1, planned_queries=QUERIES)
     noise = null_runs(d, rng)
     print(f"\nnoise: {name} (recorded sd of log ratio {d.std(ddof=1):.3f}, n={len(d)})")
-    print("| true ratio | sequential 'different' | median queries to decision | fixed-n Wilcoxon (56 q) rejects |")
-    print("|---|---|---|---|")
+    rows = []
     for ratio in (1.0, 1.1, 1.25, 1.5):
         sims = noise + np.log(ratio)
         seq = simulate(sims, design)
         fixed = scipy_stats.wilcoxon(sims, axis=1).pvalue < ALPHA
         median = seq.median_queries(DIFFERENT)
-        print(f"| {ratio:g} | {seq.rate(DIFFERENT):.3f} | {'-' if median is None else f'{median:g}'} "
-              f"| {float(np.mean(fixed)):.3f} |")
+        rows.append([f"{ratio:g}", f"{seq.rate(DIFFERENT):.3f}", "-" if median is None else f"{median:g}",
+                     f"{float(np.mean(fixed)):.3f}"])
+    print(markdown_table(["true ratio", "sequential 'different'", "median queries to decision",
+                          "fixed-n Wilcoxon (56 q) rejects"], rows))
 
 
 def fixed_verdicts(run_dir: Path, metric: str) -> dict[str, str]:
@@ -83,8 +86,7 @@ def query_energy_j(run_dir: Path) -> tuple[int, float]:
 def goal(full: Path, sequential: Path) -> None:
     block = json.loads((sequential / "run.json").read_text())["sequential"]
     print(f"\ngoal: full run {full.name} vs sequential run {sequential.name}")
-    print("| pair | metric | full run (Wilcoxon, Holm) | sequential | after queries | ratio | always-valid CI | same |")
-    print("|---|---|---|---|---|---|---|---|")
+    rows = []
     same = 0
     for entry in block["pairs"]:
         verdict = fixed_verdicts(full, entry["metric"])[entry["pair"]]
@@ -94,9 +96,11 @@ def goal(full: Path, sequential: Path) -> None:
         agree = decision == verdict or (verdict == "no difference" and not decision.startswith(DIFFERENT))
         same += agree
         ci = entry["ci"] or [None, None]
-        print(f"| {entry['pair']} | {entry['metric']} | {verdict} | {decision} | {entry['after_queries']} "
-              f"| {entry['ratio']:.3f} | {ci[0] if ci[0] is None else round(ci[0], 3)} - "
-              f"{ci[1] if ci[1] is None else round(ci[1], 3)} | {'yes' if agree else 'NO'} |")
+        rows.append([entry["pair"], entry["metric"], verdict, decision, entry["after_queries"],
+                     f"{entry['ratio']:.3f}", f"{ci[0] if ci[0] is None else round(ci[0], 3)} - "
+                     f"{ci[1] if ci[1] is None else round(ci[1], 3)}", "yes" if agree else "NO"])
+    print(markdown_table(["pair", "metric", "full run (Wilcoxon, Holm)", "sequential", "after queries", "ratio",
+                          "always-valid CI", "same"], rows))
     tests_full, joules_full = query_energy_j(full)
     tests_seq, joules_seq = query_energy_j(sequential)
     print(f"\nsame verdicts: {same}/{len(block['pairs'])}; queries (model x query tests): {tests_seq}/{tests_full} "
