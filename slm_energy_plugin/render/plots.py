@@ -305,33 +305,29 @@ def _png_boxes(fig: Figure) -> tuple[Any, Any] | None:
     """The tight boxes (inches, padded) of the figure's PNG with and without its caption, measured
     as ``savefig(bbox_inches="tight")`` measures them: one layout pass by the PNG renderer at the
     saving dpi. None when the style saves whole figures (no tight box to share)."""
-    import functools
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from matplotlib.backend_bases import _get_renderer
-
-    if matplotlib.rcParams["savefig.bbox"] != "tight":
+    if matplotlib.rcParams["savefig.bbox"] != "tight" or not isinstance(fig.canvas, FigureCanvasAgg):
         return None
     pad = matplotlib.rcParams["savefig.pad_inches"]
-    canvas: Any = fig.canvas
     saved_dpi = fig.dpi
     dpi = saved_dpi if matplotlib.rcParams["savefig.dpi"] == "figure" else matplotlib.rcParams["savefig.dpi"]
-    with canvas._switch_canvas_and_return_print_method("png") as print_method:
-        fig.dpi = dpi
+    fig.dpi = dpi
+    try:
+        renderer = fig.canvas.get_renderer()  # type: ignore[no-untyped-call]
+        with renderer._draw_disabled():   # layout only, as savefig's own tight pass
+            fig.draw(renderer)
+        full = fig.get_tightbbox(renderer).padded(pad)
+        captions = _captions(fig)
+        for text in captions:
+            text.set_visible(False)
         try:
-            renderer = _get_renderer(fig, functools.partial(print_method, orientation="portrait"))
-            with renderer._draw_disabled():
-                fig.draw(renderer)
-            full = fig.get_tightbbox(renderer).padded(pad)
-            captions = _captions(fig)
-            for text in captions:
-                text.set_visible(False)
-            try:
-                bare = fig.get_tightbbox(renderer).padded(pad)
-            finally:
-                for text in captions:
-                    text.set_visible(True)
+            bare = fig.get_tightbbox(renderer).padded(pad)
         finally:
-            fig.dpi = saved_dpi
+            for text in captions:
+                text.set_visible(True)
+    finally:
+        fig.dpi = saved_dpi
     return full, bare
 
 
