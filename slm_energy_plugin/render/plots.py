@@ -279,7 +279,7 @@ def render_figures(specs: Sequence[PlotSpec], out_dir: Path | None, formats: Seq
 def _render(spec: PlotSpec, fig: Figure, out_dir: Path | None, formats: Sequence[str], embed: bool) -> Drawn:
     import io
 
-    boxes = _png_boxes(fig) if embed or "png" in formats else None
+    boxes = _png_boxes(fig, captionless=embed) if embed or "png" in formats else None
     written = []
     for fmt in formats:
         assert out_dir is not None
@@ -301,10 +301,10 @@ def _captions(fig: Figure) -> list[Any]:
     return [t for t in fig.texts if t.get_gid() == CAPTION_GID]
 
 
-def _png_boxes(fig: Figure) -> tuple[Any, Any] | None:
-    """The tight boxes (inches, padded) of the figure's PNG with and without its caption, measured
-    as ``savefig(bbox_inches="tight")`` measures them: one layout pass by the PNG renderer at the
-    saving dpi. None when the style saves whole figures (no tight box to share)."""
+def _png_boxes(fig: Figure, *, captionless: bool) -> tuple[Any, Any] | None:
+    """The tight boxes (inches, padded) of the figure's PNG with and (``captionless``) without its
+    caption, measured as ``savefig(bbox_inches="tight")`` measures them: one layout pass by the PNG
+    renderer at the saving dpi. None when the style saves whole figures (no tight box to share)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     if matplotlib.rcParams["savefig.bbox"] != "tight" or not isinstance(fig.canvas, FigureCanvasAgg):
@@ -318,6 +318,8 @@ def _png_boxes(fig: Figure) -> tuple[Any, Any] | None:
         with renderer._draw_disabled():   # layout only, as savefig's own tight pass
             fig.draw(renderer)
         full = fig.get_tightbbox(renderer).padded(pad)
+        if not captionless:
+            return full, None
         captions = _captions(fig)
         for text in captions:
             text.set_visible(False)
