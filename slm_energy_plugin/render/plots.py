@@ -23,7 +23,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from ..bulk import collector_paused  # noqa: E402
 from ..quality.efficiency import EfficiencyRow  # noqa: E402
 from . import figure_data as fd  # noqa: E402
-from .style import apply_style  # noqa: E402
+from .style import apply_style, log_axis  # noqa: E402
 
 FORMATS = ("png", "svg")
 DISTRIBUTION_METRICS = ("energy", "latency", "energy_per_token", "tokens", "ttft", "emissions")
@@ -38,24 +38,6 @@ class PlotSpec:
     name: str
     data: Any
     title: str
-
-
-def _log(ax: Any, axis: str) -> None:
-    """Log scale with plain tick labels at 1-2-5 steps (no overlapping minor labels like 6x10^0);
-    over more than two decades one label per decade, else "1002005001000" runs together."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    class OneTwoFive(LogLocator):
-        def tick_values(self, vmin: float, vmax: float) -> Any:
-            span = abs(np.log10(vmax / vmin)) if vmin > 0 and vmax > 0 else 0.0
-            self.set_params(subs=(1.0, 2.0, 5.0) if span <= 2.0 else (1.0,))
-            return super().tick_values(vmin, vmax)
-
-    which = ax.xaxis if axis == "x" else ax.yaxis
-    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-    which.set_major_locator(OneTwoFive(base=10, subs=(1.0, 2.0, 5.0)))
-    which.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    which.set_minor_formatter(NullFormatter())
 
 
 def _jitter(n: int, seed: int) -> np.ndarray:
@@ -73,7 +55,7 @@ def _boxes(ax: Any, series: Sequence[fd.Series], log: bool) -> None:
     ax.set_xticks(positions, [s.model for s in series], rotation=20 if len(series) > 4 else 0, ha="right"
                   if len(series) > 4 else "center")
     if log:
-        _log(ax, "y")
+        log_axis(ax, "y")
 
 
 def _figure(width: float = 7.0, height: float = 4.2, ncols: int = 1) -> tuple[Figure, Any]:
@@ -110,7 +92,7 @@ def draw_ratios(data: fd.RatioFigure) -> Figure:
             ax.errorbar([i + 0.3], [s.hl_ratio], yerr=[[s.hl_ratio - s.hl_low], [s.hl_high - s.hl_ratio]],
                         fmt="D", color="black", capsize=4, markersize=5, zorder=4)
             ax.annotate(f"{s.hl_ratio:.3g}x", (i + 0.36, s.hl_ratio), fontsize=8, va="center")
-    _log(ax, "y")
+    log_axis(ax, "y")
     ax.set_xticks(range(1, len(data.series) + 1), [f"{s.model}\n(n={s.n_shared})" for s in data.series])
     ax.set_xlim(0.4, len(data.series) + 0.9)
     ax.set_title(data.title)
@@ -125,9 +107,9 @@ def draw_scatter(data: fd.ScatterFigure) -> Figure:
         ax.scatter(s.x, s.y, s=8, alpha=0.5, color=s.color, label=f"{s.model} (n={s.n})", linewidths=0,
                    rasterized=len(s.x) > 500)
     if data.xlog:
-        _log(ax, "x")
+        log_axis(ax, "x")
     if data.ylog:
-        _log(ax, "y")
+        log_axis(ax, "y")
     ax.set_title(data.title)
     ax.set_xlabel(data.xlabel)
     ax.set_ylabel(data.ylabel)
@@ -158,7 +140,7 @@ def draw_accuracy(data: fd.AccuracyFigure) -> Figure:
         ax.set_ylim(-0.03, 1.03)
         ax.set_title(f"task: {panel.task}")
         ax.set_xlabel(data.xlabel)
-    _log(axes[0], "x")   # shared: one call sets every panel
+    log_axis(axes[0], "x")   # shared: one call sets every panel
     axes[0].set_ylabel("accuracy (95% Wilson interval)")
     handles, labels = [], []
     for ax in axes:
