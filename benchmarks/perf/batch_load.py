@@ -32,6 +32,8 @@ from slm_energy_plugin.settings import build_settings
 from slm_energy_plugin.workload.asks import ask_rounds
 from slm_energy_plugin.workload.queries import load_queries
 
+from _timing import markdown_table
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -59,16 +61,17 @@ def main() -> int:
     print(f"{spec.alias} ({spec.model_id}), {len(asks)} queries x max {spec.max_new_tokens} new tokens, greedy, "
           f"{args.passes} passes; meter {meter.describe().get('name')} "
           f"({first.provenance if first else '?'}: {dict(first.methods) if first else {}})")
-    print("| batch size | windows | s (median) | requests/s | output tok/s | J/request | median latency s |")
-    print("|---|---|---|---|---|---|---|")
+    rows = []
     for size in sizes:
         runs = results[size]
         seconds = statistics.median(r.throughput.window_s for r in runs)
         joules = statistics.median((r.reading.total_kwh or 0.0) * J_PER_KWH / len(asks) for r in runs if r.reading)
         tokens = statistics.median(r.throughput.output_tokens for r in runs)
         latency = statistics.median(q.ended - q.started for r in runs for q in r.requests)
-        print(f"| {size} | {len(runs[0].windows)} | {seconds:.2f} | {len(asks) / seconds:.2f} | "
-              f"{tokens / seconds:.1f} | {joules:.3f} | {latency:.3f} |")
+        rows.append([size, len(runs[0].windows), f"{seconds:.2f}", f"{len(asks) / seconds:.2f}",
+                     f"{tokens / seconds:.1f}", f"{joules:.3f}", f"{latency:.3f}"])
+    print(markdown_table(["batch size", "windows", "s (median)", "requests/s", "output tok/s", "J/request",
+                          "median latency s"], rows))
     meter.close()
     return 0
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 
 import numpy as np
 
 from slm_energy_plugin.stats import hodges_lehmann, rank_tests
 from slm_energy_plugin.stats.core import BOOTSTRAP_RESAMPLES, compare_models
+
+from _timing import timed
 
 
 def synthetic(models: int, queries: int, seed: int = 0) -> dict[str, dict[str, float]]:
@@ -27,15 +28,6 @@ def synthetic(models: int, queries: int, seed: int = 0) -> dict[str, dict[str, f
     ids = [f"q{i:05d}" for i in range(queries)]
     return {f"model-{m}": dict(zip(ids, (5.0 * (1 + 0.15 * m) * difficulty * rng.lognormal(0, 0.2, queries)).tolist()))
             for m in range(models)}
-
-
-def timed(fn, repeats: int) -> list[float]:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,12 +14,10 @@ import os
 import platform
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -28,16 +26,9 @@ from slm_energy_plugin.carbon.calibration import Sample, calibrate
 from slm_energy_plugin.carbon.config import load_config
 from slm_energy_plugin.carbon.formulas import Span, Workload, estimate
 
+from _timing import median_seconds
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import io
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -35,18 +32,11 @@ from slm_energy_plugin.leaderboard.readers import read_table  # noqa: E402
 from slm_energy_plugin.render.leaderboard_tables import render  # noqa: E402
 from tests.leaderboard.samples import LLM_PERF_HEADERS  # noqa: E402
 
+from _timing import median_seconds  # noqa: E402
+
 ROWS_PER_FILE = 2_500
 MODELS = 500
 HARDWARE = ("A10", "A100", "T4", "32vCPU")
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def write_files(folder: Path) -> list[Path]:

@@ -34,25 +34,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from slm_energy_plugin.workload.lm_eval_local import write_local_task
+
 ROOT = Path(__file__).resolve().parents[2]
 PERF = Path(__file__).resolve().parent
 TASK = "perf_mc"
-YAML = """\
-task: perf_mc
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {data}
-test_split: test
-output_type: multiple_choice
-doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
-doc_to_choice: "{{{{choices}}}}"
-doc_to_target: answer
-metric_list:
-  - metric: acc
-    aggregation: mean
-    higher_is_better: true
-"""
 WORDS = ("the river town keeps its old canal locks busy while boats carry grain wool and timber past "
          "mills that once ground flour for the whole valley").split()
 LM_EVAL_SIDE = r'''
@@ -82,17 +68,13 @@ print(json.dumps({"seconds": seconds, "docs": len(loaded["tasks"][task].eval_doc
 
 
 def write_task(folder: Path, docs: int) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(7)
-    lines = []
+    documents = []
     for _ in range(docs):
         question = " ".join(rnd.choice(WORDS) for _ in range(40)) + "?"
         choices = [" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(2, 5))) for _ in range(4)]
-        lines.append(json.dumps({"question": question, "choices": choices, "answer": rnd.randrange(4)}))
-    data = folder / "perf_mc.jsonl"
-    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (folder / "perf_mc.yaml").write_text(YAML.format(data=data), encoding="utf-8")
-    return folder
+        documents.append({"question": question, "choices": choices, "answer": rnd.randrange(4)})
+    return write_local_task(folder, TASK, documents)
 
 
 def env() -> dict[str, str]:

@@ -5,8 +5,9 @@ a per-query difficulty shared by all models, tokens, scores, estimated-energy me
 as the suite writes them), then times, after every import is done:
 
 - load: the model files -> records -> the tidy table (load_input);
-- plot: every figure's data and the PNG + SVG files (build_figures + save_figures);
-- report: the HTML report with its statistics and embedded figures (build_html).
+- plot: every figure's data and the PNG + SVG files (build_figures + render_figures, which also keeps
+  each figure's caption-free PNG for the report: one drawing per figure);
+- report: the HTML report with its statistics and those embedded figures (build_html(drawn=...)).
 
 Prints each step's median CPU and wall time over --repeats runs and the total. Exit status 1
 when the median CPU time of load + plot + report exceeds --budget seconds (goal: 5 s).
@@ -29,7 +30,7 @@ import numpy as np
 from slm_energy_plugin.energy.reading import EnergyReading
 from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord
 from slm_energy_plugin.render.html_report import build_html
-from slm_energy_plugin.render.plots import build_figures, save_figures
+from slm_energy_plugin.render.plots import build_figures, render_figures
 from slm_energy_plugin.render.run_input import load_input
 from slm_energy_plugin.results.storage import write_model_runs
 
@@ -82,9 +83,10 @@ def main() -> int:
             marks = [(time.perf_counter(), time.process_time())]
             data = load_input([run_dir])
             marks.append((time.perf_counter(), time.process_time()))
-            files = len(save_figures(build_figures(data.frame, data.efficiency), out))
+            drawn = render_figures(build_figures(data.frame, data.efficiency), out)
+            files = sum(len(figure.files) for figure in drawn)
             marks.append((time.perf_counter(), time.process_time()))
-            html = build_html(data)
+            html = build_html(data, drawn=drawn)
             marks.append((time.perf_counter(), time.process_time()))
             for i, name in enumerate(("load", "plot", "report")):
                 wall[name].append(marks[i + 1][0] - marks[i][0])

@@ -11,21 +11,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Callable
 
 from slm_energy_plugin.quality import score_answer
 from slm_energy_plugin.quality.datasets import builtin_code_tasks, builtin_sql_tasks
 
+from _timing import timed
+
 
 def timeit(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    samples.sort()
+    samples = sorted(timed(fn, repeat, warm_up=True))
     return statistics.median(samples), samples[int(0.9 * (len(samples) - 1))]
 
 

@@ -30,6 +30,8 @@ from slm_energy_plugin.stats.core import compare_models
 from slm_energy_plugin.results.metrics import values_by_model
 from slm_energy_plugin.stats.sequential import DIFFERENT, FUTILE_REASON, Monitor, design_for, simulate
 
+from _timing import markdown_table
+
 RUNS, QUERIES, ALPHA, SEED = 2000, 56, 0.05, 23
 METRICS = ("energy", "latency")
 
@@ -59,17 +61,18 @@ def report_noise(name: str, d: np.ndarray) -> None:
     off = design_for(ALPHA, 0.05, comparisons=1, planned_queries=QUERIES, futility=False)
     noise = null_runs(d, rng)
     print(f"\nnoise: {name} (recorded sd of log ratio {d.std(ddof=1):.3f}, n={len(d)})")
-    print("| true ratio | 'different' (futility on) | median queries to 'different' | futile | mean queries "
-          "per run | 'different' (futility off) | mean queries, off | fixed-n Wilcoxon (56 q) rejects |")
-    print("|---|---|---|---|---|---|---|---|")
+    rows = []
     for ratio in (1.0, 1.1, 1.25, 1.5):
         sims = noise + np.log(ratio)
         seq, seq_off = simulate(sims, design), simulate(sims, off)
         fixed = scipy_stats.wilcoxon(sims, axis=1).pvalue < ALPHA
         median = seq.median_queries(DIFFERENT)
-        print(f"| {ratio:g} | {seq.rate(DIFFERENT):.3f} | {'-' if median is None else f'{median:g}'} "
-              f"| {seq.rate(FUTILE_REASON):.3f} | {seq.mean_queries:.1f} | {seq_off.rate(DIFFERENT):.3f} "
-              f"| {seq_off.mean_queries:.1f} | {float(np.mean(fixed)):.3f} |")
+        rows.append([f"{ratio:g}", f"{seq.rate(DIFFERENT):.3f}", "-" if median is None else f"{median:g}",
+                     f"{seq.rate(FUTILE_REASON):.3f}", f"{seq.mean_queries:.1f}", f"{seq_off.rate(DIFFERENT):.3f}",
+                     f"{seq_off.mean_queries:.1f}", f"{float(np.mean(fixed)):.3f}"])
+    print(markdown_table(["true ratio", "'different' (futility on)", "median queries to 'different'", "futile",
+                          "mean queries per run", "'different' (futility off)", "mean queries, off",
+                          "fixed-n Wilcoxon (56 q) rejects"], rows))
 
 
 def fixed_verdicts(run_dir: Path, metric: str) -> dict[str, str]:
@@ -92,8 +95,7 @@ def query_energy_j(run_dir: Path) -> tuple[int, float]:
 def goal(full: Path, sequential: Path) -> None:
     block = json.loads((sequential / "run.json").read_text())["sequential"]
     print(f"\ngoal: full run {full.name} vs sequential run {sequential.name}")
-    print("| pair | metric | full run (Wilcoxon, Holm) | sequential | after queries | ratio | always-valid CI | same |")
-    print("|---|---|---|---|---|---|---|---|")
+    rows = []
     same = 0
     for entry in block["pairs"]:
         verdict = fixed_verdicts(full, entry["metric"])[entry["pair"]]
@@ -105,9 +107,11 @@ def goal(full: Path, sequential: Path) -> None:
         agree = decision == verdict or (verdict == "no difference" and not decision.startswith(DIFFERENT))
         same += agree
         ci = entry["ci"] or [None, None]
-        print(f"| {entry['pair']} | {entry['metric']} | {verdict} | {decision} | {entry['after_queries']} "
-              f"| {entry['ratio']:.3f} | {ci[0] if ci[0] is None else round(ci[0], 3)} - "
-              f"{ci[1] if ci[1] is None else round(ci[1], 3)} | {'yes' if agree else 'NO'} |")
+        rows.append([entry["pair"], entry["metric"], verdict, decision, entry["after_queries"],
+                     f"{entry['ratio']:.3f}", f"{ci[0] if ci[0] is None else round(ci[0], 3)} - "
+                     f"{ci[1] if ci[1] is None else round(ci[1], 3)}", "yes" if agree else "NO"])
+    print(markdown_table(["pair", "metric", "full run (Wilcoxon, Holm)", "sequential", "after queries", "ratio",
+                          "always-valid CI", "same"], rows))
     tests_full, joules_full = query_energy_j(full)
     tests_seq, joules_seq = query_energy_j(sequential)
     print(f"\nsame verdicts: {same}/{len(block['pairs'])}; queries (model x query tests): {tests_seq}/{tests_full} "
@@ -139,8 +143,7 @@ def replay(full: Path, orders: int = 200) -> None:
     queries = sorted(set.intersection(*(set(v) for v in values["energy"].values())))
     fixed = {metric: fixed_verdicts(full, metric) for metric in METRICS}
     print(f"\nreplay: full run {full.name}, {len(queries)} queries in {orders} random orders (seed {SEED})")
-    print("| futility | tests run, mean | 90th percentile | orders with every verdict as the full run's |")
-    print("|---|---|---|---|")
+    rows = []
     for futility in (True, False):
         rng = np.random.default_rng(SEED)
         shares, same = [], 0
@@ -149,8 +152,10 @@ def replay(full: Path, orders: int = 200) -> None:
             shares.append(share)
             same += all((s.decision == DIFFERENT) == fixed[s.metric][s.pair].startswith(DIFFERENT)
                         for s in monitor.states)
-        print(f"| {'on' if futility else 'off'} | {np.mean(shares):.2f} | {np.percentile(shares, 90):.2f} "
-              f"| {same / orders:.2f} |")
+        rows.append(["on" if futility else "off", f"{np.mean(shares):.2f}", f"{np.percentile(shares, 90):.2f}",
+                     f"{same / orders:.2f}"])
+    print(markdown_table(["futility", "tests run, mean", "90th percentile",
+                          "orders with every verdict as the full run's"], rows))
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from .. import __version__
 from ..quality.efficiency import efficiency_legend, stars_text
@@ -30,6 +30,9 @@ from .run_input import RunInput
 from . import sequential_tables as seq
 from .stats_words import method_sentence, section_sentences
 from .verdicts import trust_lines
+
+if TYPE_CHECKING:   # matplotlib loads only when figures are drawn
+    from .plots import Drawn
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 STYLE = """
@@ -185,18 +188,22 @@ def sequential_html(runs: Sequence[seq.SequentialRun]) -> str:
     return "".join(parts)
 
 
-def _figures_html(data: RunInput, baseline: str | None) -> tuple[str, int]:
-    from .plots import build_figures, figure_bytes
+def _figures_html(data: RunInput, baseline: str | None, drawn: Sequence[Drawn] | None) -> tuple[str, int]:
+    from .plots import build_figures, figure_bytes, render_figures
 
-    specs = build_figures(data.frame, data.efficiency, baseline=baseline, timeline=data.timeline)
+    if drawn is None:   # else the figures `plot` drew in this process: nothing is drawn twice
+        drawn = render_figures(build_figures(data.frame, data.efficiency, baseline=baseline, timeline=data.timeline),
+                               None)
     parts = []
-    for spec in specs:
-        encoded = base64.b64encode(figure_bytes(spec, "png", caption=False)).decode("ascii")
+    for figure in drawn:
+        spec = figure.spec
+        png = figure.embedded_png if figure.embedded_png is not None else figure_bytes(spec, "png", caption=False)
+        encoded = base64.b64encode(png).decode("ascii")
         caption = getattr(spec.data, "caption", "")
         parts.append(f'<figure id="fig-{esc(spec.name)}"><img alt="{esc(spec.title)}" '
                      f'src="data:image/png;base64,{encoded}"><figcaption><b>{esc(spec.title)}</b>. '
                      f"{esc(caption)}</figcaption></figure>")
-    return "".join(parts), len(specs)
+    return "".join(parts), len(drawn)
 
 
 def started_html(iso: str | None) -> str:
@@ -217,8 +224,9 @@ def started_html(iso: str | None) -> str:
 
 
 def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: float = 0.05,
-               baseline: str | None = None, figures: bool = True) -> str:
-    """The whole report as one string."""
+               baseline: str | None = None, figures: bool = True, drawn: Sequence[Drawn] | None = None) -> str:
+    """The whole report as one string; ``drawn``: figures already drawn with their embedded PNGs
+    (``plots.render_figures``), used instead of drawing them again."""
     runs = list(data.runs)
     names, metric_notes = choose_metrics(",".join(metrics) if metrics else None, runs)
     report = build_report(runs, names, alpha=alpha, notes=list(data.notes) + metric_notes)
@@ -237,7 +245,7 @@ def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: f
     method = esc(method_sentence(report)) if not data.sequential else (
         "Not shown for a sequential run: see Sequential verdicts above; the tables below hold the per-model "
         "values.")
-    figures_html, count = _figures_html(data, baseline) if figures else ("", 0)
+    figures_html, count = _figures_html(data, baseline, drawn) if figures else ("", 0)
     run_ids = sorted({r.run_id for r in runs if r.run_id})
     machines = {r.machine.get("hostname", "unknown"): r.machine for r in runs}
     machine_html = "".join(f"<h3>{esc(host)}</h3>{_definitions(m)}" for host, m in machines.items())

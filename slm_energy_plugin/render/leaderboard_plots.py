@@ -134,8 +134,9 @@ def build_figure(panels: Sequence[PanelData], footer: str = "") -> "Figure":
         axes = figure.subplots(rows, columns, squeeze=False)
         names: dict[Any, list[tuple[str, float, float]]] = {}
         for index, (ax, data) in enumerate(zip(axes.flat, panels)):
-            ax.set_xscale(data.scale)
-            ax.set_yscale(data.scale)
+            for axis in "xy":
+                if data.scale == "log":   # plain labels: text.parse_math is off, 10^n would print as written
+                    style.log_axis(ax, axis)
             ax.scatter(data.x, data.y, s=style.POINT_SIZE, color=style.colour(index), marker=style.marker(index),
                        edgecolor=style.BLACK, linewidth=0.4, label="leaderboard models", zorder=3)
             if data.line_x:
@@ -168,25 +169,38 @@ def build_figure(panels: Sequence[PanelData], footer: str = "") -> "Figure":
             figure.supxlabel("\n".join(textwrap.wrap(footer, int(figure.get_figwidth() * 15))), fontsize=7,
                              color=style.GREY)
         figure.draw_without_rendering()   # the layout first: labels are placed where the axes ended up
-        for ax, chosen in names.items():
-            place_labels(ax, chosen)
+        for (ax, chosen), data in zip(names.items(), panels):
+            place_labels(ax, chosen, avoid=list(zip(data.x, data.y)) + [(m.x, m.y) for m in data.own])
     return figure
 
 
 # Where a name may go around its point, in points: right-above first, then the other corners.
 OFFSETS = ((4, 3, "left", "bottom"), (4, -3, "left", "top"), (-4, 3, "right", "bottom"), (-4, -3, "right", "top"),
            (4, 12, "left", "bottom"), (4, -12, "left", "top"), (-4, 12, "right", "bottom"),
-           (-4, -12, "right", "top"))
+           (-4, -12, "right", "top"), (4, 22, "left", "bottom"), (4, -22, "left", "top"), (-4, 22, "right", "bottom"),
+           (-4, -22, "right", "top"))
+MARKER_CLEARANCE = 3.0   # points around a marker's centre that a name keeps clear of (markers are ~5 points wide)
 
 
-def place_labels(ax: Any, names: Sequence[tuple[str, float, float]]) -> None:
+def place_labels(ax: Any, names: Sequence[tuple[str, float, float]],
+                 avoid: Sequence[tuple[float, float]] = ()) -> None:
     """Name points without overprinting: each name takes the first spot around its point that
-    stays inside the panel and overlaps no name already placed (else the first spot)."""
+    stays inside the panel and overlaps no name already placed and no point of ``avoid`` (data
+    coordinates, a marker's radius around each); else the first spot that only keeps clear of names,
+    else the first spot."""
     renderer = ax.figure.canvas.get_renderer()
     inside = ax.get_window_extent(renderer)
+    radius = MARKER_CLEARANCE * ax.figure.dpi / 72
+    points = ax.transData.transform(list(avoid)) if avoid else []
+
+    def on_a_point(box: Any) -> bool:
+        return any(box.x0 - radius <= px <= box.x1 + radius and box.y0 - radius <= py <= box.y1 + radius
+                   for px, py in points)
+
     taken: list[Any] = []
     for text, x, y in names:
         chosen = None
+        second: tuple[int, int, str, str] | None = None   # clear of names, not of points
         for dx, dy, ha, va in OFFSETS:
             note = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7,
                                ha=ha, va=va, color=style.BLACK)
@@ -194,9 +208,16 @@ def place_labels(ax: Any, names: Sequence[tuple[str, float, float]]) -> None:
             box = note.get_window_extent(renderer)
             fits = (inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1)
             if fits and not any(box.overlaps(other) for other in taken):
-                chosen = note
-                break
+                if not on_a_point(box):
+                    chosen = note
+                    break
+                second = second or (dx, dy, ha, va)
             note.remove()
+        if chosen is None and second is not None:
+            dx, dy, ha, va = second
+            chosen = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, ha=ha,
+                                 va=va, color=style.BLACK)
+            chosen.set_in_layout(False)
         if chosen is None:
             dx, dy, ha, va = OFFSETS[0]
             chosen = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7, ha=ha,

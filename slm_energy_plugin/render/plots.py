@@ -23,7 +23,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from ..bulk import collector_paused  # noqa: E402
 from ..quality.efficiency import EfficiencyRow  # noqa: E402
 from . import figure_data as fd  # noqa: E402
-from .style import apply_style  # noqa: E402
+from .style import apply_style, log_axis  # noqa: E402
 
 FORMATS = ("png", "svg")
 DISTRIBUTION_METRICS = ("energy", "latency", "energy_per_token", "tokens", "ttft", "emissions")
@@ -38,24 +38,6 @@ class PlotSpec:
     name: str
     data: Any
     title: str
-
-
-def _log(ax: Any, axis: str) -> None:
-    """Log scale with plain tick labels at 1-2-5 steps (no overlapping minor labels like 6x10^0);
-    over more than two decades one label per decade, else "1002005001000" runs together."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    class OneTwoFive(LogLocator):
-        def tick_values(self, vmin: float, vmax: float) -> Any:
-            span = abs(np.log10(vmax / vmin)) if vmin > 0 and vmax > 0 else 0.0
-            self.set_params(subs=(1.0, 2.0, 5.0) if span <= 2.0 else (1.0,))
-            return super().tick_values(vmin, vmax)
-
-    which = ax.xaxis if axis == "x" else ax.yaxis
-    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
-    which.set_major_locator(OneTwoFive(base=10, subs=(1.0, 2.0, 5.0)))
-    which.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    which.set_minor_formatter(NullFormatter())
 
 
 def _jitter(n: int, seed: int) -> np.ndarray:
@@ -73,7 +55,7 @@ def _boxes(ax: Any, series: Sequence[fd.Series], log: bool) -> None:
     ax.set_xticks(positions, [s.model for s in series], rotation=20 if len(series) > 4 else 0, ha="right"
                   if len(series) > 4 else "center")
     if log:
-        _log(ax, "y")
+        log_axis(ax, "y")
 
 
 def _figure(width: float = 7.0, height: float = 4.2, ncols: int = 1) -> tuple[Figure, Any]:
@@ -110,7 +92,7 @@ def draw_ratios(data: fd.RatioFigure) -> Figure:
             ax.errorbar([i + 0.3], [s.hl_ratio], yerr=[[s.hl_ratio - s.hl_low], [s.hl_high - s.hl_ratio]],
                         fmt="D", color="black", capsize=4, markersize=5, zorder=4)
             ax.annotate(f"{s.hl_ratio:.3g}x", (i + 0.36, s.hl_ratio), fontsize=8, va="center")
-    _log(ax, "y")
+    log_axis(ax, "y")
     ax.set_xticks(range(1, len(data.series) + 1), [f"{s.model}\n(n={s.n_shared})" for s in data.series])
     ax.set_xlim(0.4, len(data.series) + 0.9)
     ax.set_title(data.title)
@@ -125,9 +107,9 @@ def draw_scatter(data: fd.ScatterFigure) -> Figure:
         ax.scatter(s.x, s.y, s=8, alpha=0.5, color=s.color, label=f"{s.model} (n={s.n})", linewidths=0,
                    rasterized=len(s.x) > 500)
     if data.xlog:
-        _log(ax, "x")
+        log_axis(ax, "x")
     if data.ylog:
-        _log(ax, "y")
+        log_axis(ax, "y")
     ax.set_title(data.title)
     ax.set_xlabel(data.xlabel)
     ax.set_ylabel(data.ylabel)
@@ -158,7 +140,7 @@ def draw_accuracy(data: fd.AccuracyFigure) -> Figure:
         ax.set_ylim(-0.03, 1.03)
         ax.set_title(f"task: {panel.task}")
         ax.set_xlabel(data.xlabel)
-    _log(axes[0], "x")   # shared: one call sets every panel
+    log_axis(axes[0], "x")   # shared: one call sets every panel
     axes[0].set_ylabel("accuracy (95% Wilson interval)")
     handles, labels = [], []
     for ax in axes:
@@ -240,21 +222,97 @@ def build_figures(frame: pd.DataFrame, rows: Sequence[EfficiencyRow], *, baselin
     return specs
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """The files of one figure, and its PNG without the caption (the HTML report says that as text)."""
+
+    spec: PlotSpec
+    files: tuple[Path, ...]
+    embedded_png: bytes | None
+
+
 def save_figures(specs: Sequence[PlotSpec], out_dir: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
     """Draw each figure once and save it in every format; returns the files written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    return [path for drawn in render_figures(specs, out_dir, formats, embed=False) for path in drawn.files]
+
+
+def render_figures(specs: Sequence[PlotSpec], out_dir: Path | None, formats: Sequence[str] = FORMATS, *,
+                   embed: bool = True) -> list[Drawn]:
+    """Draw each figure once: its files in ``out_dir`` (none when None) and, with ``embed``, the
+    caption-free PNG the HTML report embeds, so `plot` and `report` made together draw nothing twice.
+
+    Every output is byte-identical to a figure drawn and saved on its own (``savefig.bbox =
+    "tight"``): the PNG's tight box and the caption-free one come from one layout pass of the
+    PNG renderer instead of a pass per saved image.
+    """
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    done = []
     for spec in specs:
         with collector_paused():
             fig = draw(spec)
             try:
-                for fmt in formats:
-                    path = out_dir / f"{spec.name}.{fmt}"
-                    fig.savefig(path, format=fmt, metadata=_metadata(fmt))
-                    written.append(path)
+                done.append(_render(spec, fig, out_dir, formats if out_dir is not None else (), embed))
             finally:
                 plt.close(fig)
-    return written
+    return done
+
+
+def _render(spec: PlotSpec, fig: Figure, out_dir: Path | None, formats: Sequence[str], embed: bool) -> Drawn:
+    import io
+
+    boxes = _png_boxes(fig, captionless=embed) if embed or "png" in formats else None
+    written = []
+    for fmt in formats:
+        assert out_dir is not None
+        path = out_dir / f"{spec.name}.{fmt}"
+        bbox: Any = boxes[0] if boxes is not None and fmt == "png" else None
+        fig.savefig(path, format=fmt, metadata=_metadata(fmt), bbox_inches=bbox)
+        written.append(path)
+    embedded = None
+    if embed:
+        for text in _captions(fig):
+            text.remove()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", metadata=_metadata("png"), bbox_inches=None if boxes is None else boxes[1])
+        embedded = buffer.getvalue()
+    return Drawn(spec, tuple(written), embedded)
+
+
+def _captions(fig: Figure) -> list[Any]:
+    return [t for t in fig.texts if t.get_gid() == CAPTION_GID]
+
+
+def _png_boxes(fig: Figure, *, captionless: bool) -> tuple[Any, Any] | None:
+    """The tight boxes (inches, padded) of the figure's PNG with and (``captionless``) without its
+    caption, measured as ``savefig(bbox_inches="tight")`` measures them: one layout pass by the PNG
+    renderer at the saving dpi. None when the style saves whole figures (no tight box to share)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if matplotlib.rcParams["savefig.bbox"] != "tight" or not isinstance(fig.canvas, FigureCanvasAgg):
+        return None
+    pad = matplotlib.rcParams["savefig.pad_inches"]
+    saved_dpi = fig.dpi
+    dpi = saved_dpi if matplotlib.rcParams["savefig.dpi"] == "figure" else matplotlib.rcParams["savefig.dpi"]
+    fig.dpi = dpi
+    try:
+        renderer = fig.canvas.get_renderer()  # type: ignore[no-untyped-call]
+        with renderer._draw_disabled():   # layout only, as savefig's own tight pass
+            fig.draw(renderer)
+        full = fig.get_tightbbox(renderer).padded(pad)
+        if not captionless:
+            return full, None
+        captions = _captions(fig)
+        for text in captions:
+            text.set_visible(False)
+        try:
+            bare = fig.get_tightbbox(renderer).padded(pad)
+        finally:
+            for text in captions:
+                text.set_visible(True)
+    finally:
+        fig.dpi = saved_dpi
+    return full, bare
 
 
 def _metadata(fmt: str) -> dict[str, Any]:
@@ -270,7 +328,7 @@ def figure_bytes(spec: PlotSpec, fmt: str = "png", *, caption: bool = True) -> b
         fig = draw(spec)
         try:
             if not caption:
-                for text in [t for t in fig.texts if t.get_gid() == CAPTION_GID]:
+                for text in _captions(fig):
                     text.remove()
             buffer = io.BytesIO()
             fig.savefig(buffer, format=fmt, metadata=_metadata(fmt))

@@ -3,7 +3,7 @@
 The palette is Okabe & Ito's (2008) "Color Universal Design" colours, told apart under the
 common colour-vision deficiencies; markers vary too, so groups never rely on colour alone.
 Black is kept for text, fit and reference lines, never a model. Matplotlib is imported only
-by :func:`apply_style`, so the numbers can be shared without a plotting backend.
+by :func:`apply_style` and :func:`log_axis`, so the numbers can be shared without a plotting backend.
 """
 
 from __future__ import annotations
@@ -72,3 +72,24 @@ def apply_style(rc: Any | None = None) -> None:
     params: Any = matplotlib.rcParams if rc is None else rc
     params.update(RC_PARAMS)
     params["axes.prop_cycle"] = cycler(color=list(PALETTE))
+
+
+def log_axis(ax: Any, axis: str) -> None:
+    """Log scale on ``axis`` ("x" or "y") with plain tick labels at 1-2-5 steps (no overlapping minor
+    labels like 6x10^0); over more than two decades one label per decade, else "1002005001000" runs
+    together. Plain, not matplotlib's 10^n: ``text.parse_math`` is off, so that would print as
+    written ("$\\mathdefault{10^{0}}$")."""
+    import numpy as np
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    class OneTwoFive(LogLocator):
+        def tick_values(self, vmin: float, vmax: float) -> Any:
+            span = abs(np.log10(vmax / vmin)) if vmin > 0 and vmax > 0 else 0.0
+            self.set_params(subs=(1.0, 2.0, 5.0) if span <= 2.0 else (1.0,))
+            return super().tick_values(vmin, vmax)
+
+    which = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    which.set_major_locator(OneTwoFive(base=10, subs=(1.0, 2.0, 5.0)))
+    which.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    which.set_minor_formatter(NullFormatter())

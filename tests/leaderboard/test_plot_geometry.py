@@ -61,3 +61,23 @@ def test_the_fit_is_drawn_over_its_data_only(energy_figure: Any) -> None:
     assert data.own, "the tiny runs belong on the CPU panel"
     drawn = [x for line in cpu.lines for x in line.get_xdata()]
     assert min(drawn) >= min(data.x) / EXTENSION and max(drawn) <= max(data.x) * EXTENSION
+
+
+def test_log_tick_labels_are_plain_numbers(energy_figure: Any) -> None:
+    # text.parse_math is off (aliases are drawn as written), so matplotlib's 10^n labels printed
+    # "$\mathdefault{10^{0}}$" on every leaderboard axis.
+    figure, _ = energy_figure
+    for ax in [a for a in figure.axes if a.get_visible()]:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+            assert labels and all(float(label) > 0 for label in labels), labels
+
+
+def test_names_keep_clear_of_the_markers(energy_figure: Any) -> None:
+    figure, panels = energy_figure
+    renderer = figure.canvas.get_renderer()
+    for ax, data in zip(figure.axes, panels):
+        points = ax.transData.transform(list(zip(data.x, data.y)) + [(m.x, m.y) for m in data.own])
+        for text in ax.texts:
+            box = text.get_window_extent(renderer)
+            assert not any(box.contains(px, py) for px, py in points), (data.title, text.get_text())

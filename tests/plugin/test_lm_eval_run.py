@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from slm_energy_plugin.workload.lm_eval_local import write_local_task
 from tests.conftest import run_dirs, unwrapped
 
 lm_eval = pytest.importorskip("lm_eval", reason="the [lm-eval] extra is not installed")
@@ -41,54 +42,13 @@ GEN_DOCS = [
     {"question": "What is 10 - 6?", "answer": "4"},
     {"question": "Name a colour of the rainbow.", "answer": "red"},
 ]
-# lm-eval's own YAML task format (as in lm_eval/tasks/*), reading local JSON lines through `datasets`.
-MC_YAML = """\
-task: local_mc
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {data}
-test_split: test
-output_type: multiple_choice
-doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
-doc_to_choice: "{{{{choices}}}}"
-doc_to_target: answer
-metric_list:
-  - metric: acc
-    aggregation: mean
-    higher_is_better: true
-  - metric: acc_norm
-    aggregation: mean
-    higher_is_better: true
-"""
-GEN_YAML = """\
-task: local_gen
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: {data}
-test_split: test
-output_type: generate_until
-doc_to_text: "Question: {{{{question}}}}\\nAnswer:"
-doc_to_target: "{{{{answer}}}}"
-generation_kwargs:
-  until: ["\\n", "Question:"]
-  max_gen_toks: 6
-  do_sample: false
-metric_list:
-  - metric: exact_match
-    aggregation: mean
-    higher_is_better: true
-"""
 
 
 def _write_tasks(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, docs, yaml in (("mc", MC_DOCS, MC_YAML), ("gen", GEN_DOCS, GEN_YAML)):
-        data = folder / f"{name}.jsonl"
-        data.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
-        (folder / f"local_{name}.yaml").write_text(yaml.format(data=data), encoding="utf-8")
-    return folder
+    # lm-eval's own YAML task format (as in lm_eval/tasks/*), reading local JSON lines through `datasets`.
+    write_local_task(folder, "local_mc", MC_DOCS, metrics=("acc", "acc_norm"))
+    return write_local_task(folder, "local_gen", GEN_DOCS, output_type="generate_until", metrics=("exact_match",),
+                            generation={"until": ["\n", "Question:"], "max_gen_toks": 6, "do_sample": False})
 
 
 @pytest.fixture
