@@ -74,6 +74,8 @@ class Measurer:
         # Load levels above 1: per alias, the generations its tests will ask for, made when the
         # model opens (roles/load_plan.py, roles/load_run.py).
         self.plans: dict[str, list[Ask]] = {}
+        # --energy-until decided: the same asks in chunks, made lazily (roles/load_chunks.py).
+        self.chunks: dict[str, list[list[Ask]]] | None = None
 
     @property
     def meter(self) -> EnergyMeter:
@@ -169,12 +171,15 @@ class Measurer:
         warmup_seconds = self._warm_up(loaded, spec)
         performance = self._performance(loaded, memory)
         opened: ModelBackend = loaded
+        lazy = None
         if spec.batch_size > 1:   # --energy-batch-size: the planned generations, N rows per call
-            from .load_run import LoadedAnswers, run_batched
+            from .load_chunks import answers_under_load
+            from .load_run import BATCH_SIZE, run_batched
 
-            result = run_batched(loaded, self.plans.get(spec.alias, []), spec.batch_size, meter)
-            performance["load"] = result.summary()
-            opened = LoadedAnswers(loaded, result)
+            lazy = answers_under_load(loaded, BATCH_SIZE, spec.batch_size, self.plans.get(spec.alias, []),
+                                      None if self.chunks is None else self.chunks.get(spec.alias, []),
+                                      lambda asks: run_batched(loaded, asks, spec.batch_size, meter))
+            opened, performance["load"] = lazy
         if self.baseline is None and self.settings.idle_seconds > 0:
             self.baseline = self.measure_idle(self.settings.idle_seconds)
         info = loaded.info(self.generation_settings(spec))
@@ -197,6 +202,10 @@ class Measurer:
             "performance": performance,
         }
         self._pending.append(event)
+        if lazy is not None:
+            from .load_chunks import resend_after_chunks
+
+            resend_after_chunks(lazy[0], event, lambda update: self._pending.append(update))
         return OpenModel(loaded=opened, event=event)
 
     def _check_fit(self, spec: ModelSpec, local_path: Path | None) -> None:

@@ -140,9 +140,11 @@ class MeasuringRole:
         shuffle = self.settings.seed if self.settings.until == "decided" else None
         self._placements = apply_order(items, self.settings.order, shuffle)
         if not self._errors and any(spec.load_level > 1 for spec in self.specs()):
-            from .load_plan import planned_asks
+            from .load_plan import planned_asks, planned_chunks
 
             self.measurer.plans = planned_asks(items, self.specs(), self.settings)
+            if self.settings.until == "decided":   # made lazily, a chunk at a time (roles/load_chunks.py)
+                self.measurer.chunks = planned_chunks(items, self.specs(), self.settings)
 
     @pytest.hookimpl
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -194,6 +196,9 @@ class MeasuringRole:
             raise
         finally:
             self._finish(item, slm, error, started_at, time.perf_counter() - started)
+            # A chunk of a load level made during this call re-sends its model's event (load_chunks.py).
+            for event in self.measurer.take_pending_events():
+                item.user_properties.append((EVENT_KEY, encode_event(event)))
 
     def _finish(self, item: pytest.Item, slm: SLM, error: BaseException | None, started_at: str,
                 call_s: float) -> None:
