@@ -4,8 +4,8 @@ Under ``--energy-until all`` a model at level N makes every planned generation w
 (roles/load_run.py). A sequential run may stop a model after any look, so making everything first
 would spend the energy the stop is meant to save. Here the plan is cut into chunks of N query blocks
 (roles/load_plan.py ``planned_chunks``: N rows of one batch, or N requests in flight, with one test
-per query and one round), and a chunk is made, in its own meter window(s), only when a test asks for
-one of its generations. The sequential role stops models only at chunk boundaries, so a stopped
+per query and one round), and a chunk is made, in its own meter window(s), only when one of its tests
+is about to run (before that test's own window opens: meter windows do not nest). The sequential role stops models only at chunk boundaries, so a stopped
 model has made no generation for a test that will not run.
 
 The model event is sent when the model opens, before any chunk is made; after each chunk the
@@ -23,6 +23,7 @@ from ..backends.sampling import Sampling
 from ..backends.transformers_runtime import Generation
 from ..results.events import ModelEvent
 from ..workload.asks import Ask
+from .load_plan import PlannedChunk
 from .load_run import LoadedAnswers, LoadResult, LoadWindow
 
 LAZY_NOTE = "--energy-until decided: generations made one chunk at a time, when a test first asks for one"
@@ -31,13 +32,13 @@ LAZY_NOTE = "--energy-until decided: generations made one chunk at a time, when 
 class ChunkedAnswers(LoadedAnswers):
     """A backend whose planned generations are made one chunk at a time, when a test first needs one."""
 
-    def __init__(self, backend: Any, level_name: str, level: int, chunks: Sequence[Sequence[Ask]],
+    def __init__(self, backend: Any, level_name: str, level: int, chunks: Sequence[PlannedChunk],
                  make: Callable[[list[Ask]], LoadResult]) -> None:
         super().__init__(backend, LoadResult(level_name, level, []))
         self._level_name, self._level = level_name, level
-        self._waiting: deque[list[Ask]] = deque(list(chunk) for chunk in chunks if chunk)
+        self._waiting: deque[PlannedChunk] = deque(chunk for chunk in chunks if chunk.asks)
         self._chunks_planned = len(self._waiting)
-        self._requests_planned = sum(len(chunk) for chunk in self._waiting)
+        self._requests_planned = sum(len(chunk.asks) for chunk in self._waiting)
         self._make = make
         self._making = threading.Lock()
         self.windows: list[LoadWindow] = []
@@ -51,25 +52,35 @@ class ChunkedAnswers(LoadedAnswers):
                 "chunks_made": made, "chunks_planned": self._chunks_planned,
                 "requests_planned": self._requests_planned}
 
+    def make_for_test(self, nodeid: str) -> None:
+        """Make the chunk holding ``nodeid``'s generations before its test's own energy window opens
+        (meter windows do not nest): the chunk's energy is its windows', shared among its requests."""
+        with self._making:
+            upto = next((i for i, chunk in enumerate(self._waiting) if nodeid in chunk.tests), None)
+            self._make_upto(upto)
+
     def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None, *,
                  sampling: Sampling | None = None, stop: tuple[str, ...] = ()) -> Generation:
         self._make_through(self.key(query, max_new_tokens, min_new_tokens, sampling, stop))
         return super().generate(query, max_new_tokens, min_new_tokens, sampling=sampling, stop=stop)
 
     def _make_through(self, key: Ask) -> None:
-        """Make the waiting chunks up to the one holding ``key`` (in run order: the next one)."""
+        """Make the waiting chunks up to the one holding ``key``: normally done already by
+        :meth:`make_for_test`; this covers an ask made outside a planned test's call."""
         with self._making:
-            if self._has_stored(key):
-                return
-            upto = next((i for i, chunk in enumerate(self._waiting) if key in chunk), None)
-            if upto is None:   # not planned: generated live by the backend
-                return
-            for _ in range(upto + 1):
-                result = self._make(self._waiting.popleft())
-                self._store(result)
-                self.windows += result.windows
-                if self.on_chunk is not None:
-                    self.on_chunk(self.summary())
+            if not self._has_stored(key):   # not planned at all: generated live by the backend
+                self._make_upto(next((i for i, chunk in enumerate(self._waiting) if key in chunk.asks), None))
+
+    def _make_upto(self, upto: int | None) -> None:
+        """Make the waiting chunks up to index ``upto`` (in run order: the next one), each in its windows."""
+        if upto is None:
+            return
+        for _ in range(upto + 1):
+            result = self._make(self._waiting.popleft().asks)
+            self._store(result)
+            self.windows += result.windows
+            if self.on_chunk is not None:
+                self.on_chunk(self.summary())
 
 
 def load_update(event: ModelEvent, summary: dict[str, Any]) -> ModelEvent:
@@ -82,7 +93,7 @@ def load_update(event: ModelEvent, summary: dict[str, Any]) -> ModelEvent:
     return {**event, "load": {}, "idle": None, "performance": {**event["performance"], "load": summary}}
 
 
-def answers_under_load(backend: Any, level_name: str, level: int, plan: list[Ask], chunks: list[list[Ask]] | None,
+def answers_under_load(backend: Any, level_name: str, level: int, plan: list[Ask], chunks: list[PlannedChunk] | None,
                        make: Callable[[list[Ask]], LoadResult]) -> tuple[LoadedAnswers, dict[str, Any]]:
     """The backend a model's tests get at a load level, and the level's summary for its event.
 

@@ -8,6 +8,8 @@ else (task tests, input-load prompts, a test's second ask) generate live, as at 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 
 from ..backends.spec import ModelSpec
@@ -44,7 +46,15 @@ def planned_asks(items: list[pytest.Item], specs: list[ModelSpec], settings: Set
     return plans
 
 
-def planned_chunks(items: list[pytest.Item], specs: list[ModelSpec], settings: Settings) -> dict[str, list[list[Ask]]]:
+@dataclass(frozen=True)
+class PlannedChunk:
+    """Generations made together in one go (roles/load_chunks.py), and the tests that will ask for them."""
+
+    asks: list[Ask] = field(default_factory=list)
+    tests: list[str] = field(default_factory=list)   # node ids
+
+
+def planned_chunks(items: list[pytest.Item], specs: list[ModelSpec], settings: Settings) -> dict[str, list[PlannedChunk]]:
     """--energy-until decided: per alias at level N above 1, its planned asks in chunks of N query
     blocks (in run order, which the sequential run shuffles by seed), none past --energy-max-queries.
 
@@ -55,14 +65,16 @@ def planned_chunks(items: list[pytest.Item], specs: list[ModelSpec], settings: S
     loaded = {spec.alias: spec for spec in specs if spec.load_level > 1}
     blocks = block_numbers(items)
     limit = settings.max_queries
-    chunks: dict[str, dict[int, list[Ask]]] = {alias: {} for alias in loaded}
+    chunks: dict[str, dict[int, PlannedChunk]] = {alias: {} for alias in loaded}
     for item in items:
         found = _item_asks(item, loaded, settings)
         block = blocks.get(item.nodeid)
         if found is None or block is None or (limit is not None and block >= limit):
             continue
         spec, asks = found
-        chunks[spec.alias].setdefault(block // spec.load_level, []).extend(asks)
+        chunk = chunks[spec.alias].setdefault(block // spec.load_level, PlannedChunk())
+        chunk.asks.extend(asks)
+        chunk.tests.append(item.nodeid)
     return {alias: list(per.values()) for alias, per in chunks.items()}
 
 

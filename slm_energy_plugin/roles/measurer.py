@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..perf.bandwidth import Bandwidth, bandwidth_for
 from ..perf.decode_protocol import ProtocolSettings, run_protocol
@@ -36,6 +36,9 @@ from ..settings import Settings
 from .slm import TestObservation
 from ..medians import median_or_none
 from .opened import OpenModel
+
+if TYPE_CHECKING:
+    from .load_plan import PlannedChunk
 
 
 class ModelUnavailable(Exception):
@@ -75,7 +78,7 @@ class Measurer:
         # model opens (roles/load_plan.py, roles/load_run.py).
         self.plans: dict[str, list[Ask]] = {}
         # --energy-until decided: the same asks in chunks, made lazily (roles/load_chunks.py).
-        self.chunks: dict[str, list[list[Ask]]] | None = None
+        self.chunks: dict[str, list["PlannedChunk"]] | None = None
 
     @property
     def meter(self) -> EnergyMeter:

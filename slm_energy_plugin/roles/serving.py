@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..backends.backend_registry import Backend, BackendRequest
 from ..backends.base import BackendError, ModelBackend
@@ -28,6 +28,9 @@ from ..settings import Settings
 from ..workload.asks import Ask
 from .opened import OpenModel
 
+if TYPE_CHECKING:
+    from .load_plan import PlannedChunk
+
 
 class MeasuringHost(Protocol):
     """The part of the measurer a served model is opened with (see roles/measurer.py)."""
@@ -38,7 +41,7 @@ class MeasuringHost(Protocol):
     baseline: PowerBaseline | None
     _pending: list[ModelEvent]
     plans: dict[str, list[Ask]]
-    chunks: dict[str, list[list[Ask]]] | None
+    chunks: dict[str, list["PlannedChunk"]] | None
 
     @property
     def meter(self) -> EnergyMeter: ...

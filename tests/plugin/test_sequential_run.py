@@ -164,3 +164,47 @@ def test_a_batch_size_makes_answers_lazily_and_stops_at_a_chunk_end(twelve: pyte
     assert (f"Load levels: answers made 2 queries at a time, so models stop only every 2 queries; "
             f"{plural(2 * (run - decided_after), 'test')} ran after their model's verdicts") in out
     assert "0 generations made for no test" in out
+
+
+STRICT_METER = '''
+import time
+from slm_energy_plugin.energy.null_meter import NullMeter
+from slm_energy_plugin.energy.reading import EnergyReading
+
+class OneWindowAtATime(NullMeter):
+    """Energy proportional to time ("rapl": 1 W of CPU), refusing a window inside another, as real meters must."""
+    name = "strict"
+    open = False
+
+    def start(self):
+        assert not self.open, "meter windows nested"
+        self.open = True
+        return time.perf_counter()
+
+    def stop(self, handle):
+        self.open = False
+        seconds = time.perf_counter() - handle
+        return EnergyReading(duration_s=seconds, cpu_kwh=seconds / 3.6e6, gpu_kwh=None, ram_kwh=None,
+                             methods={"cpu": "rapl", "gpu": "absent", "ram": "absent"}, meter=self.name)
+
+def pytest_slm_energy_make_meter(settings):
+    return OneWindowAtATime()
+'''
+
+
+def test_chunks_are_made_outside_the_tests_windows_and_their_energy_is_counted(twelve: pytest.Pytester) -> None:
+    """Each chunk is made before its first test's own window opens (windows do not nest), in windows of
+    its own; the answers' shares add up to the level's energy, which covers every chunk made."""
+    twelve.makeconftest(STRICT_METER)
+    result = twelve.runpytest(*SEQUENTIAL, "--energy-idle-seconds", "0", "--energy-batch-size", "2")
+    block = _sequential(twelve)
+    run = int(block["queries_run"])
+    result.assert_outcomes(passed=2 * run + 1, deselected=2 * (QUERIES - run))
+    [run_dir] = run_dirs(twelve.path)
+    for alias in ("tiny-gpt2", "tiny-qwen2"):
+        data = load_model_json(run_dir, alias)
+        load = data["performance"]["load"]
+        shares = sum(r["energy"]["cpu_kwh"] for r in data["query_history"])
+        assert load["chunks_made"] == run // 2 and shares == pytest.approx(load["energy"]["cpu_kwh"], rel=1e-6)
+    assert block["generations_unused"] == 0 and block["energy_j_unused"] == pytest.approx(0, abs=1e-9)
+    assert block["energy_j_after_decision"] is not None and block["energy_j"] > 0
