@@ -42,14 +42,14 @@ class ChunkedAnswers(LoadedAnswers):
         self._make = make
         self._making = threading.Lock()
         self.windows: list[LoadWindow] = []
+        self._made = 0
         # Called with the level's summary after each chunk (the measurer re-sends the model event).
         self.on_chunk: Callable[[dict[str, Any]], None] | None = None
 
     def summary(self) -> dict[str, Any]:
         """The level's figures over every chunk made so far (the energy of all their windows)."""
-        made = self._chunks_planned - len(self._waiting)
         return {**LoadResult(self._level_name, self._level, list(self.windows)).summary(), "lazy": LAZY_NOTE,
-                "chunks_made": made, "chunks_planned": self._chunks_planned,
+                "chunks_made": self._made, "chunks_planned": self._chunks_planned,
                 "requests_planned": self._requests_planned}
 
     def make_for_test(self, nodeid: str) -> None:
@@ -65,22 +65,26 @@ class ChunkedAnswers(LoadedAnswers):
         return super().generate(query, max_new_tokens, min_new_tokens, sampling=sampling, stop=stop)
 
     def _make_through(self, key: Ask) -> None:
-        """Make the waiting chunks up to the one holding ``key``: normally done already by
-        :meth:`make_for_test`; this covers an ask made outside a planned test's call."""
+        """Make the next chunk if it holds ``key``: normally :meth:`make_for_test` made it already; this
+        covers an ask from outside a planned test's call. Anything else is generated live, as at level 1."""
         with self._making:
-            if not self._has_stored(key):   # not planned at all: generated live by the backend
-                self._make_upto(next((i for i, chunk in enumerate(self._waiting) if key in chunk.asks), None))
+            if not self._has_stored(key) and self._waiting and key in self._waiting[0].asks:
+                self._make_upto(0)
 
     def _make_upto(self, upto: int | None) -> None:
-        """Make the waiting chunks up to index ``upto`` (in run order: the next one), each in its windows."""
+        """Make the waiting chunk at index ``upto`` (in run order: the next one) in its windows. Chunks
+        before it are dropped unmade: the tests run in plan order, so theirs were passed by (skipped,
+        or failed in setup) and will not ask."""
         if upto is None:
             return
-        for _ in range(upto + 1):
-            result = self._make(self._waiting.popleft().asks)
-            self._store(result)
-            self.windows += result.windows
-            if self.on_chunk is not None:
-                self.on_chunk(self.summary())
+        for _ in range(upto):
+            self._waiting.popleft()
+        result = self._make(self._waiting.popleft().asks)
+        self._made += 1
+        self._store(result)
+        self.windows += result.windows
+        if self.on_chunk is not None:
+            self.on_chunk(self.summary())
 
 
 def load_update(event: ModelEvent, summary: dict[str, Any]) -> ModelEvent:
