@@ -610,11 +610,6 @@ def _check_sequential(resolved: Mapping[str, Any]) -> None:
     if unfit:
         raise ConfigError(f"--energy-until decided compares positive costs as ratios; {unfit[0]!r} is not one: "
                           f"choose --energy-metrics from {', '.join(SEQUENTIAL_METRICS)}")
-    if max((*resolved["energy_batch_size"], *resolved["energy_concurrency"])) > 1:
-        # A load level generates all of a model's planned queries when the model opens: stopping
-        # early would save nothing, and the skipped queries' energy would go unrecorded.
-        raise ConfigError("--energy-until decided stops between queries; a load level above 1 generates all "
-                          "of a model's queries at once: use --energy-batch-size 1 --energy-concurrency 1")
     if resolved["energy_order"] != "interleaved":
         raise ConfigError("--energy-until decided needs the interleaved order (a verdict after each query "
                           "block); drop --energy-order grouped")

@@ -133,9 +133,16 @@ class RunCollector:
             finished_at=finished_at,
             status=status,
             extra={"settings": self.settings, "workers": workers},
-            performance=model_performance(first.get("performance"), numbered),
+            performance=model_performance(_latest_performance(events, first), numbered),
             warnings=tuple(self.warnings.get(alias, ())),
         )
+
+
+def _latest_performance(events: list[ModelEvent], first: Mapping[str, Any]) -> Any:
+    """The model's performance block: the first event's, or the latest re-sent one's (an event with an
+    empty ``load``: a load level made lazily under --energy-until decided re-sends it after each chunk)."""
+    updates = [e for e in events if e.get("load") == {} and e.get("performance")]
+    return updates[-1]["performance"] if updates else first.get("performance")
 
 
 # Where each part of an event lands in a model file, so the file's field table checks it.

@@ -195,8 +195,22 @@ class LoadedAnswers:
         self.spec = backend.spec
         self._lock = threading.Lock()
         self._stored: dict[Ask, deque[tuple[LoadRequest, dict[str, Any]]]] = {}
-        for request, figures in request_readings(result):
-            self._stored.setdefault(request.ask, deque()).append((request, figures))
+        self._store(result)
+
+    def _store(self, result: LoadResult) -> None:
+        with self._lock:
+            for request, figures in request_readings(result):
+                self._stored.setdefault(request.ask, deque()).append((request, figures))
+
+    def _has_stored(self, key: Ask) -> bool:
+        with self._lock:
+            return bool(self._stored.get(key))
+
+    @staticmethod
+    def key(query: str, max_new_tokens: int, min_new_tokens: int | None, sampling: Sampling | None,
+            stop: tuple[str, ...]) -> Ask:
+        """The planned ask a ``generate`` call is (same prompt, limits, sampling and stops)."""
+        return Ask(query, max_new_tokens, min_new_tokens, sampling or Sampling(), tuple(stop))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._backend, name)
@@ -207,7 +221,7 @@ class LoadedAnswers:
 
     def generate(self, query: str, max_new_tokens: int, min_new_tokens: int | None = None, *,
                  sampling: Sampling | None = None, stop: tuple[str, ...] = ()) -> Generation:
-        key = Ask(query, max_new_tokens, min_new_tokens, sampling or Sampling(), tuple(stop))
+        key = self.key(query, max_new_tokens, min_new_tokens, sampling, stop)
         with self._lock:
             waiting = self._stored.get(key)
             entry = waiting.popleft() if waiting else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..perf.bandwidth import Bandwidth, bandwidth_for
 from ..perf.decode_protocol import ProtocolSettings, run_protocol
@@ -36,6 +36,9 @@ from ..settings import Settings
 from .slm import TestObservation
 from ..medians import median_or_none
 from .opened import OpenModel
+
+if TYPE_CHECKING:
+    from .load_plan import PlannedChunk
 
 
 class ModelUnavailable(Exception):
@@ -74,6 +77,8 @@ class Measurer:
         # Load levels above 1: per alias, the generations its tests will ask for, made when the
         # model opens (roles/load_plan.py, roles/load_run.py).
         self.plans: dict[str, list[Ask]] = {}
+        # --energy-until decided: the same asks in chunks, made lazily (roles/load_chunks.py).
+        self.chunks: dict[str, list["PlannedChunk"]] | None = None
 
     @property
     def meter(self) -> EnergyMeter:
@@ -169,12 +174,15 @@ class Measurer:
         warmup_seconds = self._warm_up(loaded, spec)
         performance = self._performance(loaded, memory)
         opened: ModelBackend = loaded
+        lazy = None
         if spec.batch_size > 1:   # --energy-batch-size: the planned generations, N rows per call
-            from .load_run import LoadedAnswers, run_batched
+            from .load_chunks import answers_under_load
+            from .load_run import BATCH_SIZE, run_batched
 
-            result = run_batched(loaded, self.plans.get(spec.alias, []), spec.batch_size, meter)
-            performance["load"] = result.summary()
-            opened = LoadedAnswers(loaded, result)
+            lazy = answers_under_load(loaded, BATCH_SIZE, spec.batch_size, self.plans.get(spec.alias, []),
+                                      None if self.chunks is None else self.chunks.get(spec.alias, []),
+                                      lambda asks: run_batched(loaded, asks, spec.batch_size, meter))
+            opened, performance["load"] = lazy
         if self.baseline is None and self.settings.idle_seconds > 0:
             self.baseline = self.measure_idle(self.settings.idle_seconds)
         info = loaded.info(self.generation_settings(spec))
@@ -197,6 +205,10 @@ class Measurer:
             "performance": performance,
         }
         self._pending.append(event)
+        if lazy is not None:
+            from .load_chunks import resend_after_chunks
+
+            resend_after_chunks(lazy[0], event, lambda update: self._pending.append(update))
         return OpenModel(loaded=opened, event=event)
 
     def _check_fit(self, spec: ModelSpec, local_path: Path | None) -> None:

@@ -140,9 +140,11 @@ class MeasuringRole:
         shuffle = self.settings.seed if self.settings.until == "decided" else None
         self._placements = apply_order(items, self.settings.order, shuffle)
         if not self._errors and any(spec.load_level > 1 for spec in self.specs()):
-            from .load_plan import planned_asks
+            from .load_plan import planned_asks, planned_chunks
 
             self.measurer.plans = planned_asks(items, self.specs(), self.settings)
+            if self.settings.until == "decided":   # made lazily, a chunk at a time (roles/load_chunks.py)
+                self.measurer.chunks = planned_chunks(items, self.specs(), self.settings)
 
     @pytest.hookimpl
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -185,6 +187,9 @@ class MeasuringRole:
         slm = getattr(item, "funcargs", {}).get("slm")
         if not isinstance(slm, SLM):
             return (yield)
+        make_for_test = getattr(slm.model, "make_for_test", None)
+        if make_for_test is not None:   # --energy-until decided at a load level: its chunk, outside the test's window
+            make_for_test(item.nodeid)
         started_at, started = utc_now(), time.perf_counter()
         error: BaseException | None = None
         try:
@@ -194,6 +199,9 @@ class MeasuringRole:
             raise
         finally:
             self._finish(item, slm, error, started_at, time.perf_counter() - started)
+            # A chunk of a load level made during this call re-sends its model's event (load_chunks.py).
+            for event in self.measurer.take_pending_events():
+                item.user_properties.append((EVENT_KEY, encode_event(event)))
 
     def _finish(self, item: pytest.Item, slm: SLM, error: BaseException | None, started_at: str,
                 call_s: float) -> None:

@@ -26,6 +26,17 @@ def order_key(item: pytest.Item) -> OrderKey:
     return OrderKey(model=str(callspec.params[MODEL_PARAM]), block=query)
 
 
+def block_numbers(items: list[pytest.Item]) -> dict[str, int]:
+    """Node id -> its query block's number, in run order (model x query items not marked skip only)."""
+    keys: dict[Hashable, int] = {}
+    numbers = {}
+    for item in items:
+        key = order_key(item)
+        if key.model is not None and item.get_closest_marker("skip") is None:
+            numbers[item.nodeid] = keys.setdefault(key.block, len(keys))
+    return numbers
+
+
 def _value_key(value: object) -> Hashable:
     """A parameter value as a key: its ``id`` (queries, task cases), else itself, else its repr.
 

@@ -46,6 +46,9 @@ class SequentialRole:
         self.deselected: set[str] = set()
         self.stopped_before: int | None = None       # the block the session stopped before
         self.stop_reason: str | None = None
+        # Load levels: a model at level N makes its answers N query blocks at a time (load_chunks.py), so
+        # decisions stop models only every `stride` blocks, where every level's chunk ends.
+        self.stride = math.lcm(*settings.batch_size, *settings.concurrency)
 
     # -- collection ---------------------------------------------------------------------------
 
@@ -90,13 +93,13 @@ class SequentialRole:
     def _look_until(self, block: int) -> None:
         """Look at every complete block before ``block``, in order."""
         assert self.monitor is not None
-        while self.next_look < block and not self.monitor.decided:
+        while self.next_look < block and not (self.monitor.decided and self.next_look % self.stride == 0):
             self.monitor.look(self._block_values(self.next_look), self._answered(self.next_look))
             self.next_look += 1
 
     def _stop_reason(self, block: int) -> str | None:
         assert self.monitor is not None
-        if self.monitor.decided:
+        if self.monitor.decided and block % self.stride == 0:
             # Futile pairs and pairs without values end undecided: the stop line says so rather than "decided".
             reasons = {state.reason for state in self.monitor.states}
             return "verdicts decided" + "".join(f" or {reason}" for reason in (FUTILE_REASON, NO_VALUES)
@@ -123,7 +126,7 @@ class SequentialRole:
         """A model whose every pair is decided stops here; the others go on among themselves."""
         assert self.monitor is not None
         newly = self.monitor.done_models() - set(self.models_done)
-        if newly:
+        if newly and block % self.stride == 0:   # its answers up to here were made in one chunk
             self.models_done.update(dict.fromkeys(newly, block))
             self._deselect_from(item, block, "its pairs decided, futile or without values", newly)
 
@@ -190,6 +193,10 @@ class SequentialRole:
             tests_deselected=len(self.deselected), stop_reason=self.stop_reason or "queries ran out",
             models_stopped={model: block for model, block in self.models_done.items()},
             energy_j=self._energy_j(looked), energy_j_all_models_per_query=self._per_query_energy(looked))
+        from .sequential_load import load_fields   # load levels: stops at chunk ends, answers no test took
+
+        data.update(load_fields(self.stride, self.monitor, self._records(), self.block_of,
+                                self.collecting.collector.model_events))
         return data
 
     def _per_query_energy(self, looked: int) -> float | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..backends.backend_registry import Backend, BackendRequest
 from ..backends.base import BackendError, ModelBackend
@@ -28,6 +28,9 @@ from ..settings import Settings
 from ..workload.asks import Ask
 from .opened import OpenModel
 
+if TYPE_CHECKING:
+    from .load_plan import PlannedChunk
+
 
 class MeasuringHost(Protocol):
     """The part of the measurer a served model is opened with (see roles/measurer.py)."""
@@ -38,6 +41,7 @@ class MeasuringHost(Protocol):
     baseline: PowerBaseline | None
     _pending: list[ModelEvent]
     plans: dict[str, list[Ask]]
+    chunks: dict[str, list["PlannedChunk"]] | None
 
     @property
     def meter(self) -> EnergyMeter: ...
@@ -93,12 +97,16 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec, found: Backend) -> Ope
             warmup_error = str(exc)
     warmup_seconds = time.perf_counter() - warm_started
     load = None
+    lazy = None
     if spec.concurrency > 1 and backend.probe_error is None:   # --energy-concurrency: planned requests
-        from .load_run import LoadedAnswers, run_concurrent
+        from .load_chunks import answers_under_load
+        from .load_run import CONCURRENCY, run_concurrent
 
-        result = run_concurrent(backend, measurer.plans.get(spec.alias, []), spec.concurrency, meter)
-        load = result.summary()
-        backend = LoadedAnswers(backend, result)
+        client, level, window_meter = backend, spec.concurrency, meter
+        lazy = answers_under_load(client, CONCURRENCY, level, measurer.plans.get(spec.alias, []),
+                                  None if measurer.chunks is None else measurer.chunks.get(spec.alias, []),
+                                  lambda asks: run_concurrent(client, asks, level, window_meter))
+        backend, load = lazy
     if own_meter is None and measurer.baseline is None and measurer.settings.idle_seconds > 0:
         measurer.baseline = measurer.measure_idle(measurer.settings.idle_seconds)
     info = backend.info(measurer.generation_settings(spec))
@@ -121,5 +129,9 @@ def open_served(measurer: MeasuringHost, spec: ModelSpec, found: Backend) -> Ope
         "performance": {"device": "server", "base_url": strip_credentials(str(spec.base_url)), "load": load},
     }
     measurer._pending.append(event)
+    if lazy is not None:
+        from .load_chunks import resend_after_chunks
+
+        resend_after_chunks(lazy[0], event, lambda update: measurer._pending.append(update))
     opened: ModelBackend = backend
     return OpenModel(loaded=opened, event=event, meter=own_meter)

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from ..conftest import run_dirs
+from slm_energy_plugin.number_format import plural
+
+from ..conftest import load_model_json, run_dirs
 
 QUERIES = 12
 # tiny-gpt2 writes 16 tokens per answer, tiny-qwen2 24 (registry limits, stops off): "tokens" is a
@@ -76,9 +78,6 @@ def test_max_queries_ends_undecided_and_k_selects_as_usual(twelve: pytest.Pytest
     (("--energy-metrics", "correct"), "--energy-until decided compares positive costs as ratios; 'correct' is not "
                                       "one: choose --energy-metrics from energy, energy_per_token, latency, ttft, "
                                       "tokens, emissions"),
-    (("--energy-batch-size", "4"), "--energy-until decided stops between queries; a load level above 1 generates "
-                                   "all of a model's queries at once: use --energy-batch-size 1 "
-                                   "--energy-concurrency 1"),
     (("--energy-order", "grouped"), "--energy-until decided needs the interleaved order*"),
 ])
 def test_what_it_cannot_honour_is_refused_in_one_line(bench_project: pytest.Pytester, args: tuple[str, ...],
@@ -129,3 +128,83 @@ def test_default_options_on_tiny_models_run_fewer_tests_than_the_full_run(twenty
     assert block["stop_reason"] in ("verdicts decided", "verdicts decided or futile")
     if any(p["reason"] == "futile" for p in pairs):
         result.stdout.fnmatch_lines(["*tiny-gpt2 vs tiny-phi*undecided (futile)*"])
+
+
+# -- load levels: answers made a chunk (N query blocks) at a time, models stopped at chunk ends ----------
+
+
+def test_a_batch_size_makes_answers_lazily_and_stops_at_a_chunk_end(twelve: pytest.Pytester) -> None:
+    """At --energy-batch-size 2 the two models make their answers two queries per generate call, only
+    when a test asks for one: after the verdict no batch is made for the deselected tests."""
+    result = twelve.runpytest(*SEQUENTIAL, "--energy-batch-size", "2", "-v")
+    block = _sequential(twelve)
+    pair = block["pairs"][0]
+    decided_after, run = int(pair["after_queries"]), int(block["queries_run"])
+    assert pair["decision"] == "different" and pair["ratio"] == pytest.approx(16 / 24)
+    assert block["look_stride"] == 2 and run % 2 == 0 and decided_after <= run < decided_after + 2 < QUERIES
+    result.assert_outcomes(passed=2 * run + 1, deselected=2 * (QUERIES - run))
+    assert block["tests_deselected"] == 2 * (QUERIES - run)
+    assert block["tests_after_decision"] == 2 * (run - decided_after)
+    assert block["generations_unused"] == 0
+    [run_dir] = run_dirs(twelve.path)
+    for alias in ("tiny-gpt2", "tiny-qwen2"):
+        data = load_model_json(run_dir, alias)
+        load = data["performance"]["load"]
+        # The level's summary covers every chunk made, not the (empty) one the model opened with.
+        assert load["batch_size"] == 2 and load["chunks_made"] == run // 2 and load["windows"] == run // 2
+        assert load["chunks_planned"] == QUERIES // 2 and load["requests_planned"] == QUERIES
+        assert load["requests"] == run < QUERIES and "--energy-until decided" in load["lazy"]
+        records = data["query_history"]
+        assert len(records) == run and len(data["loads"]) == 1
+        for record in records:   # each answer came from a batch of two, with its share of the window
+            share = record["extra"]["backend"]["load"]
+            assert share["batch_size"] == 2 and share["window_requests"] == 2
+            assert 0 < share["energy_fraction"] <= 1
+    out = " ".join(" ".join(result.outlines).split())
+    assert (f"Load levels: answers made 2 queries at a time, so models stop only every 2 queries; "
+            f"{plural(2 * (run - decided_after), 'test')} ran after their model's verdicts") in out
+    assert "0 generations made for no test" in out
+
+
+STRICT_METER = '''
+import time
+from slm_energy_plugin.energy.null_meter import NullMeter
+from slm_energy_plugin.energy.reading import EnergyReading
+
+class OneWindowAtATime(NullMeter):
+    """Energy proportional to time ("rapl": 1 W of CPU), refusing a window inside another, as real meters must."""
+    name = "strict"
+    open = False
+
+    def start(self):
+        assert not self.open, "meter windows nested"
+        self.open = True
+        return time.perf_counter()
+
+    def stop(self, handle):
+        self.open = False
+        seconds = time.perf_counter() - handle
+        return EnergyReading(duration_s=seconds, cpu_kwh=seconds / 3.6e6, gpu_kwh=None, ram_kwh=None,
+                             methods={"cpu": "rapl", "gpu": "absent", "ram": "absent"}, meter=self.name)
+
+def pytest_slm_energy_make_meter(settings):
+    return OneWindowAtATime()
+'''
+
+
+def test_chunks_are_made_outside_the_tests_windows_and_their_energy_is_counted(twelve: pytest.Pytester) -> None:
+    """Each chunk is made before its first test's own window opens (windows do not nest), in windows of
+    its own; the answers' shares add up to the level's energy, which covers every chunk made."""
+    twelve.makeconftest(STRICT_METER)
+    result = twelve.runpytest(*SEQUENTIAL, "--energy-idle-seconds", "0", "--energy-batch-size", "2")
+    block = _sequential(twelve)
+    run = int(block["queries_run"])
+    result.assert_outcomes(passed=2 * run + 1, deselected=2 * (QUERIES - run))
+    [run_dir] = run_dirs(twelve.path)
+    for alias in ("tiny-gpt2", "tiny-qwen2"):
+        data = load_model_json(run_dir, alias)
+        load = data["performance"]["load"]
+        shares = sum(r["energy"]["cpu_kwh"] for r in data["query_history"])
+        assert load["chunks_made"] == run // 2 and shares == pytest.approx(load["energy"]["cpu_kwh"], rel=1e-6)
+    assert block["generations_unused"] == 0 and block["energy_j_unused"] == pytest.approx(0, abs=1e-9)
+    assert block["energy_j_after_decision"] is not None and block["energy_j"] > 0

@@ -20,13 +20,13 @@ QUERIES = 12
 TINY_GPT2_TOKENS = 16    # registry limit with stops off; the scripted server always answers len(WORDS) tokens
 
 
-def _served_run(project: pytest.Pytester, server: ScriptedServer, models: str) -> pytest.RunResult:
+def _served_run(project: pytest.Pytester, server: ScriptedServer, models: str, *more: str) -> pytest.RunResult:
     project.makefile(".txt", queries="".join(f"What is {i} + {i + 2}?\n" for i in range(QUERIES)))
     (project.path / "answers.jsonl").unlink()
     return project.runpytest_subprocess(
         "--energy-models", models, "--energy-base-url", server.url + "/v1", "--energy-until", "decided",
         "--energy-metrics", "tokens", "--energy-meter", "null", "--energy-warmup", "0", "--energy-stops", "off",
-        "--benchmark-disable", "-p", "no:randomly", "-p", "no:cacheprovider", "-v")
+        "--benchmark-disable", "-p", "no:randomly", "-p", "no:cacheprovider", "-v", *more)
 
 
 def _asked(server: ScriptedServer) -> list[str]:
@@ -176,3 +176,29 @@ def test_a_model_erroring_on_some_queries_keeps_its_pairs_open_on_the_queries_it
     outcomes = [q["outcome"] for q in load_model_json(run_dir, "openai-a")["query_history"]]
     assert outcomes == ["error"] * 4 + ["passed", "error"] * 4 + ["passed"]
     result.assert_outcomes(failed=8, passed=5 + 13, deselected=2 * (queries - 13))
+
+
+def test_a_concurrency_level_sends_chunks_lazily_and_nothing_after_the_decision(bench_project: pytest.Pytester) -> None:
+    """--energy-concurrency 2: each served model sends its questions two in flight, a chunk of two
+    query blocks when a test first asks; once the verdicts stop the run, the server gets nothing more."""
+    with ScriptedServer() as server:
+        result = _served_run(bench_project, server, "openai:a,openai:b,tiny-gpt2", "--energy-concurrency", "2")
+    [run_dir] = run_dirs(bench_project.path)
+    block = json.loads((run_dir / "run.json").read_text())["sequential"]
+    run = block["queries_run"]
+    assert block["look_stride"] == 2 and run % 2 == 0 and 5 <= run < QUERIES
+    assert block["stop_reason"] == "verdicts decided" and block["generations_unused"] == 0
+    assert max(p["after_queries"] for p in block["pairs"]) > run - 2
+    result.assert_outcomes(passed=3 * run, deselected=3 * (QUERIES - run))
+    ran = [record["query"] for record in load_model_json(run_dir, "tiny-gpt2")["query_history"]]
+    asked = _asked(server)
+    # Every request the server received belongs to a query that ran: nothing was sent after the decision.
+    assert len(asked) == 2 * run and all(any(q in text for q in ran) for text in asked), asked
+    for alias in ("openai-a", "openai-b"):
+        data = load_model_json(run_dir, alias)
+        load = data["performance"]["load"]
+        assert load["concurrency"] == 2 and load["requests"] == run and load["chunks_made"] == run // 2
+        assert load["windows"] == run // 2 and load["requests_planned"] == QUERIES
+        for record in data["query_history"]:
+            share = record["extra"]["backend"]["load"]
+            assert share["concurrency"] == 2 and share["window_requests"] == 2
