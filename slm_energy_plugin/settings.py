@@ -606,10 +606,16 @@ def _check_sequential(resolved: Mapping[str, Any]) -> None:
     """--energy-until decided compares positive per-query costs in the interleaved order."""
     from .stats.sequential import SEQUENTIAL_METRICS
 
+    metered = ("energy", "energy_per_token", "emissions")   # what only a meter gives (time and tokens need none)
     unfit = [m for m in resolved["energy_metrics"] if m not in SEQUENTIAL_METRICS]
     if unfit:
         raise ConfigError(f"--energy-until decided compares positive costs as ratios; {unfit[0]!r} is not one: "
                           f"choose --energy-metrics from {', '.join(SEQUENTIAL_METRICS)}")
+    unmeasured = [m for m in resolved["energy_metrics"] if m in metered]
+    if resolved["energy_meter"] == "null" and unmeasured:
+        # The null meter measures no energy: those pairs would never get a value, so the run could not stop.
+        raise ConfigError(f"--energy-until decided with --energy-meter null has no {unmeasured[0]!r} to compare: "
+                          f"choose --energy-metrics from latency, ttft, tokens, or another meter")
     if resolved["energy_order"] != "interleaved":
         raise ConfigError("--energy-until decided needs the interleaved order (a verdict after each query "
                           "block); drop --energy-order grouped")

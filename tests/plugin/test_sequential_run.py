@@ -79,6 +79,8 @@ def test_max_queries_ends_undecided_and_k_selects_as_usual(twelve: pytest.Pytest
                                       "one: choose --energy-metrics from energy, energy_per_token, latency, ttft, "
                                       "tokens, emissions"),
     (("--energy-order", "grouped"), "--energy-until decided needs the interleaved order*"),
+    (("--energy-meter", "null"), "--energy-until decided with --energy-meter null has no 'energy' to compare: "
+                                 "choose --energy-metrics from latency, ttft, tokens, or another meter"),
 ])
 def test_what_it_cannot_honour_is_refused_in_one_line(bench_project: pytest.Pytester, args: tuple[str, ...],
                                                       message: str) -> None:
