@@ -2,7 +2,8 @@
 
 The contracts (docs/explanation/design.md, "Layers"): the bottom floor imports nothing else from the
 package; results (the data layer) imports no statistics, measurement, renderer, role, command or plugin;
-pure modules import no pytest; no room below the renderers imports render.
+pure modules import no pytest; no room below the renderers imports render; quality does not
+import finetune.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def test_every_layer_contract_is_kept() -> None:
     output = done.stdout + done.stderr
     print(output)
     assert done.returncode == 0, output
-    assert "4 kept, 0 broken" in output, output
+    assert "5 kept, 0 broken" in output, output
 
 
 def test_a_floor_module_importing_a_renderer_breaks_the_contract(tmp_path: Path) -> None:
@@ -58,3 +59,19 @@ def test_a_floor_module_importing_a_renderer_breaks_the_contract(tmp_path: Path)
     assert done.returncode != 0, output
     assert "Bottom floor" in output and "BROKEN" in output, output
     assert "slm_energy_plugin.number_format -> slm_energy_plugin.render.writer" in output, output
+
+
+def test_quality_borrowing_from_finetune_breaks_the_contract(tmp_path: Path) -> None:
+    # The lean issue 24 closed: quality/task_metrics.py once imported finetune.tradeoff's paired accuracy
+    # (inside a function, which lint-imports sees too).
+    copy = tmp_path / "slm_energy_plugin"
+    shutil.copytree(ROOT / "slm_energy_plugin", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    module = copy / "quality" / "task_metrics.py"
+    module.write_text(module.read_text(encoding="utf-8")
+                      + "\n\ndef _borrow() -> None:\n    from ..finetune.tradeoff import paired_by_task  # noqa: F401\n",
+                      encoding="utf-8")
+    done = _run(tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "quality (answer quality) does not import finetune" in output and "BROKEN" in output, output
+    assert "slm_energy_plugin.quality.task_metrics -> slm_energy_plugin.finetune.tradeoff" in output, output

@@ -16,8 +16,9 @@ from ..quality.efficiency import efficiency_rows
 from ..results.records import ModelRun
 from .report import FILE_NAME
 from ..number_format import accuracy, format_energy
-from .tradeoff import (CI_METHOD, GATE_TEST, AccuracyGateSpec, PairedAccuracy, TaskComparison, accuracy_drops,
-                       adapter_pairs, paired_by_task, tradeoff_rows)
+from ..stats.paired_accuracy import CI_METHOD, PairedAccuracy
+from .tradeoff import (GATE_TEST, AccuracyGateSpec, TaskComparison, accuracy_drops, adapter_pairs, paired_by_task,
+                       tradeoff_rows)
 
 
 def training_energy(runs: Sequence[ModelRun]) -> dict[str, tuple[float | None, str]]:

@@ -13,7 +13,7 @@ aggregation lm-eval does not register, the value is left to ``lm_eval`` and said
 interval here (lm-eval bootstraps one).
 
 Paired per task, on the documents both models answered: McNemar with Newcombe's interval for
-right/wrong metrics (finetune.tradeoff.paired_accuracy), and Wilcoxon signed-rank with the
+right/wrong metrics (stats.paired_accuracy), and Wilcoxon signed-rank with the
 Hodges-Lehmann ratio on log energy per document (stats.core.compare_models).
 """
 
@@ -27,6 +27,7 @@ from typing import Any, Callable, Sequence
 from ..energy.units import J_PER_KWH
 from ..results.records import COUNTED_OUTCOMES, ModelRun, QueryRecord, combine_provenance
 from ..stats.binary import wilson_interval
+from ..stats.paired_accuracy import PairedAccuracy, paired_accuracy
 
 MEAN_CI = "Wilson score (right/wrong), else mean +- t(0.975, n-1) x sd / sqrt(n)"
 # lm-eval's aggregation by name over the documents' values (None: not computable here).
@@ -56,7 +57,7 @@ class TaskPair:
     a: str
     b: str
     n: int                               # documents both answered
-    accuracy: Any = None                 # finetune.tradeoff.PairedAccuracy (b - a), right/wrong metrics
+    accuracy: PairedAccuracy | None = None  # b - a, right/wrong metrics
     energy: Any = None                   # stats.core.PairComparison on energy per document (a vs b)
 
 
@@ -142,7 +143,6 @@ def task_aggregates(runs: Sequence[ModelRun], corpus: CorpusAggregate | None = N
 
 def task_pairs(runs: Sequence[ModelRun], alpha: float = 0.05) -> list[TaskPair]:
     """Each pair of models on each task's shared documents (models in run order, b against a)."""
-    from ..finetune.tradeoff import paired_accuracy
     from ..stats.core import compare_models
 
     by_model = {run.alias: _by_task(run) for run in runs}

@@ -44,7 +44,7 @@ def _pair_accuracy(pair: TaskPair, alpha: float) -> str:
     acc = pair.accuracy
     if acc is None or acc.difference is None:
         return "-"
-    interval = "" if acc.ci_low is None else f" [{acc.ci_low * 100:+.1f}, {acc.ci_high * 100:+.1f}]"
+    interval = "" if acc.ci_low is None or acc.ci_high is None else f" [{acc.ci_low * 100:+.1f}, {acc.ci_high * 100:+.1f}]"
     return f"{acc.difference * 100:+.1f} pp{interval} McNemar p={pval(acc.p_value, alpha)}"
 
 

@@ -1,4 +1,4 @@
-"""The trade-off per task on constructed runs: McNemar, Newcombe's CI, break-even, the quality gate."""
+"""The trade-off per task on constructed runs: McNemar, break-even, the quality gate (Newcombe's CI: tests/stats)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from scipy import stats as sps
 from slm_energy_plugin.cli import main
 from slm_energy_plugin.errors import ConfigError
 from slm_energy_plugin.finetune.by_task import build_task_comparison
-from slm_energy_plugin.finetune.tradeoff import (
-    AccuracyGateSpec, accuracy_drops, break_even, hybrid_score_interval, newcombe_paired_ci, paired_accuracy,
-    parse_accuracy_spec)
+from slm_energy_plugin.finetune.tradeoff import AccuracyGateSpec, accuracy_drops, break_even, parse_accuracy_spec
 from slm_energy_plugin.quality.efficiency import efficiency_rows
 from slm_energy_plugin.results.records import ModelRun
-from slm_energy_plugin.stats.binary import wilson_interval
 from slm_energy_plugin.results.storage import write_model_runs
+from slm_energy_plugin.stats.paired_accuracy import paired_accuracy
 
 from ..run_factory import make_run
 
@@ -61,25 +59,6 @@ def test_paired_mcnemar_equals_scipys_exact_binomial_on_the_discordant_pairs(bas
     mmlu = next(p for p in result.paired if p.task == "mmlu")
     assert mmlu.difference == pytest.approx(-8 / 40)
     assert mmlu.p_value == pytest.approx(sps.binomtest(2, 12, 0.5).pvalue)
-
-
-def test_newcombe_interval_reproduces_the_published_independent_example() -> None:
-    # Newcombe (1998a), 56/70 vs 48/80: method 10 gives 0.0524 to 0.3339.
-    low, high = hybrid_score_interval(56 / 70, wilson_interval(56, 70), 48 / 80, wilson_interval(48, 80))
-    assert (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
-
-
-@pytest.mark.parametrize("table", [(1, 14, 2, 13), (12, 9, 2, 21), (0, 0, 0, 40), (40, 0, 0, 0), (5, 0, 9, 6)])
-def test_the_paired_interval_holds_the_difference_and_stays_in_range(table) -> None:
-    both, only_a, only_b, neither = table
-    n = sum(table)
-    low, high = newcombe_paired_ci(*table)
-    assert -1.0 <= low <= (only_a - only_b) / n <= high <= 1.0
-    # Positive correlation of paired answers narrows the interval against the independent one.
-    independent = hybrid_score_interval((both + only_a) / n, wilson_interval(both + only_a, n),
-                                         (both + only_b) / n, wilson_interval(both + only_b, n))
-    if both * neither > only_a * only_b:
-        assert high - low < independent[1] - independent[0]
 
 
 def test_break_even_on_constructed_numbers(base_and_tuned) -> None:
