@@ -181,6 +181,17 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
+def _served_backend(text: str) -> str:
+    from .backends.backend_registry import served_backend_names  # the installed ones, by entry point
+
+    names, value = served_backend_names(), text.strip()
+    value = value if value in names else value.lower()
+    if value not in names:
+        raise ValueError(f"expected a served backend installed in the slm_energy.backends entry-point group: "
+                         f"{', '.join(names) or 'none installed'}")
+    return value
+
+
 def _bounded(low: float, high: float, what: str) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
@@ -320,10 +331,11 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("cases", str, None,
                "task cases in the seed's test_cases.json format (JSON list: prompt, task_type, model, "
                "reference_text, max_tokens, temperature, ...). Default: data/test_cases.json", "PATH"),
-    OptionSpec("cases-backend", _choice(("ollama", "openai")), None,
+    OptionSpec("cases-backend", _served_backend, None,
                "run the models the cases name (e.g. llama3.2:3b) on this served engine when they are not "
-               "selected: ollama ($OLLAMA_HOST) or openai (--energy-base-url). Without it such a case is a usage "
-               "error; a case may also name ollama:NAME or openai:NAME itself", "BACKEND"),
+               "selected: any served backend installed in the slm_energy.backends entry-point group, e.g. "
+               "ollama ($OLLAMA_HOST) or openai (--energy-base-url). Without it such a case is a usage "
+               "error; a case may also name BACKEND:NAME (ollama:NAME, openai:NAME) itself", "BACKEND"),
     OptionSpec("task-data", _task_data, None,
                "the real task sets for benchmarks/test_tasks.py: sql=SPIDER_FOLDER (dev.json + database/) and/or "
                "mmlu=MMLU_DATA_FOLDER (test/<subject>_test.csv). Default: the project's small sets in data/tasks",

@@ -65,6 +65,20 @@ def backend_names() -> tuple[str, ...]:
     return tuple(sorted(_entry_points(), key=lambda n: (_OWN_ORDER.index(n) if n in _OWN_ORDER else len(_OWN_ORDER), n)))
 
 
+def served_backend_names() -> tuple[str, ...]:
+    """The installed backends that run models behind a server, in :func:`backend_names` order.
+
+    Each one's module is imported to ask (``Backend.served``); one that does not load is left out
+    here, and naming it says why (:func:`get_backend`).
+    """
+    def served(name: str) -> bool:
+        try:
+            return get_backend(name).served
+        except (ConfigError, ImportError):
+            return False
+    return tuple(name for name in backend_names() if served(name))
+
+
 def is_backend_name(name: str) -> bool:
     """Whether ``name`` is installed (no module is imported to answer)."""
     return name in _entry_points()

@@ -3,7 +3,7 @@
 A case that names a ``model`` runs on the selected model it names (alias, hub id, local folder,
 served name or any name the selection resolved to). A name no selected model answers to is
 resolved through a served engine: ``ollama:llama3.2:3b`` / ``openai:NAME`` as written, or a bare
-``llama3.2:3b`` through ``--energy-cases-backend ollama|openai`` (the experiment framework's files
+``llama3.2:3b`` through ``--energy-cases-backend BACKEND`` (any installed served backend; the experiment framework's files
 name Ollama models so). Otherwise the case is a usage error (one line naming the case, counted
 from 1), never a skipped or vanished test. A case without a model runs on every selected model
 (paired, as the queries).
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..backends.backend_registry import served_backend_names
 from ..backends.sampling import Sampling
 from ..backends.served import served_spec_from_name
 from ..backends.spec import ModelSpec
@@ -65,7 +66,7 @@ def case_model_specs(cases: list[Case], specs: list[ModelSpec], backend: str | N
             raise ConfigError(
                 f"case {number} (id {case.case_id}) names model {case.model!r}, which is neither selected "
                 f"(selected: {selected}) nor resolvable: add it to --energy-models, or run it on a served engine "
-                f"with --energy-cases-backend ollama|openai (or write it as ollama:{case.model})")
+                f"with --energy-cases-backend {'|'.join(served_backend_names())} (or write it as ollama:{case.model})")
         found.append(spec)
     return found
 

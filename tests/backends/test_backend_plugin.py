@@ -189,3 +189,43 @@ def test_names_with_a_colon_that_are_not_backends_keep_their_old_messages() -> N
         resolve_model("qwen2.5:0.5b", load_registry(), ROOT)   # an Ollama tag typed without ollama:
     with pytest.raises(ConfigError, match=r"backend 'transformers' runs models in this process"):
         resolve_model("transformers:tiny-gpt2", load_registry(), ROOT)
+
+
+CASES_TEST = '''
+from slm_energy_plugin.workload.run_case import ask_case, score_case
+
+
+def test_case(slm, slm_case):
+    ask_case(slm, slm_case)
+    score_case(slm, slm_case)
+'''
+
+
+def test_the_cases_backend_runs_cases_on_an_installed_served_backend(
+        bench_project: pytest.Pytester, plugin_site: Path, server: LlamaServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # --energy-cases-backend once took only ollama|openai; any installed served backend runs the cases' models.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(plugin_site), os.environ.get("PYTHONPATH", "")]))
+    bench_project.makepyfile(test_cases=CASES_TEST)
+    (bench_project.path / "cases.json").write_text(json.dumps(
+        [{"model": "qwen2.5-0.5b", "prompt": "What is 5 + 7?", "task_type": "qa", "reference_text": "12",
+          "max_tokens": 8, "temperature": 0}]), encoding="utf-8")
+    result = _run(bench_project, "test_cases.py", "--energy-cases", "cases.json", "--energy-cases-backend", "llamacpp",
+                  "--energy-base-url", server.url)
+    result.assert_outcomes(passed=1)
+    [run_dir] = run_dirs(bench_project.path)
+    served = load_model_json(run_dir, "llamacpp-qwen2.5-0.5b")
+    assert served["model_info"]["backend"] == "llamacpp"
+    assert [q["response"] for q in served["query_history"]] == ["12"]
+    assert [p["prompt"] for p in server.prompts] == [served["query_history"][0]["query"]]
+
+
+@pytest.mark.parametrize("name", ["transformers", "vllm"])
+def test_a_cases_backend_that_is_not_an_installed_served_one_is_one_usage_line(
+        bench_project: pytest.Pytester, name: str) -> None:
+    result = _run(bench_project, "--energy-cases-backend", name)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--energy-cases-backend='{name}': expected a served backend installed in the "
+                                 "slm_energy.backends entry-point group: openai, ollama"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+    assert not run_dirs(bench_project.path)

@@ -103,5 +103,5 @@ def test_an_ollama_name_without_a_backend_is_one_usage_line(bench_project: pytes
     errors = [line for line in result.stderr.lines if "names model" in line]
     assert len(errors) == 1 and "case 1 (id c001) names model 'llama3.2:3b', which is neither selected " \
         "(selected: tiny-gpt2) nor resolvable" in errors[0]
-    assert "--energy-cases-backend ollama|openai" in errors[0]
+    assert "--energy-cases-backend openai|ollama" in errors[0]
     assert "Traceback" not in result.stderr.str() and not run_dirs(project.path)

@@ -117,7 +117,7 @@ def test_case_runs_on_the_model_it_names_or_on_every_model():
     with pytest.raises(ConfigError) as info:
         case_model_specs(cases, specs, None)
     assert str(info.value).startswith("case 4 (id d) names model 'phi2', which is neither selected")
-    assert "--energy-cases-backend ollama|openai" in str(info.value) and "\n" not in str(info.value)
+    assert "--energy-cases-backend openai|ollama" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="case 4 .* not selected"):
         case_params(cases, specs)
 
