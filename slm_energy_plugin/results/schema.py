@@ -152,7 +152,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("model_info.prompt_style", "string", "", "plain or chat template", _I),
     FieldSpec("model_info.generation", "object", "", "generation settings", _I),
     FieldSpec("model_info.notes", "array", "", "notes on the model", _I),
-    FieldSpec("model_info.backend", "string", "", "how the model ran: transformers, openai or ollama", _I),
+    FieldSpec("model_info.backend", "string", "", "how the model ran: the name of a backend installed in the "
+              "slm_energy.backends entry-point group (built-ins: transformers, openai, ollama)", _I),
     FieldSpec("model_info.server", "object|null", "", "served models: base URL (no credentials), the server's "
               "model id, energy scope", _I),
     FieldSpec("model_info.adapter", "object|null", "", "a LoRA adapter run as a model: folder, rank, base, "

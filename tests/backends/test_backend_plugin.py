@@ -229,3 +229,15 @@ def test_a_cases_backend_that_is_not_an_installed_served_one_is_one_usage_line(
                                  "slm_energy.backends entry-point group: openai, ollama"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
     assert not run_dirs(bench_project.path)
+
+
+def test_the_backend_fields_help_names_the_entry_point_group_and_every_built_in() -> None:
+    # The results layer imports no backend, so the built-ins are written out; this keeps them the pyproject's.
+    import tomllib
+
+    from slm_energy_plugin.results.schema import FIELDS_BY_PATH
+
+    own = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["entry-points"]
+    text = FIELDS_BY_PATH["model_info.backend"].meaning
+    assert "slm_energy.backends entry-point group" in text
+    assert f"(built-ins: {', '.join(own['slm_energy.backends'])})" in text
