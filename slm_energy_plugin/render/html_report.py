@@ -28,6 +28,7 @@ from .stats_tables import report_lines
 from ..stats.build import StatsReport, build_report, choose_metrics
 from .run_input import RunInput
 from . import sequential_tables as seq
+from .sequential_lines import load_level_sentence
 from .stats_words import method_sentence, section_sentences
 from .verdicts import trust_lines
 
@@ -180,10 +181,11 @@ def sequential_html(runs: Sequence[seq.SequentialRun]) -> str:
              num(row.energy_j)] + ([row.reason or ""] if reasons else []) for row in rows])
         title = f"<h3>Run {esc(run.run_id)}: {esc(', '.join(run.models))}</h3>" if len(shown) > 1 else ""
         alpha, margin = float(block["alpha"]), float(block["equivalence_margin"])
+        stopped = " ".join(filter(None, (seq.stop_sentence(block, run.provenance), load_level_sentence(block))))
         parts.append(
             f"{title}<p>Measured until the verdicts were decided (<code>--energy-until decided</code>). Test: "
             f"{esc(block['method_text'])}; alpha {alpha:g}, equivalent within ±{margin:.0%}.</p>"
-            f"<p>{esc(seq.stop_sentence(block, run.provenance))}</p>{table}"
+            f"<p>{esc(stopped)}</p>{table}"
             f"<p class=muted>{esc(seq.legend(block, run.provenance))}</p>")
     return "".join(parts)
 

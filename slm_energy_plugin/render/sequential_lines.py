@@ -44,6 +44,19 @@ def _no_values_sentence(block: Mapping[str, Any]) -> str:
             f"(no values) and {its} remaining tests were deselected.")
 
 
+def load_level_sentence(block: Mapping[str, Any]) -> str:
+    """With load levels (``look_stride`` > 1, roles/sequential_load.py): what ran past a verdict, and
+    what was made for no test; '' otherwise. The terminal summary and the HTML report both say it."""
+    stride = int(block.get("look_stride") or 1)
+    if stride <= 1:
+        return ""
+    return (f"Load levels: answers made {stride} queries at a time, so models stop only every {stride} "
+            f"queries; {plural(int(block.get('tests_after_decision') or 0), 'test')} ran after their "
+            f"model's verdicts ({num(block.get('energy_j_after_decision'))} J, counted above), "
+            f"{plural(int(block.get('generations_unused') or 0), 'generation')} made for no test "
+            f"({num(block.get('energy_j_unused'))} J, not counted above).")
+
+
 def sequential_lines(block: Mapping[str, Any], provenance: str) -> list[str]:
     """What was decided, after how many queries and joules, on which always-valid intervals."""
     words = PROVENANCE_WORDS.get(provenance, "not measured")
@@ -55,13 +68,9 @@ def sequential_lines(block: Mapping[str, Any], provenance: str) -> list[str]:
                f"{block['stop_reason']}; {plural(int(block['tests_deselected']), 'test')} deselected, not run. "
                f"Query energy of all models: {num(block['energy_j'])} J ({words})."
                + _no_values_sentence(block))
-    stride = int(block.get("look_stride") or 1)
-    if stride > 1:   # load levels (roles/sequential_load.py): what ran past a verdict, and made for no test
-        stopped += (f" Load levels: answers made {stride} queries at a time, so models stop only every {stride} "
-                    f"queries; {plural(int(block.get('tests_after_decision') or 0), 'test')} ran after their "
-                    f"model's verdicts ({num(block.get('energy_j_after_decision'))} J, counted above), "
-                    f"{plural(int(block.get('generations_unused') or 0), 'generation')} made for no test "
-                    f"({num(block.get('energy_j_unused'))} J, not counted above).")
+    load_levels = load_level_sentence(block)
+    if load_levels:
+        stopped += " " + load_levels
     lines = textwrap.wrap(head, 100) + textwrap.wrap(stopped, 100)
     rows = [[entry["pair"], entry["metric"], _verdict(entry), entry["after_queries"], num(entry["ratio"]),
              _interval(entry["ci"]), num(entry.get("energy_j"))] for entry in block["pairs"]]

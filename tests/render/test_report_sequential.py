@@ -138,3 +138,31 @@ def test_the_verdicts_read_in_headless_chromium(sequential_run: Path, tmp_path: 
                                                               for p in block["pairs"]]
     heights = {round(height) for row in rows for _, height in row}
     assert len(heights) == 1, f"a verdict cell wraps onto a second line: {rows}"
+
+
+def _pure_block(**extra: Any) -> dict[str, Any]:
+    """A sequential block as run.json holds it, written out (no run needed)."""
+    return {"method": "lai", "method_text": "Lai's sequential t confidence sequence", "alpha": 0.05,
+            "alpha_per_pair": 0.05, "equivalence_margin": 0.05, "queries_run": 6, "queries_planned": 12, "seed": 0,
+            "stop_reason": "verdicts decided", "tests_deselected": 12, "energy_j": 30.0,
+            "pairs": [{"pair": "a vs b", "metric": "energy", "decision": "different", "after_queries": 6,
+                       "ratio": 0.5, "ci": [0.3, 0.8], "energy_j": 30.0}], **extra}
+
+
+def test_the_report_says_the_load_level_sentence_the_summary_says() -> None:
+    from slm_energy_plugin.render.html_report import sequential_html
+    from slm_energy_plugin.render.sequential_lines import sequential_lines
+    from slm_energy_plugin.render.sequential_tables import SequentialRun
+
+    block = _pure_block(look_stride=2, tests_after_decision=2, energy_j_after_decision=4.0, generations_unused=1,
+                        energy_j_unused=1.5)
+    words = html.unescape(" ".join(sequential_html([SequentialRun("r1", ("a", "b"), "measured", block)]).split()))
+    sentence = ("Load levels: answers made 2 queries at a time, so models stop only every 2 queries; 2 tests ran "
+                "after their model's verdicts (4 J, counted above), 1 generation made for no test (1.5 J, not "
+                "counted above).")
+    assert sentence in words
+    assert sentence in " ".join(" ".join(sequential_lines(block, "measured")).split())   # the summary's, word for word
+    # Without load levels (no look_stride, or 1) neither says it.
+    for plain in (_pure_block(), _pure_block(look_stride=1)):
+        assert "Load levels" not in sequential_html([SequentialRun("r1", ("a", "b"), "measured", plain)])
+        assert "Load levels" not in " ".join(sequential_lines(plain, "measured"))
