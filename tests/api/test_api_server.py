@@ -23,8 +23,9 @@ def start_server(tmp_dir: Path) -> ServerProcess:
                      "--log-level", "info")
 
 
+# Named as tests/conftest.py's INTEGRATION_FIXTURES name a real server, so its tests are integration tests.
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def uvicorn_server(tmp_path_factory):
     running = start_server(tmp_path_factory.mktemp("server"))
     try:
         yield running.url
@@ -32,8 +33,8 @@ def server(tmp_path_factory):
         running.stop()
 
 
-def test_estimate_over_http(server):
-    base = server
+def test_estimate_over_http(uvicorn_server):
+    base = uvicorn_server
     response = httpx.post(f"{base}/estimate", json={"tokens_in": 2000, "tokens_out": 500, "region": "usa",
                                                     "hardware": "a100", "count": 1_000_000}, timeout=10)
     assert response.status_code == 200
@@ -43,8 +44,8 @@ def test_estimate_over_http(server):
     assert httpx.get(f"{base}/docs", timeout=10).status_code == 200
 
 
-def test_bad_input_over_http_is_4xx(server):
-    base = server
+def test_bad_input_over_http_is_4xx(uvicorn_server):
+    base = uvicorn_server
     assert httpx.post(f"{base}/estimate", json={"tokens_in": -3}, timeout=10).status_code == 422
     response = httpx.post(f"{base}/estimate", json={"region": "atlantis"}, timeout=10)
     assert response.status_code == 422 and "unknown region" in response.json()["detail"]
@@ -52,8 +53,8 @@ def test_bad_input_over_http_is_4xx(server):
     assert upload.status_code == 422 and "not valid YAML" in upload.json()["detail"]
 
 
-def test_oversized_uploads_are_refused_with_and_without_content_length(server):
-    base = server
+def test_oversized_uploads_are_refused_with_and_without_content_length(uvicorn_server):
+    base = uvicorn_server
     big = httpx.post(f"{base}/analytics", files={"file": ("u.csv", b"x" * (LIMIT * 3))}, timeout=10)
     assert big.status_code == 413
 
@@ -68,6 +69,7 @@ def test_oversized_uploads_are_refused_with_and_without_content_length(server):
     assert ok.status_code == 200 and ok.json()["total"]["requests"] == 5
 
 
+@pytest.mark.integration   # its own real server, to stop it: no fixture marks it
 def test_shuts_down_cleanly_on_sigint(tmp_path):
     running = start_server(tmp_path)
     assert httpx.get(f"{running.url}/hardware", timeout=10).status_code == 200
