@@ -320,6 +320,7 @@ def _png_boxes(fig: Figure, *, captionless: bool) -> tuple[Any, Any] | None:
         renderer = fig.canvas.get_renderer()  # type: ignore[no-untyped-call]
         with renderer._draw_disabled():   # layout only, as savefig's own tight pass
             fig.draw(renderer)
+        _pin_best_legends(fig, renderer)
         full = fig.get_tightbbox(renderer).padded(pad)
         if not captionless:
             return full, None
@@ -334,6 +335,28 @@ def _png_boxes(fig: Figure, *, captionless: bool) -> tuple[Any, Any] | None:
     finally:
         fig.dpi = saved_dpi
     return full, bare
+
+
+def _pin_best_legends(fig: Figure, renderer: Any) -> None:
+    """Fix each ``loc="best"`` legend at the corner that search chose for this layout.
+
+    "best" counts the figure's points under each candidate corner again at every draw and
+    every tight-box measure (thousands of points, several times per saved file); the corner
+    is the same each time, so it is searched once and kept for the PNG, SVG and report image.
+    """
+    from matplotlib.transforms import Bbox
+
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None or legend._loc != 0:
+            continue
+        box = legend._legend_box.get_bbox(renderer)
+        chosen = tuple(legend._find_best_position(box.width, box.height, renderer))
+        unit = Bbox.from_bounds(0, 0, box.width, box.height)
+        for name, code in legend.codes.items():
+            if code and tuple(legend._get_anchored_bbox(code, unit, legend.get_bbox_to_anchor(), renderer)) == chosen:
+                legend.set_loc(name)
+                break
 
 
 def _metadata(fmt: str) -> dict[str, Any]:
