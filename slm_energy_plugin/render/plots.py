@@ -288,14 +288,14 @@ def _render(spec: PlotSpec, fig: Figure, out_dir: Path | None, formats: Sequence
         assert out_dir is not None
         path = out_dir / f"{spec.name}.{fmt}"
         bbox: Any = boxes[0] if boxes is not None and fmt == "png" else None
-        fig.savefig(path, format=fmt, metadata=_metadata(fmt), bbox_inches=bbox)
+        fig.savefig(path, format=fmt, bbox_inches=bbox, **_save_options(fmt))
         written.append(path)
     embedded = None
     if embed:
         for text in _captions(fig):
             text.remove()
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", metadata=_metadata("png"), bbox_inches=None if boxes is None else boxes[1])
+        fig.savefig(buffer, format="png", bbox_inches=None if boxes is None else boxes[1], **_save_options("png"))
         embedded = buffer.getvalue()
     return Drawn(spec, tuple(written), embedded)
 
@@ -359,9 +359,18 @@ def _pin_best_legends(fig: Figure, renderer: Any) -> None:
                 break
 
 
-def _metadata(fmt: str) -> dict[str, Any]:
+# zlib level of the PNG files and report images: 3 instead of Pillow's 6 encodes them in about
+# 40% less CPU for files about 7% larger; the pixels are the same (PNG is lossless).
+PNG_COMPRESS_LEVEL = 3
+
+
+def _save_options(fmt: str) -> dict[str, Any]:
     # No creation date: the same run gives byte-identical SVG files.
-    return {"Date": None} if fmt == "svg" else {}
+    if fmt == "svg":
+        return {"metadata": {"Date": None}}
+    if fmt == "png":
+        return {"metadata": {}, "pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}}
+    return {"metadata": {}}
 
 
 def figure_bytes(spec: PlotSpec, fmt: str = "png", *, caption: bool = True) -> bytes:
@@ -375,7 +384,7 @@ def figure_bytes(spec: PlotSpec, fmt: str = "png", *, caption: bool = True) -> b
                 for text in _captions(fig):
                     text.remove()
             buffer = io.BytesIO()
-            fig.savefig(buffer, format=fmt, metadata=_metadata(fmt))
+            fig.savefig(buffer, format=fmt, **_save_options(fmt))
             return buffer.getvalue()
         finally:
             plt.close(fig)
