@@ -7,9 +7,10 @@ writes each as PNG and SVG. What is drawn is decided in figure_data, so tests ch
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import matplotlib
 
@@ -288,7 +289,8 @@ def _render(spec: PlotSpec, fig: Figure, out_dir: Path | None, formats: Sequence
         assert out_dir is not None
         path = out_dir / f"{spec.name}.{fmt}"
         bbox: Any = boxes[0] if boxes is not None and fmt == "png" else None
-        fig.savefig(path, format=fmt, bbox_inches=bbox, **_save_options(fmt))
+        with _legends_placed_by_search(fig, fmt != "png"):
+            fig.savefig(path, format=fmt, bbox_inches=bbox, **_save_options(fmt))
         written.append(path)
     embedded = None
     if embed:
@@ -338,25 +340,43 @@ def _png_boxes(fig: Figure, *, captionless: bool) -> tuple[Any, Any] | None:
 
 
 def _pin_best_legends(fig: Figure, renderer: Any) -> None:
-    """Fix each ``loc="best"`` legend at the corner that search chose for this layout.
+    """Fix each ``loc="best"`` legend at the corner that search chose for this PNG layout.
 
     "best" counts the figure's points under each candidate corner again at every draw and
-    every tight-box measure (thousands of points, several times per saved file); the corner
-    is the same each time, so it is searched once and kept for the PNG, SVG and report image.
+    every tight-box measure (thousands of points, several times per saved image); at one dpi
+    the corner is the same each time, so it is searched once and kept for the PNG file and the
+    report image. Other formats search again (:func:`_legends_placed_by_search`): SVG measures
+    text at 72 dpi, where a near tie may fall to another corner.
     """
     from matplotlib.transforms import Bbox
 
     for ax in fig.axes:
-        legend = ax.get_legend()
+        legend: Any = ax.get_legend()   # Any: the search and its corner are matplotlib's private helpers
         if legend is None or legend._loc != 0:
             continue
         box = legend._legend_box.get_bbox(renderer)
         chosen = tuple(legend._find_best_position(box.width, box.height, renderer))
         unit = Bbox.from_bounds(0, 0, box.width, box.height)
-        for name, code in legend.codes.items():
-            if code and tuple(legend._get_anchored_bbox(code, unit, legend.get_bbox_to_anchor(), renderer)) == chosen:
-                legend.set_loc(name)
+        for code in range(1, len(legend.codes)):   # the codes "best" tries, in its order
+            if tuple(legend._get_anchored_bbox(code, unit, legend.get_bbox_to_anchor(), renderer)) == chosen:
+                legend.set_loc(code)
+                legend._pinned_from_best = code
                 break
+
+
+@contextmanager
+def _legends_placed_by_search(fig: Figure, search: bool) -> Iterator[None]:
+    """With ``search``, the legends pinned by :func:`_pin_best_legends` search their corner again."""
+    pinned: list[Any] = [ax.get_legend() for ax in fig.axes if getattr(ax.get_legend(), "_pinned_from_best", None)]
+    if search:
+        for legend in pinned:
+            legend.set_loc("best")
+    try:
+        yield
+    finally:
+        if search:
+            for legend in pinned:
+                legend.set_loc(legend._pinned_from_best)
 
 
 # zlib level of the PNG files and report images: 3 instead of Pillow's 6 encodes them in about
