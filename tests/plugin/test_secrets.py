@@ -24,8 +24,11 @@ ESCAPES = ("\x1b", "\x07", "pwned")
 
 
 def _leaks(text: str, secrets: tuple[str, ...]) -> list[str]:
-    """The secrets found in ``text``. The token ``abc`` is short: it counts as found unless it sits
+    """The secrets found in ``text`` (outside embedded images). The token ``abc`` is short: it counts as found unless it sits
     inside a longer hexadecimal word (a run id or a hash, where it turns up by chance)."""
+    # An embedded image's base64 payload is not text anyone reads, and a 4-letter secret such as
+    # "dTpw" (base64 of u:p) turns up in megabytes of it by chance: search the text around it.
+    text = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+", "data:image;base64,", text)
     found = [s for s in secrets if s in text]
     if any(len(m.group()) < 8 for m in re.finditer(r"[0-9a-fA-F]*abc[0-9a-fA-F]*", text)):
         found.append(TOKEN)
