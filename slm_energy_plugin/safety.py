@@ -176,13 +176,6 @@ def safe_message(text: str, *, one_line: bool = False) -> str:
     return redact_text(strip_controls(text, one_line=one_line))
 
 
-# Exact types a JSON parser builds that hold no text: passed through without a call (not subclasses:
-# a str subclass is still text, and is checked by isinstance below).
-_SCALARS = frozenset({int, float, bool, type(None)})
-_PLAIN = _SCALARS | {str, dict, list, tuple}
-_KEEP, _MASK, _WALK = range(3)     # what a dict key's value gets in redact_tree
-
-
 def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
     """JSON-like ``value`` with every string passed through :func:`safe_message` (dict keys
     included), except the values of the keys in ``keep`` (measured data such as a model's answer).
@@ -192,8 +185,7 @@ def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
     labels, units, flags) hundreds of thousands of times, and the patterns cost far more than a
     dictionary look-up."""
     done: dict[str, str] = {}
-    # A key as written -> (the key redacted, what its value gets): decided once per distinct key.
-    keys: dict[str, tuple[str, int]] = {}
+    keys: dict[str, tuple[str, bool]] = {}   # a key as written, and whether it names a secret
 
     def text(item: str) -> str:
         found = done.get(item)
@@ -201,39 +193,25 @@ def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
             found = done[item] = safe_message(item)
         return found
 
-    def key_of(key: str) -> tuple[str, int]:
-        if key in keep:
-            found = keys[key] = (key, _KEEP)
-        else:
-            found = keys[key] = (text(key), _MASK if is_secret_name(key) else _WALK)
-        return found
-
     def walk(item: Any) -> Any:
-        kind = type(item)
-        if kind is str:
+        if isinstance(item, str):
             return text(item)
-        if kind is dict or (kind not in _PLAIN and isinstance(item, dict)):
+        if isinstance(item, dict):
             out: dict[Any, Any] = {}
             for key, inner in item.items():
-                if type(key) is not str and not isinstance(key, str):
+                if not isinstance(key, str):
                     out[key] = walk(inner)
                     continue
-                name, action = keys.get(key) or key_of(key)
-                if action == _KEEP:
-                    out[name] = inner
-                elif type(inner) in _SCALARS:   # most values: no call (a file holds millions of numbers)
-                    out[name] = inner
-                elif action == _MASK and isinstance(inner, str) and inner:
-                    out[name] = MASK
-                elif type(inner) is str:
-                    out[name] = done.get(inner) or text(inner)
-                else:
-                    out[name] = walk(inner)
+                if key in keep:
+                    out[key] = inner
+                    continue
+                named = keys.get(key)
+                if named is None:
+                    named = keys[key] = (text(key), is_secret_name(key))
+                out[named[0]] = MASK if named[1] and isinstance(inner, str) and inner else walk(inner)
             return out
-        if kind is list or kind is tuple or (kind not in _PLAIN and isinstance(item, (list, tuple))):
-            return [inner if type(inner) in _SCALARS else walk(inner) for inner in item]
-        if kind not in _PLAIN and isinstance(item, str):
-            return text(item)
+        if isinstance(item, (list, tuple)):
+            return [walk(inner) for inner in item]
         return item
 
     return walk(value)
