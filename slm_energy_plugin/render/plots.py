@@ -7,10 +7,9 @@ writes each as PNG and SVG. What is drawn is decided in figure_data, so tests ch
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import matplotlib
 
@@ -197,28 +196,7 @@ DRAWERS: dict[type, Callable[[Any], Figure]] = {
 
 
 def draw(spec: PlotSpec) -> Figure:
-    fig = DRAWERS[type(spec.data)](spec.data)
-    _clipped_out_of_layout(fig)
-    return fig
-
-
-def _clipped_out_of_layout(fig: Figure) -> None:
-    """Leave artists clipped to their axes out of the tight-box and layout measurements.
-
-    Such an artist's measured box is cut to the axes box, which the measurement includes anyway,
-    so the result is the same; measuring it first (thousands of scatter points, log transforms)
-    cost more than a third of every layout pass.
-    """
-    from matplotlib.collections import Collection
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    for ax in fig.axes:
-        for artist in ax.get_children():
-            box = artist.get_clip_box()
-            if (isinstance(artist, (Collection, Line2D, Patch)) and artist is not ax.patch and artist.get_clip_on()
-                    and artist.get_clip_path() is None and box is not None and box.bounds == ax.bbox.bounds):
-                artist.set_in_layout(False)
+    return DRAWERS[type(spec.data)](spec.data)
 
 
 def build_figures(frame: pd.DataFrame, rows: Sequence[EfficiencyRow], *, baseline: str | None = None,
@@ -289,15 +267,14 @@ def _render(spec: PlotSpec, fig: Figure, out_dir: Path | None, formats: Sequence
         assert out_dir is not None
         path = out_dir / f"{spec.name}.{fmt}"
         bbox: Any = boxes[0] if boxes is not None and fmt == "png" else None
-        with _legends_placed_by_search(fig, fmt != "png"):
-            fig.savefig(path, format=fmt, bbox_inches=bbox, **_save_options(fmt))
+        fig.savefig(path, format=fmt, metadata=_metadata(fmt), bbox_inches=bbox)
         written.append(path)
     embedded = None
     if embed:
         for text in _captions(fig):
             text.remove()
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", bbox_inches=None if boxes is None else boxes[1], **_save_options("png"))
+        fig.savefig(buffer, format="png", metadata=_metadata("png"), bbox_inches=None if boxes is None else boxes[1])
         embedded = buffer.getvalue()
     return Drawn(spec, tuple(written), embedded)
 
@@ -322,7 +299,6 @@ def _png_boxes(fig: Figure, *, captionless: bool) -> tuple[Any, Any] | None:
         renderer = fig.canvas.get_renderer()  # type: ignore[no-untyped-call]
         with renderer._draw_disabled():   # layout only, as savefig's own tight pass
             fig.draw(renderer)
-        _pin_best_legends(fig, renderer)
         full = fig.get_tightbbox(renderer).padded(pad)
         if not captionless:
             return full, None
@@ -339,58 +315,9 @@ def _png_boxes(fig: Figure, *, captionless: bool) -> tuple[Any, Any] | None:
     return full, bare
 
 
-def _pin_best_legends(fig: Figure, renderer: Any) -> None:
-    """Fix each ``loc="best"`` legend at the corner that search chose for this PNG layout.
-
-    "best" counts the figure's points under each candidate corner again at every draw and
-    every tight-box measure (thousands of points, several times per saved image); at one dpi
-    the corner is the same each time, so it is searched once and kept for the PNG file and the
-    report image. Other formats search again (:func:`_legends_placed_by_search`): SVG measures
-    text at 72 dpi, where a near tie may fall to another corner.
-    """
-    from matplotlib.transforms import Bbox
-
-    for ax in fig.axes:
-        legend: Any = ax.get_legend()   # Any: the search and its corner are matplotlib's private helpers
-        if legend is None or legend._loc != 0:
-            continue
-        box = legend._legend_box.get_bbox(renderer)
-        chosen = tuple(legend._find_best_position(box.width, box.height, renderer))
-        unit = Bbox.from_bounds(0, 0, box.width, box.height)
-        for code in range(1, len(legend.codes)):   # the codes "best" tries, in its order
-            if tuple(legend._get_anchored_bbox(code, unit, legend.get_bbox_to_anchor(), renderer)) == chosen:
-                legend.set_loc(code)
-                legend._pinned_from_best = code
-                break
-
-
-@contextmanager
-def _legends_placed_by_search(fig: Figure, search: bool) -> Iterator[None]:
-    """With ``search``, the legends pinned by :func:`_pin_best_legends` search their corner again."""
-    pinned: list[Any] = [ax.get_legend() for ax in fig.axes if getattr(ax.get_legend(), "_pinned_from_best", None)]
-    if search:
-        for legend in pinned:
-            legend.set_loc("best")
-    try:
-        yield
-    finally:
-        if search:
-            for legend in pinned:
-                legend.set_loc(legend._pinned_from_best)
-
-
-# zlib level of the PNG files and report images: 3 instead of Pillow's 6 encodes them in about
-# 40% less CPU for files about 7% larger; the pixels are the same (PNG is lossless).
-PNG_COMPRESS_LEVEL = 3
-
-
-def _save_options(fmt: str) -> dict[str, Any]:
+def _metadata(fmt: str) -> dict[str, Any]:
     # No creation date: the same run gives byte-identical SVG files.
-    if fmt == "svg":
-        return {"metadata": {"Date": None}}
-    if fmt == "png":
-        return {"metadata": {}, "pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}}
-    return {"metadata": {}}
+    return {"Date": None} if fmt == "svg" else {}
 
 
 def figure_bytes(spec: PlotSpec, fmt: str = "png", *, caption: bool = True) -> bytes:
@@ -404,7 +331,7 @@ def figure_bytes(spec: PlotSpec, fmt: str = "png", *, caption: bool = True) -> b
                 for text in _captions(fig):
                     text.remove()
             buffer = io.BytesIO()
-            fig.savefig(buffer, format=fmt, **_save_options(fmt))
+            fig.savefig(buffer, format=fmt, metadata=_metadata(fmt))
             return buffer.getvalue()
         finally:
             plt.close(fig)
