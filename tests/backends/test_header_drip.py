@@ -23,10 +23,9 @@ import pytest
 from slm_energy_plugin.backends.base import BackendError
 from slm_energy_plugin.backends.http_backend import HttpBackend
 from slm_energy_plugin.backends.http_stream import Timeouts
-from slm_energy_plugin.backends.ollama_backend import OllamaBackend
-from slm_energy_plugin.backends.openai_backend import OpenAIBackend
-from slm_energy_plugin.backends.spec import ModelSpec
 from slm_energy_plugin.energy.prometheus import PrometheusMeter, parse_argument
+
+from .served_backend import served_backend
 
 DEADLINE_S = 1.0
 DRIP_GAP_S = 0.5        # far under the read timeout below: only a total deadline can cut it
@@ -137,14 +136,7 @@ def server() -> Iterator[HeaderDripServer]:
 
 
 def _backend(kind: str, server: HeaderDripServer) -> HttpBackend:
-    timeouts = Timeouts(connect_s=1.0, read_s=READ_TIMEOUT_S)
-    if kind == "openai":
-        spec = ModelSpec(alias="openai-drip", source="served", backend="openai", served_name="drip-model",
-                         base_url=server.url + "/v1", prompt_style="chat")
-        return OpenAIBackend(spec, timeouts, None, DEADLINE_S)
-    spec = ModelSpec(alias="ollama-drip", source="served", backend="ollama", served_name="drip",
-                     base_url=server.url, prompt_style="chat")
-    return OllamaBackend(spec, timeouts, None, DEADLINE_S)
+    return served_backend(kind, server.url, "drip", Timeouts(connect_s=1.0, read_s=READ_TIMEOUT_S), None, DEADLINE_S)
 
 
 @pytest.mark.parametrize("kind", ["openai", "ollama"])

@@ -17,13 +17,11 @@ import pytest
 from slm_energy_plugin.backends.base import BackendError
 from slm_energy_plugin.backends.http_backend import HttpBackend
 from slm_energy_plugin.backends.http_stream import Timeouts
-from slm_energy_plugin.backends.ollama_backend import OllamaBackend
-from slm_energy_plugin.backends.openai_backend import OpenAIBackend
-from slm_energy_plugin.backends.spec import ModelSpec
 from slm_energy_plugin.http_limits import MIB, ResponseLimits, request_deadline_s
 
 from .hostile_server import HostileServer
 from .scripted_server import WORDS
+from .served_backend import served_backend
 
 CAP = ResponseLimits(4 * MIB)   # one line: 1 MB at most
 DEADLINE_S = 1.5
@@ -37,14 +35,8 @@ def hostile() -> Iterator[HostileServer]:
 
 
 def _backend(kind: str, server: HostileServer) -> HttpBackend:
-    timeouts = Timeouts(connect_s=1.0, read_s=2.0)   # the drip's 0.3 s gaps never trip the read timeout
-    if kind == "openai":
-        spec = ModelSpec(alias="openai-hostile", source="served", backend="openai", served_name="hostile-model",
-                         base_url=server.url + "/v1", prompt_style="chat")
-        return OpenAIBackend(spec, timeouts, CAP, DEADLINE_S)
-    spec = ModelSpec(alias="ollama-hostile", source="served", backend="ollama", served_name="hostile",
-                     base_url=server.url, prompt_style="chat")
-    return OllamaBackend(spec, timeouts, CAP, DEADLINE_S)
+    # the drip's 0.3 s gaps never trip the 2 s read timeout: only the deadline ends it
+    return served_backend(kind, server.url, "hostile", Timeouts(connect_s=1.0, read_s=2.0), CAP, DEADLINE_S)
 
 
 def _peak_rss_mb() -> float:
