@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from tabulate import tabulate
 
@@ -13,7 +13,9 @@ from ..number_format import num, plural
 PROVENANCE_WORDS = {"measured": "measured", "estimated": "estimated, not measured", "mixed": "partly estimated"}
 
 
-def _interval(ci: Any) -> str:
+def interval_text(ci: Sequence[float | None] | None) -> str:
+    """An always-valid interval as the summary writes it ("0.44 - 0.957"; "(no bound yet)" while its
+    lower end is still 0 and its upper one unbounded; "-" when there is none)."""
     if not ci:
         return "-"
     low, high = (None if v is None or not math.isfinite(float(v)) else float(v) for v in ci)
@@ -73,7 +75,7 @@ def sequential_lines(block: Mapping[str, Any], provenance: str) -> list[str]:
         stopped += " " + load_levels
     lines = textwrap.wrap(head, 100) + textwrap.wrap(stopped, 100)
     rows = [[entry["pair"], entry["metric"], _verdict(entry), entry["after_queries"], num(entry["ratio"]),
-             _interval(entry["ci"]), num(entry.get("energy_j"))] for entry in block["pairs"]]
+             interval_text(entry["ci"]), num(entry.get("energy_j"))] for entry in block["pairs"]]
     table = tabulate(rows, headers=["pair", "metric", "verdict", "after q", "ratio", "always-valid CI",
                                     "J spent"], tablefmt="simple", disable_numparse=True)
     lines += table.splitlines()

@@ -24,7 +24,9 @@ from ..safety import redact_tree
 from ..stats.build import StatsReport
 from ..number_format import num, plural
 from .sequential_lines import PROVENANCE_WORDS, sequential_lines
-from .sequential_lines import _interval
+# Named here for html_report.py (``seq.interval_text``), which another branch owns this round; the helper
+# itself lives in sequential_lines. Callers new or edited import it from there.
+from .sequential_lines import interval_text as interval_text
 
 UNTIL_DECIDED = "decided"     # settings.until of a sequential run (--energy-until decided)
 SCALE = "ratio of geometric means per query (first / second model)"
@@ -211,11 +213,6 @@ def legend(block: Mapping[str, Any], provenance: str) -> str:
             f"excludes 1; equivalent: it lies within 1 ± {float(block['equivalence_margin']):.0%}; undecided: "
             "neither when the queries ran out. Queries: the query blocks looked at when the pair was decided. "
             f"Energy: both models' query energy until the verdict ({energy_words(provenance)}).")
-
-
-def interval_text(ci: Sequence[float | None] | None) -> str:
-    """An always-valid interval as the summary writes it ("0.44 - 0.957", "(no bound yet)")."""
-    return _interval(ci)
 
 
 def energy_words(provenance: str) -> str:

@@ -166,3 +166,18 @@ def test_the_report_says_the_load_level_sentence_the_summary_says() -> None:
     for plain in (_pure_block(), _pure_block(look_stride=1)):
         assert "Load levels" not in sequential_html([SequentialRun("r1", ("a", "b"), "measured", plain)])
         assert "Load levels" not in " ".join(sequential_lines(plain, "measured"))
+
+
+def test_the_summary_and_the_report_write_an_interval_with_one_helper() -> None:
+    from slm_energy_plugin.render import sequential_tables
+    from slm_energy_plugin.render.sequential_lines import interval_text, sequential_lines
+
+    assert sequential_tables.interval_text is interval_text   # the report's name is the helper itself, no wrapper
+    assert interval_text([0.44, 0.957]) == "0.44 - 0.957"
+    assert interval_text([1.25, None]) == "1.25 - inf"
+    assert interval_text([0.0, float("inf")]) == interval_text([None, None]) == "(no bound yet)"
+    assert interval_text(None) == interval_text([]) == "-"
+    block = _pure_block()
+    summary = "\n".join(sequential_lines(block, "measured"))
+    for entry in block["pairs"]:
+        assert interval_text(entry["ci"]) in summary
