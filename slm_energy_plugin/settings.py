@@ -616,9 +616,11 @@ def _task_paths(pairs: tuple[tuple[str, str], ...] | None, rootdir: Path) -> tup
 
 def _check_sequential(resolved: Mapping[str, Any]) -> None:
     """--energy-until decided compares positive per-query costs in the interleaved order."""
+    from .results.metrics import METRICS
     from .stats.sequential import SEQUENTIAL_METRICS
 
-    metered = ("energy", "energy_per_token", "emissions")   # what only a meter gives (time and tokens need none)
+    # What only an energy meter gives (time and tokens need none), as the metric table says.
+    metered = [name for name, metric in METRICS.items() if metric.needs_meter]
     unfit = [m for m in resolved["energy_metrics"] if m not in SEQUENTIAL_METRICS]
     if unfit:
         raise ConfigError(f"--energy-until decided compares positive costs as ratios; {unfit[0]!r} is not one: "
@@ -627,7 +629,8 @@ def _check_sequential(resolved: Mapping[str, Any]) -> None:
     if resolved["energy_meter"] == "null" and unmeasured:
         # The null meter measures no energy: those pairs would never get a value, so the run could not stop.
         raise ConfigError(f"--energy-until decided with --energy-meter null has no {unmeasured[0]!r} to compare: "
-                          f"choose --energy-metrics from latency, ttft, tokens, or another meter")
+                          f"choose --energy-metrics from {', '.join(m for m in SEQUENTIAL_METRICS if m not in metered)}, "
+                          "or another meter")
     if resolved["energy_order"] != "interleaved":
         raise ConfigError("--energy-until decided needs the interleaved order (a verdict after each query "
                           "block); drop --energy-order grouped")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from slm_energy_plugin.settings import OPTIONS, build_settings
 
@@ -30,3 +33,40 @@ def test_precedence_cli_over_ini_over_default(tmp_path: Path) -> None:
 def test_hf_hub_offline_turns_offline_on(tmp_path: Path) -> None:
     assert build_settings({}, {}, tmp_path, environ={"HF_HUB_OFFLINE": "1"}).offline
     assert not build_settings({}, {}, tmp_path, environ={"HF_HUB_OFFLINE": "0"}).offline
+
+
+def test_a_sequential_run_without_a_meter_refuses_every_metric_the_table_says_needs_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from slm_energy_plugin.errors import ConfigError
+    from slm_energy_plugin.results.metrics import METRICS
+    from slm_energy_plugin.results.records import QueryRecord
+    from slm_energy_plugin.stats.sequential import SEQUENTIAL_METRICS
+
+    # The table's flag is true: a record measured without a meter has every other sequential metric.
+    unmetered = QueryRecord(model="tiny-gpt2", query_id="q1", query="What is 7 + 5?", response="12", tokens_input=6,
+                            tokens_output=3, duration_s=0.5, sequence=1, ttft_s=0.1, energy=None, emissions_kg=None)
+    for name in SEQUENTIAL_METRICS:
+        assert (METRICS[name].extract(unmetered) is None) == METRICS[name].needs_meter, name
+    refused = [name for name in SEQUENTIAL_METRICS if METRICS[name].needs_meter]
+    assert refused == ["energy", "energy_per_token", "emissions"]
+    for name in SEQUENTIAL_METRICS:
+        cli = {"energy_until": "decided", "energy_meter": "null", "energy_metrics": name}
+        if name in refused:
+            try:
+                build_settings(cli, {}, tmp_path, environ={})
+            except ConfigError as refusal:
+                assert str(refusal) == (f"--energy-until decided with --energy-meter null has no {name!r} to compare: "
+                                        "choose --energy-metrics from latency, ttft, tokens, or another meter")
+            else:
+                raise AssertionError(f"{name} was accepted without a meter")
+        else:
+            assert build_settings(cli, {}, tmp_path, environ={}).metrics == (name,)
+    # A new energy metric, flagged in the table, is refused with no list to edit in settings.
+    from slm_energy_plugin.stats import sequential
+
+    monkeypatch.setitem(METRICS, "gpu_energy", replace(METRICS["energy"], name="gpu_energy"))
+    monkeypatch.setattr(sequential, "SEQUENTIAL_METRICS", (*SEQUENTIAL_METRICS, "gpu_energy"))
+    with pytest.raises(ConfigError, match="^--energy-until decided with --energy-meter null has no 'gpu_energy' to "
+                                          "compare: choose --energy-metrics from latency, ttft, tokens, or another meter$"):
+        build_settings({"energy_until": "decided", "energy_meter": "null", "energy_metrics": "gpu_energy"}, {},
+                       tmp_path, environ={})

@@ -29,6 +29,8 @@ class Metric:
     unit: str
     extract: Callable[[QueryRecord], float | None]
     lower_is_better: bool = True
+    # Read from an energy meter (energy, or emissions made from it): --energy-meter null gives it no value.
+    needs_meter: bool = False
 
 
 def _energy_j(record: QueryRecord) -> float | None:
@@ -60,12 +62,12 @@ def _score(record: QueryRecord) -> float | None:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("energy", "energy per query", "J", _energy_j),
-        Metric("energy_per_token", "energy per output token", "J/token", _energy_per_token_j),
+        Metric("energy", "energy per query", "J", _energy_j, needs_meter=True),
+        Metric("energy_per_token", "energy per output token", "J/token", _energy_per_token_j, needs_meter=True),
         Metric("latency", "latency", "s", lambda r: r.duration_s),
         Metric("ttft", "time to first token", "s", lambda r: r.ttft_s),
         Metric("tokens", "output tokens", "tokens", lambda r: float(r.tokens_output)),
-        Metric("emissions", "emissions per query", "g CO2eq", _emissions_g),
+        Metric("emissions", "emissions per query", "g CO2eq", _emissions_g, needs_meter=True),
         Metric("correct", "correct answers", "share", _correct, lower_is_better=False),
         Metric("score", "answer score", "0-1", _score, lower_is_better=False),
     )
