@@ -310,8 +310,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "base URL of the OpenAI-compatible server for openai:NAME models without one in the registry. "
                "Default: $OPENAI_BASE_URL, else http://127.0.0.1:8000/v1", "URL"),
     OptionSpec("request-deadline", _bounded(0.1, 86400.0, "seconds such as 300"), None,
-               "served models: seconds one request may take in all (a dripping or endless answer is cut there, "
-               "outcome error). Default: 60 s + 1 s per requested token (max_tokens)", "S"),
+               "served models and the Prometheus meter: seconds one request or scrape may take in all (a dripping "
+               "or endless answer is cut there, outcome error; a scrape's window is not measured). Default: 60 s + "
+               "1 s per requested token (max_tokens); 15 s a scrape", "S"),
     OptionSpec("response-max-mb", _bounded(0.01, 4096.0, "megabytes such as 32"), 32.0,
                "served models and the Prometheus meter: most megabytes read from one answer after "
                "decompression (a gzip bomb stops there, outcome error); one streamed line at most 1 MB", "MB"),

@@ -3,6 +3,7 @@ sets and advances, named exactly as the exporters name them; the ``prometheus_ex
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Iterator, NamedTuple
 from urllib.parse import urlsplit
@@ -18,6 +19,10 @@ class Counters:
 
     def __init__(self) -> None:
         self.values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        # Seconds each scrape stalls before its first byte, as an exporter stuck on a slow collector
+        # (an NFS mount, a hung GPU driver) does; 0: answers at once.
+        self.stall_s = 0.0
+        self.closing = threading.Event()   # ends a stall when the exporter shuts down
 
     def set(self, name: str, value: float, **labels: str) -> None:
         self.values[(name, tuple(sorted(labels.items())))] = value
@@ -27,6 +32,8 @@ class Counters:
         self.values[key] = self.values.get(key, 0.0) + amount
 
     def collect(self) -> Iterator[Metric]:
+        if self.stall_s:
+            self.closing.wait(self.stall_s)
         families: dict[str, Metric] = {}
         for (name, labels), value in sorted(self.values.items()):
             family_name = name[:-len("_total")] if name.endswith("_total") else name
@@ -55,5 +62,6 @@ def serve_exporter() -> Iterator[Exporter]:
     try:
         yield Exporter(f"http://{LOOPBACK}:{server.server_address[1]}/metrics", counters)
     finally:
+        counters.closing.set()
         server.shutdown()
         server.server_close()

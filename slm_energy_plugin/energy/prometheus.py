@@ -35,7 +35,9 @@ from .units import J_PER_KWH
 UNIT_TO_J = {"J": 1.0, "mJ": 1e-3, "kWh": J_PER_KWH, "Wh": 3600.0}
 COMPONENTS = ("cpu", "gpu", "ram")
 SCRAPE_TIMEOUT_S = 5.0     # connect, and silence between two chunks
-SCRAPE_DEADLINE_S = 15.0   # a whole scrape: an exporter answers in milliseconds; a drip is cut here
+# A whole scrape when --energy-request-deadline is not given (the served requests' default, 60 s + 1 s a
+# token, fits a model's answer, not an exporter's page, which comes in milliseconds); a drip is cut here.
+SCRAPE_DEADLINE_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -261,4 +263,6 @@ def make_meter(request: MeterRequest) -> PrometheusMeter:
     config = parse_argument(request.argument)
     if request.response_max_mb is not None:
         config = replace(config, limits=ResponseLimits.from_mb(request.response_max_mb))
+    if request.request_deadline_s is not None:
+        config = replace(config, deadline_s=request.request_deadline_s)
     return PrometheusMeter(config)

@@ -28,6 +28,7 @@ class MeterRequest:
     argument: str | None      # the text after '=' in --energy-meter, if any
     country_iso_code: str     # for meters that estimate emissions themselves
     response_max_mb: float | None = None   # meters that read a server: --energy-response-max-mb
+    request_deadline_s: float | None = None   # ... and --energy-request-deadline (None: the meter's own default)
 
 
 MeterFactory = Callable[[MeterRequest], EnergyMeter]
@@ -55,8 +56,9 @@ def parse_meter_spec(text: str) -> tuple[str, str | None]:
     return name, (argument.strip() if sep else None)
 
 
-def build_meter(spec: str, country_iso_code: str, response_max_mb: float | None = None) -> EnergyMeter:
+def build_meter(spec: str, country_iso_code: str, response_max_mb: float | None = None,
+                request_deadline_s: float | None = None) -> EnergyMeter:
     """The meter named by ``--energy-meter``; only the chosen meter's module is imported."""
     name, argument = parse_meter_spec(spec)
     factory: MeterFactory = _entry_points()[name].load()
-    return factory(MeterRequest(name, argument, country_iso_code, response_max_mb))
+    return factory(MeterRequest(name, argument, country_iso_code, response_max_mb, request_deadline_s))

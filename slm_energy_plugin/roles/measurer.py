@@ -85,7 +85,8 @@ class Measurer:
         if self._meter is None:
             made = self._make_meter() if self._make_meter is not None else None
             meter = made if made is not None else build_meter(self.settings.meter, self.settings.country,
-                                                                  self.settings.response_max_mb)
+                                                                  self.settings.response_max_mb,
+                                                                  self.settings.request_deadline)
             meter.warm_up()  # hardware detection is paid here, not by a measured window
             self._meter = meter
         return self._meter

@@ -180,3 +180,63 @@ def test_a_plugin_run_with_the_prometheus_meter(prometheus_exporter: Exporter, b
         assert energy["provenance"] == "measured"
         watts = energy["cpu_kwh"] * J_PER_KWH / energy["window_s"]
         assert 20 < watts < 300   # about 100 W: the counter's own rate, read around the window
+
+
+RAPL = "node_rapl_package_joules_total"
+STALL_S = 30.0   # longer than the meter's own 15 s: only --energy-request-deadline can end it early
+
+
+def test_a_stalled_scrape_ends_at_the_request_deadline_that_its_message_names(prometheus_exporter: Exporter) -> None:
+    """The exporter stalls before its first byte; --energy-request-deadline 1 (what build_meter is given
+    from it) cuts each scrape at 1 s, and the line names that option."""
+    import time
+
+    from slm_energy_plugin.energy.prometheus import SCRAPE_DEADLINE_S
+    from slm_energy_plugin.settings import OPTIONS
+
+    url, counters = prometheus_exporter
+    counters.set(RAPL, 1000.0, index="0")
+    unset = build_meter(f"prometheus={url}", "USA")
+    assert isinstance(unset, PrometheusMeter) and unset.config.deadline_s == SCRAPE_DEADLINE_S
+    [option] = [spec for spec in OPTIONS if spec.option == "--energy-request-deadline"]
+    assert f"{SCRAPE_DEADLINE_S:g} s a scrape" in option.help   # the help says the default the meter keeps
+    unset.close()
+    meter = build_meter(f"prometheus={url}", "USA", None, 1.0)
+    assert isinstance(meter, PrometheusMeter)
+    counters.stall_s = STALL_S
+    started = time.monotonic()
+    reading = meter.stop(meter.start())   # two scrapes, each cut at 1 s
+    assert time.monotonic() - started < 2 * 1.0 + 1.0
+    assert reading.cpu_kwh is None and reading.methods["cpu"] == "not-measured"
+    [warning] = reading.warnings
+    assert ("still arriving at its deadline; stopped reading (a stuck or dripping server; --energy-request-deadline "
+            "sets the seconds); window not measured") in warning and "\n" not in warning
+    counters.stall_s = 0.0
+    assert meter.stop(meter.start()).methods["cpu"] == f"prometheus:{RAPL}"   # measured again
+    meter.close()
+    # Stalled at the start: one usage line naming the same option, at the deadline.
+    counters.stall_s = STALL_S
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="--energy-request-deadline sets the seconds") as caught:
+        build_meter(f"prometheus={url}", "USA", None, 1.0)
+    assert time.monotonic() - started < 2.0 and "\n" not in str(caught.value)
+
+
+def test_a_run_whose_exporter_stalls_is_one_line_at_the_request_deadline(bench_project: pytest.Pytester,
+                                                                         prometheus_exporter: Exporter) -> None:
+    """The session passes --energy-request-deadline to the meter it builds (roles/measurer.py)."""
+    import re
+
+    url, counters = prometheus_exporter
+    counters.set(RAPL, 1000.0, index="0")
+    counters.stall_s = STALL_S
+    result = bench_project.runpytest_subprocess("--energy-models", "tiny-gpt2", "--benchmark-disable",
+                                                "--energy-meter", f"prometheus={url}",
+                                                "--energy-request-deadline", "1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: Prometheus endpoint {url}: the answer was still arriving at its deadline; "
+                                 "stopped reading (a stuck or dripping server; --energy-request-deadline sets the seconds)"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    # The session (its own clock, not the interpreter's start) ended near 1 s, not at the meter's 15 s.
+    session = re.search(r"no tests ran in ([0-9.]+)s", result.stdout.str())
+    assert session is not None and float(session.group(1)) < 10.0, result.stdout.str()
