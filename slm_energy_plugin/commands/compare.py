@@ -7,7 +7,8 @@ with a saved run; with ``--fail energy:10%`` it exits 1 when a model regressed.
 
 A sequential run (``--energy-until decided``) is shown as its summary shows it: the verdicts
 with their always-valid intervals from ``run.json``, and the per-model values without the
-fixed-n tests, whose p-values do not hold after stopping on the data.
+fixed-n tests, whose p-values do not hold after stopping on the data. For the same reason its
+gate is an always-valid verdict (:mod:`..stats.sequential_gate`) and ``--by task`` refuses it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..finetune.tradeoff import AccuracyGateSpec, is_accuracy_spec, parse_accuracy_spec
-from ..stats.gate import GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
+from ..stats.gate import GateResult, GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
 from ..results.metrics import get_metric
 from ..number_format import plural
 from ..results.records import ModelRun
@@ -54,7 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "one-sided paired Wilcoxon test says the rise is significant, e.g. energy:10%% "
                              "(repeat or comma-separate for several); correct:-5pp fails when a model's accuracy "
                              "on a task fell by more than 5 points and a one-sided exact McNemar test agrees "
-                             "(against --baseline, else each fine-tuned model against its base)")
+                             "(against --baseline, else each fine-tuned model against its base). On a sequential "
+                             "run (--energy-until decided) a cost gate fails when the always-valid interval of the "
+                             "ratio to the baseline lies above 1 at the run's alpha; accuracy gates are refused")
     parser.add_argument("--region", default=None,
                         help="re-project emissions to this grid first: a named region, ISO 3166 alpha-3 code "
                              "(FRA) or gcp:REGION (energy is unchanged; see `slm-energy reproject`)")
@@ -66,7 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by", choices=("model", "task"), default="model",
                         help="task: per-task accuracy (Wilson CIs), paired differences (McNemar, Newcombe CI), "
                              "energy per query and per correct answer, and the fine-tuning trade-off table "
-                             "(gain, loss, training kWh, break-even). Default: %(default)r")
+                             "(gain, loss, training kWh, break-even); refused for a sequential run. "
+                             "Default: %(default)r")
 
 
 def load_sources(paths: list[Path]) -> tuple[list[ModelRun], list[str]]:
@@ -84,6 +88,27 @@ def _sequential_runs(runs: list[ModelRun], sources: list[str]) -> list[seq.Seque
     from ..results.run_manifest import read_manifests
 
     return seq.sequential_runs(runs, sources, read_manifests(sources))
+
+
+def _gate(runs: list[ModelRun], sequential: list[seq.SequentialRun], baseline: list[ModelRun],
+          baseline_sequential: list[seq.SequentialRun], specs: list[GateSpec], alpha: float) -> list[GateResult]:
+    """The regression gate: fixed-n, or, for the models of a sequential run (this one's, else the
+    baseline's), the always-valid verdict in that run's query order at that run's alpha."""
+    if not (sequential or baseline_sequential):
+        return check_regressions(runs, baseline, specs, alpha=alpha)
+    from ..stats.sequential_gate import RunDesign, check_regressions_sequential, design_of, query_order
+
+    designs: dict[str, RunDesign | str] = {}
+    order: dict[str, list[str]] = {}
+    for side, found in ((runs, sequential), (baseline, baseline_sequential)):
+        for run in found:
+            design = (design_of(run.block) if run.block is not None else
+                      f"the verdicts of its sequential run {run.run_id} cannot be read ({run.problem})")
+            if isinstance(design, str):
+                design += ", and a fixed-n test does not hold on its adaptively stopped queries"
+            for model in (m for m in side if m.alias in run.models and m.alias not in designs):
+                designs[model.alias], order[model.alias] = design, query_order(model)
+    return check_regressions_sequential(runs, baseline, specs, order, designs, alpha=alpha)
 
 
 def _reprojected(runs: list[ModelRun], region_name: str, pue: float | None) -> tuple[list[ModelRun], list[str]]:
@@ -107,8 +132,11 @@ def _run_by_task(args: argparse.Namespace, accuracy_specs: list[AccuracyGateSpec
                                     task_comparison_dict)
 
     paths = [Path(p) for p in args.paths] or [latest_run_dir(Path(args.results_dir))]
-    runs, _ = load_sources(paths)
-    baseline = load_sources([Path(args.baseline)])[0] if args.baseline else None
+    runs, sources = load_sources(paths)
+    baseline, baseline_sources = load_sources([Path(args.baseline)]) if args.baseline else (None, [])
+    stopped = _sequential_runs(runs, sources) + _sequential_runs(baseline or [], baseline_sources)
+    if stopped:
+        raise ConfigError(seq.by_task_refusal(stopped))
     result = build_task_comparison(runs, alpha=args.alpha, gate=accuracy_specs[-1] if accuracy_specs else None,
                                    baseline=baseline)
     if args.format == "json":
@@ -163,9 +191,9 @@ def run(args: argparse.Namespace) -> int:
 
     gate = None
     if args.baseline:
-        baseline, _ = load_sources([Path(args.baseline)])
+        baseline, baseline_sources = load_sources([Path(args.baseline)])
         specs = specs or [GateSpec(n, None) for n in names if get_metric(n).lower_is_better]
-        gate = check_regressions(runs, baseline, specs, alpha=args.alpha)
+        gate = _gate(runs, sequential, baseline, _sequential_runs(baseline, baseline_sources), specs, args.alpha)
 
     if args.format == "json":
         _emit(render_json(report, gate, {"sequential": seq.json_blocks(sequential)} if sequential else None))

@@ -173,6 +173,16 @@ FIXED_N_REASON = ("Fixed-n tests (Wilcoxon, Mann-Whitney, Friedman, Kruskal-Wall
                   "sequential run: it stopped on the data, so their p-values would overstate the evidence.")
 
 
+def by_task_refusal(runs: Sequence[SequentialRun]) -> str:
+    """Why ``compare --by task`` (and an accuracy gate) refuses a sequential run, and what to run instead."""
+    run = runs[0]
+    return (f"per-task comparisons (--by task, --fail correct:-Npp): run {run.run_id} ({', '.join(run.models)}) is a "
+            "sequential run (--energy-until decided); per-task fixed-n tests (McNemar, Wilson and Newcombe "
+            "intervals) are not valid on its adaptively stopped samples (each model stopped when its own verdicts "
+            "were decided): use `slm-energy compare RUN` for its verdicts, or a run with --energy-until all for "
+            "per-task tests")
+
+
 def fixed_n_note(runs: Sequence[SequentialRun]) -> str:
     """The line that says why the compared files show no fixed-n tests."""
     which = "a sequential run" if len(runs) == 1 else "sequential runs"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 import numpy as np
 
@@ -96,7 +96,7 @@ def session_specs(fail_specs: str | None, metrics: Sequence[str]) -> list[GateSp
     return [GateSpec(name, None) for name in metrics if name in METRICS and METRICS[name].lower_is_better]
 
 
-def _compare(model: str, spec: GateSpec, current: dict[str, float], baseline: dict[str, float],
+def fixed_n_verdict(model: str, spec: GateSpec, current: dict[str, float], baseline: dict[str, float],
              alpha: float) -> GateResult:
     metric = get_metric(spec.metric)
     label = f"{model}: {metric.label}"
@@ -144,17 +144,20 @@ def check_regressions(current: Sequence[ModelRun], baseline: Sequence[ModelRun],
     for spec in specs:
         now = values_by_model(current, spec.metric)
         before = values_by_model(baseline, spec.metric)
-        for model in now:
-            if model not in before:
-                results.append(GateResult(model, spec.metric, spec.threshold, "not compared",
-                                          f"{model}: not compared - not in the baseline"))
-            else:
-                results.append(_compare(model, spec, now[model], before[model], alpha))
-        for model in before:
-            if model not in now:
-                results.append(GateResult(model, spec.metric, spec.threshold, "not compared",
-                                          f"{model}: not compared - in the baseline but not in this run"))
+        results += by_alias(now, before, spec, lambda model: fixed_n_verdict(model, spec, now[model], before[model], alpha))
     return results
+
+
+def by_alias(now: Collection[str], before: Collection[str], spec: GateSpec,
+             compare: Callable[[str], GateResult]) -> list[GateResult]:
+    """``compare`` for each model of this run that the baseline has too; one 'not compared' line for
+    each model that only one side has (this run's models first, in their order)."""
+    results = [compare(model) if model in before else
+               GateResult(model, spec.metric, spec.threshold, "not compared", f"{model}: not compared - not in the baseline")
+               for model in now]
+    return results + [GateResult(model, spec.metric, spec.threshold, "not compared",
+                                 f"{model}: not compared - in the baseline but not in this run")
+                      for model in before if model not in now]
 
 
 def gate_failed(results: Sequence[GateResult]) -> bool:
