@@ -143,3 +143,21 @@ def test_the_samples_are_package_data() -> None:
     for path in SAMPLES.iterdir():
         assert any(fnmatch.fnmatch(f"leaderboard/{path.name}", p) for p in patterns), path.name
     assert {"slm_energy_plugin.leaderboard", "slm_energy_plugin.render"} <= set(setuptools["packages"])
+
+
+def test_the_how_to_page_quotes_the_fits_and_run_rows_it_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/how-to/leaderboard.md: its fit table is what the command prints on the shipped samples, line
+    for line, and the figures its prose quotes are those of its run rows (one run, one set of numbers)."""
+    import re
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "how-to" / "leaderboard.md").read_text()
+    block = page[page.index("```\nPower-law fits"):]
+    block = block[4:block.index("```", 4)]
+    assert main(["leaderboard", *sample_files()]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    fits = block[:block.index("\n\n")].splitlines()
+    assert fits == printed[:len(fits)]
+    rows = {line.split()[0]: line.split() for line in block.splitlines() if line.startswith(("gpt2@random ", "tiny-gpt2 "))}
+    assert set(rows) == {"gpt2@random", "tiny-gpt2"}
+    kwh = rows["gpt2@random"][2]
+    assert re.search(rf"costs {re.escape(kwh)} kWh per million decode tokens", " ".join(page.split()))
