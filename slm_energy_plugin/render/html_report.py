@@ -281,9 +281,14 @@ made by slm-energy {esc(__version__)}.</p>
 """
 
 
-def write_report(paths: Sequence[Path], output: Path, skipped: list[str] | None = None, **options: Any) -> Path:
+def write_report(paths: Sequence[Path], output: Path, skipped: list[str] | None = None, *,
+                 plots_dir: Path | None = None, plot_formats: Sequence[str] | None = None,
+                 figure_files: list[Path] | None = None, **options: Any) -> Path:
     """Load runs from ``paths`` and write the report to ``output`` (atomically); files left out
-    as unusable are named in the report's notes, and in ``skipped`` when given."""
+    as unusable are named in the report's notes, and in ``skipped`` when given. With
+    ``plots_dir``, the figures are also written there as files (``plot_formats``, default
+    :data:`.plots.FORMATS`; named in ``figure_files`` when given), from the same drawing the
+    report embeds: one load, one drawing."""
     import os
     import tempfile
 
@@ -294,6 +299,13 @@ def write_report(paths: Sequence[Path], output: Path, skipped: list[str] | None 
     data = load_input(paths)
     if skipped is not None:
         skipped.extend(data.skipped)
+    if plots_dir is not None:
+        from .plots import FORMATS, build_figures, render_figures
+
+        specs = build_figures(data.frame, data.efficiency, baseline=options.get("baseline"), timeline=data.timeline)
+        options["drawn"] = drawn = render_figures(specs, plots_dir, tuple(plot_formats or FORMATS))
+        if figure_files is not None:
+            figure_files.extend(path for figure in drawn for path in figure.files)
     text = encodable_text(build_html(data, **options))   # content never makes the write fail
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
