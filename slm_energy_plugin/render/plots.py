@@ -335,7 +335,9 @@ def _raster(fig: Figure, margins: tuple[float, float, float, float] = MARGINS) -
     engine = fig.get_layout_engine()
     if engine is not None and not isinstance(engine, matplotlib.layout_engine.PlaceHolderLayoutEngine):
         engine.execute(fig)     # once, here: the drawings below keep the axes where it put them
-        fig.set_layout_engine("none")
+        # No engine at all ("none" leaves a placeholder, for which savefig lays out the SVG again).
+        with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            fig.set_layout_engine(None)
     for legend in fig.legends:   # anchored to the figure, not to the larger canvas drawn below
         legend.set_bbox_to_anchor(Bbox.unit(), transform=fig.transFigure)
     left, bottom, right, top = margins
