@@ -54,7 +54,9 @@ def _boxes(ax: Any, series: Sequence[fd.Series], log: bool) -> None:
 
     positions = np.arange(1, len(series) + 1)
     half, cap = 0.55 / 2, 0.55 / 4
-    outlines, whiskers, medians = [], [], []
+    outlines: list[Any] = []
+    whiskers: list[Any] = []
+    medians: list[Any] = []
     for pos, s in zip(positions, series):
         if not len(s.values):
             continue
@@ -325,6 +327,7 @@ def _raster(fig: Figure, margins: tuple[float, float, float, float] = MARGINS) -
     ``savefig.pad_inches``, as a tight box. Anything reaching the canvas edge: drawn again with
     twice the margins."""
     from matplotlib import _tight_bbox
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.transforms import Bbox
 
     dpi = fig.dpi if matplotlib.rcParams["savefig.dpi"] == "figure" else float(matplotlib.rcParams["savefig.dpi"])
@@ -343,9 +346,10 @@ def _raster(fig: Figure, margins: tuple[float, float, float, float] = MARGINS) -
     left, bottom, right, top = margins
     width, height = fig.get_size_inches()
     canvas = Bbox.from_extents(-left, -bottom, width + right, height + top)
-    restore = _tight_bbox.adjust_bbox(fig, canvas, None)
+    agg = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    restore = _tight_bbox.adjust_bbox(fig, canvas, None)  # type: ignore[no-untyped-call]
     try:
-        renderer = fig.canvas.get_renderer()  # type: ignore[no-untyped-call]
+        renderer = agg.get_renderer()  # type: ignore[no-untyped-call]
         renderer.clear()
         fig.draw(renderer)
         rows, _ = _ink(np.asarray(renderer.buffer_rgba()))
