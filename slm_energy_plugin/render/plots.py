@@ -86,6 +86,7 @@ def _figure(width: float = 7.0, height: float = 4.2, ncols: int = 1) -> tuple[Fi
 
 def _caption(fig: Figure, text: str, y: float = -0.02) -> None:
     # Wrapped here, by characters: matplotlib's wrap=True measures the text again at every draw.
+    # ``y`` serves a figure saved directly; render_figures moves the caption just below the lowest ink.
     import textwrap
 
     width = max(60, int(fig.get_figwidth() * 16))
