@@ -23,6 +23,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from ..bulk import collector_paused  # noqa: E402
 from ..quality.efficiency import EfficiencyRow  # noqa: E402
 from . import figure_data as fd  # noqa: E402
+from .png_file import png_pair  # noqa: E402
 from .style import apply_style, log_axis  # noqa: E402
 
 FORMATS = ("png", "svg")
@@ -45,13 +46,32 @@ def _jitter(n: int, seed: int) -> np.ndarray:
 
 
 def _boxes(ax: Any, series: Sequence[fd.Series], log: bool) -> None:
+    """Box plots as ``ax.boxplot`` draws them (box: quartiles, whiskers at 1.5 IQR with caps,
+    median line; no fliers: every point is drawn), but as three line collections, not six lines
+    per box: forty boxes are 240 artists to make, lay out and draw otherwise."""
+    from matplotlib import cbook
+    from matplotlib.collections import LineCollection
+
     positions = np.arange(1, len(series) + 1)
-    ax.boxplot([s.values for s in series], positions=positions, widths=0.55, showfliers=False,
-               medianprops={"color": "black", "linewidth": 1.5}, patch_artist=True,
-               boxprops={"facecolor": "none"})
+    half, cap = 0.55 / 2, 0.55 / 4
+    outlines: list[Any] = []
+    whiskers: list[Any] = []
+    medians: list[Any] = []
+    for pos, s in zip(positions, series):
+        if not len(s.values):
+            continue
+        st = cbook.boxplot_stats(s.values, whis=1.5)[0]
+        q1, q3, med, low, high = st["q1"], st["q3"], st["med"], st["whislo"], st["whishi"]
+        outlines.append([(pos - half, q1), (pos + half, q1), (pos + half, q3), (pos - half, q3), (pos - half, q1)])
+        whiskers += [[(pos, q1), (pos, low)], [(pos, q3), (pos, high)],
+                     [(pos - cap, low), (pos + cap, low)], [(pos - cap, high), (pos + cap, high)]]
+        medians.append([(pos - half, med), (pos + half, med)])
+    ax.add_collection(LineCollection(outlines + whiskers, colors="black", linewidths=1.0, zorder=2))
+    ax.add_collection(LineCollection(medians, colors="black", linewidths=1.5, zorder=2.1))
     for pos, s in zip(positions, series):
         ax.scatter(pos + _jitter(len(s.shown), int(pos)), s.shown, s=6, alpha=0.45, color=s.color,
                    linewidths=0, rasterized=len(s.shown) > 500, zorder=3)
+    ax.set_xlim(0.5, len(series) + 0.5)
     ax.set_xticks(positions, [s.model for s in series], rotation=20 if len(series) > 4 else 0, ha="right"
                   if len(series) > 4 else "center")
     if log:
@@ -66,6 +86,7 @@ def _figure(width: float = 7.0, height: float = 4.2, ncols: int = 1) -> tuple[Fi
 
 def _caption(fig: Figure, text: str, y: float = -0.02) -> None:
     # Wrapped here, by characters: matplotlib's wrap=True measures the text again at every draw.
+    # ``y`` serves a figure saved directly; render_figures moves the caption just below the lowest ink.
     import textwrap
 
     width = max(60, int(fig.get_figwidth() * 16))
@@ -241,9 +262,9 @@ def render_figures(specs: Sequence[PlotSpec], out_dir: Path | None, formats: Seq
     """Draw each figure once: its files in ``out_dir`` (none when None) and, with ``embed``, the
     caption-free PNG the HTML report embeds, so `plot` and `report` made together draw nothing twice.
 
-    Every output is byte-identical to a figure drawn and saved on its own (``savefig.bbox =
-    "tight"``): the PNG's tight box and the caption-free one come from one layout pass of the
-    PNG renderer instead of a pass per saved image.
+    One Agg drawing per figure gives both PNGs (:func:`_raster`); the SVG is saved with that
+    drawing's box, so it needs no layout pass of its own. A figure gives the same bytes drawn
+    alone or after others: every step depends on the figure only.
     """
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -259,60 +280,117 @@ def render_figures(specs: Sequence[PlotSpec], out_dir: Path | None, formats: Seq
 
 
 def _render(spec: PlotSpec, fig: Figure, out_dir: Path | None, formats: Sequence[str], embed: bool) -> Drawn:
-    import io
-
-    boxes = _png_boxes(fig, captionless=embed) if embed or "png" in formats else None
+    raster = _raster(fig) if embed or "png" in formats else None
+    pngs = raster.pngs() if raster is not None else None
     written = []
     for fmt in formats:
         assert out_dir is not None
         path = out_dir / f"{spec.name}.{fmt}"
-        bbox: Any = boxes[0] if boxes is not None and fmt == "png" else None
-        fig.savefig(path, format=fmt, metadata=_metadata(fmt), bbox_inches=bbox)
+        if fmt == "png":
+            assert pngs is not None
+            path.write_bytes(pngs[0])
+        else:
+            _save_vector(fig, path, fmt, raster)
         written.append(path)
-    embedded = None
-    if embed:
-        for text in _captions(fig):
-            text.remove()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", metadata=_metadata("png"), bbox_inches=None if boxes is None else boxes[1])
-        embedded = buffer.getvalue()
-    return Drawn(spec, tuple(written), embedded)
+    return Drawn(spec, tuple(written), pngs[1] if embed and pngs is not None else None)
+
+
+# Room drawn around the figure (inches: left, bottom, right, top): what the tight box would take
+# beyond the figure's edges (slanted names, a suptitle above, the caption below) must be on the canvas.
+MARGINS = (1.0, 1.5, 1.0, 0.75)
+@dataclass(frozen=True)
+class _Raster:
+    """One Agg drawing of a figure: the pixels with the caption, the rows above the caption, and
+    the box (pixels, padded) both PNGs are cut from; ``box_inches`` is that box for vector files."""
+
+    pixels: np.ndarray          # rows x columns x RGB, the whole canvas, caption drawn
+    box: tuple[int, int, int, int]      # top, bottom (with caption), left, right: the file PNG
+    bare_bottom: int            # the bottom of the caption-free PNG: its rows are the file PNG's first rows
+    box_inches: Any             # matplotlib Bbox of ``box`` in the figure's inches
+
+    def pngs(self) -> tuple[bytes, bytes]:
+        """The file PNG (with the caption) and the report's PNG (without: the same first rows)."""
+        top, bottom, left, right = self.box
+        return png_pair(self.pixels[top:bottom, left:right], self.bare_bottom - top)
+
+
+def _ink(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of an RGBA buffer holding anything but the opaque white background
+    (one 32-bit comparison per pixel)."""
+    drawn = np.ascontiguousarray(rgba).view(np.uint32)[..., 0] != np.uint32(0xFFFFFFFF)
+    return np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
+
+
+def _raster(fig: Figure, margins: tuple[float, float, float, float] = MARGINS) -> _Raster:
+    """Draw ``fig`` once with Agg at the saving dpi on a canvas ``margins`` larger than the figure,
+    the caption last, placed just below everything else: so it never overlaps what it describes and
+    the caption-free PNG is the file PNG's top rows. The crop is the drawn pixels plus
+    ``savefig.pad_inches``, as a tight box. Anything reaching the canvas edge: drawn again with
+    twice the margins."""
+    from matplotlib import _tight_bbox
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    dpi = fig.dpi if matplotlib.rcParams["savefig.dpi"] == "figure" else float(matplotlib.rcParams["savefig.dpi"])
+    fig.set_dpi(dpi)
+    captions = _captions(fig)
+    for text in captions:
+        text.set_visible(False)
+    engine = fig.get_layout_engine()
+    if engine is not None and not isinstance(engine, matplotlib.layout_engine.PlaceHolderLayoutEngine):
+        engine.execute(fig)     # once, here: the drawings below keep the axes where it put them
+        # No engine at all ("none" leaves a placeholder, for which savefig lays out the SVG again).
+        with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            fig.set_layout_engine(None)
+    for legend in fig.legends:   # anchored to the figure, not to the larger canvas drawn below
+        legend.set_bbox_to_anchor(Bbox.unit(), transform=fig.transFigure)
+    left, bottom, right, top = margins
+    width, height = fig.get_size_inches()
+    canvas = Bbox.from_extents(-left, -bottom, width + right, height + top)
+    agg = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    restore = _tight_bbox.adjust_bbox(fig, canvas, None)  # type: ignore[no-untyped-call]
+    try:
+        renderer = agg.get_renderer()  # type: ignore[no-untyped-call]
+        renderer.clear()
+        fig.draw(renderer)
+        rows, _ = _ink(np.asarray(renderer.buffer_rgba()))
+        pad = int(round(matplotlib.rcParams["savefig.pad_inches"] * dpi))
+        bare_bottom = int(rows[-1]) + 1 + pad if len(rows) else pad
+        canvas_rows = int(renderer.height)
+        for text in captions:   # its top a pad and two pixels below the lowest ink
+            x, _ = text.get_position()
+            y_display = canvas_rows - bare_bottom - 2
+            text.set_position((x, fig.transFigure.inverted().transform((0, y_display))[1]))
+            text.set_visible(True)
+            text.draw(renderer)
+        rgba = np.asarray(renderer.buffer_rgba()).copy()
+    finally:
+        restore()
+    pixels = rgba[..., :3]
+    rows, cols = _ink(rgba)
+    if len(rows) and (rows[0] == 0 or cols[0] == 0 or rows[-1] == pixels.shape[0] - 1
+                      or cols[-1] == pixels.shape[1] - 1):
+        for text in captions:
+            text.set_visible(True)
+        return _raster(fig, tuple(2 * m for m in margins))  # type: ignore[arg-type]
+    if not len(rows):
+        rows, cols = np.array([0]), np.array([0])
+    box = (max(0, int(rows[0]) - pad), min(pixels.shape[0], int(rows[-1]) + 1 + pad),
+           max(0, int(cols[0]) - pad), min(pixels.shape[1], int(cols[-1]) + 1 + pad))
+    inches = Bbox.from_extents(box[2] / dpi - left, (pixels.shape[0] - box[1]) / dpi - bottom,
+                               box[3] / dpi - left, (pixels.shape[0] - box[0]) / dpi - bottom)
+    return _Raster(pixels, box, min(bare_bottom, box[1]), inches)
+
+
+def _save_vector(fig: Figure, path: Path, fmt: str, raster: _Raster | None) -> None:
+    """An SVG (or PDF) in one pass: the box the Agg drawing measured, else the layout done here."""
+    if raster is None:
+        raster = _raster(fig)
+    fig.savefig(path, format=fmt, metadata=_metadata(fmt), bbox_inches=raster.box_inches)
 
 
 def _captions(fig: Figure) -> list[Any]:
     return [t for t in fig.texts if t.get_gid() == CAPTION_GID]
-
-
-def _png_boxes(fig: Figure, *, captionless: bool) -> tuple[Any, Any] | None:
-    """The tight boxes (inches, padded) of the figure's PNG with and (``captionless``) without its
-    caption, measured as ``savefig(bbox_inches="tight")`` measures them: one layout pass by the PNG
-    renderer at the saving dpi. None when the style saves whole figures (no tight box to share)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    if matplotlib.rcParams["savefig.bbox"] != "tight" or not isinstance(fig.canvas, FigureCanvasAgg):
-        return None
-    pad = matplotlib.rcParams["savefig.pad_inches"]
-    saved_dpi = fig.dpi
-    dpi = saved_dpi if matplotlib.rcParams["savefig.dpi"] == "figure" else matplotlib.rcParams["savefig.dpi"]
-    fig.dpi = dpi
-    try:
-        renderer = fig.canvas.get_renderer()  # type: ignore[no-untyped-call]
-        with renderer._draw_disabled():   # layout only, as savefig's own tight pass
-            fig.draw(renderer)
-        full = fig.get_tightbbox(renderer).padded(pad)
-        if not captionless:
-            return full, None
-        captions = _captions(fig)
-        for text in captions:
-            text.set_visible(False)
-        try:
-            bare = fig.get_tightbbox(renderer).padded(pad)
-        finally:
-            for text in captions:
-                text.set_visible(True)
-    finally:
-        fig.dpi = saved_dpi
-    return full, bare
 
 
 def _metadata(fmt: str) -> dict[str, Any]:
@@ -321,17 +399,21 @@ def _metadata(fmt: str) -> dict[str, Any]:
 
 
 def figure_bytes(spec: PlotSpec, fmt: str = "png", *, caption: bool = True) -> bytes:
-    """One figure rendered in memory (for the HTML report: ``caption=False`` where a page says it)."""
+    """One figure rendered in memory, as :func:`render_figures` draws it (for the HTML report:
+    ``caption=False`` where a page says it)."""
     import io
 
     with collector_paused():
         fig = draw(spec)
         try:
+            raster = _raster(fig)
+            if fmt == "png":
+                return raster.pngs()[0 if caption else 1]
             if not caption:
                 for text in _captions(fig):
                     text.remove()
             buffer = io.BytesIO()
-            fig.savefig(buffer, format=fmt, metadata=_metadata(fmt))
+            fig.savefig(buffer, format=fmt, metadata=_metadata(fmt), bbox_inches=raster.box_inches)
             return buffer.getvalue()
         finally:
             plt.close(fig)

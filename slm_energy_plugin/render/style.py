@@ -82,7 +82,22 @@ def log_axis(ax: Any, axis: str) -> None:
     import numpy as np
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    class OneTwoFive(LogLocator):
+    class InView(LogLocator):
+        # Only the locations inside the limits: matplotlib makes a tick (two marks, a grid line,
+        # two labels) for every location a locator gives, drawn or not, and a log locator gives
+        # whole decades beyond the limits: over half of a log axis's ticks, and of its layout time.
+        def tick_values(self, vmin: float, vmax: float) -> Any:
+            ticks = np.asarray(super().tick_values(vmin, vmax))
+            low, high = sorted((vmin, vmax))
+            if not (low > 0 and len(ticks)):
+                return ticks
+            # matplotlib draws a tick within 1e-10 of the (log) span of the limits: keep a margin beyond that
+            span = np.log10(high) - np.log10(low)
+            logs = np.log10(np.where(ticks > 0, ticks, np.nan))
+            keep = (logs >= np.log10(low) - 1e-6 * span) & (logs <= np.log10(high) + 1e-6 * span)
+            return ticks[keep]
+
+    class OneTwoFive(InView):
         def tick_values(self, vmin: float, vmax: float) -> Any:
             span = abs(np.log10(vmax / vmin)) if vmin > 0 and vmax > 0 else 0.0
             self.set_params(subs=(1.0, 2.0, 5.0) if span <= 2.0 else (1.0,))
@@ -91,5 +106,6 @@ def log_axis(ax: Any, axis: str) -> None:
     which = ax.xaxis if axis == "x" else ax.yaxis
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     which.set_major_locator(OneTwoFive(base=10, subs=(1.0, 2.0, 5.0)))
+    which.set_minor_locator(InView(base=10, subs=None))   # as matplotlib's log scale: subs "auto"
     which.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     which.set_minor_formatter(NullFormatter())

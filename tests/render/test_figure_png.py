@@ -1,0 +1,42 @@
+"""The figures' PNG writer (render/png_file.py): real PNGs any reader decodes to the same pixels,
+and the report's caption-free image is exactly the file image's first rows."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from slm_energy_plugin.render.png_file import png_pair
+
+
+def _decoded(png: bytes) -> np.ndarray:
+    image = Image.open(io.BytesIO(png))
+    image.load()   # decodes every row: a truncated or corrupt stream fails here
+    assert image.mode == "RGB"
+    return np.asarray(image)
+
+
+def test_both_images_decode_to_the_pixels_given() -> None:
+    rng = np.random.default_rng(3)
+    rgb = np.full((301, 257, 3), 255, dtype=np.uint8)
+    rgb[40:200, 30:220] = rng.integers(0, 256, (160, 190, 3), dtype=np.uint8)   # noise: no flat runs
+    full, top = png_pair(rgb, 120)
+    assert np.array_equal(_decoded(full), rgb)
+    assert np.array_equal(_decoded(top), rgb[:120])
+
+
+@pytest.mark.parametrize("rows", [1, 301])
+def test_the_first_rows_may_be_one_row_or_all(rows: int) -> None:
+    rgb = np.zeros((301, 5, 3), dtype=np.uint8)
+    rgb[::2] = 200
+    full, top = png_pair(rgb, rows)
+    assert np.array_equal(_decoded(top), rgb[:rows]) and np.array_equal(_decoded(full), rgb)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 4, 4), np.uint8), np.zeros((4, 4, 3), np.float64)])
+def test_anything_but_8_bit_rgb_is_refused(bad: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        png_pair(bad, 2)
