@@ -5,14 +5,17 @@ a per-query difficulty shared by all models, tokens, scores, estimated-energy me
 as the suite writes them), then times, after every import is done:
 
 - load: the model files -> records -> the tidy table (load_input);
-- plot: every figure's data and the PNG + SVG files (build_figures + render_figures, which also keeps
-  each figure's caption-free PNG for the report: one drawing per figure);
+- plot: every figure's data and its files (build_figures + render_figures, which also keeps each
+  figure's caption-free PNG for the report: one drawing per figure); --format as `slm-energy plot`
+  (default: PNG and SVG);
 - report: the HTML report with its statistics and those embedded figures (build_html(drawn=...)).
 
 Prints each step's median CPU and wall time over --repeats runs and the total. Exit status 1
 when the median CPU time of load + plot + report exceeds --budget seconds (goal: 5 s).
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/perf/plot_perf.py [--models 10] [--queries 10000]
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/perf/plot_perf.py [--models 10] [--queries 10000] [--format png]
+
+The three steps are what ``slm-energy report --plots DIR`` does in one process.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import numpy as np
 from slm_energy_plugin.energy.reading import EnergyReading
 from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord
 from slm_energy_plugin.render.html_report import build_html
-from slm_energy_plugin.render.plots import build_figures, render_figures
+from slm_energy_plugin.render.plots import FORMATS, build_figures, render_figures
 from slm_energy_plugin.render.run_input import load_input
 from slm_energy_plugin.results.storage import write_model_runs
 
@@ -68,6 +71,8 @@ def main() -> int:
     parser.add_argument("--models", type=int, default=10)
     parser.add_argument("--queries", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--format", action="append", choices=("png", "svg"), default=None,
+                        help="figure file format (repeat for both). Default: png and svg, as `slm-energy plot`")
     parser.add_argument("--budget", type=float, default=5.0, help="seconds for load + plot + report (median)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,7 +88,7 @@ def main() -> int:
             marks = [(time.perf_counter(), time.process_time())]
             data = load_input([run_dir])
             marks.append((time.perf_counter(), time.process_time()))
-            drawn = render_figures(build_figures(data.frame, data.efficiency), out)
+            drawn = render_figures(build_figures(data.frame, data.efficiency), out, tuple(args.format or FORMATS))
             files = sum(len(figure.files) for figure in drawn)
             marks.append((time.perf_counter(), time.process_time()))
             html = build_html(data, drawn=drawn)
