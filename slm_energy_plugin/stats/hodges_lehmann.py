@@ -135,9 +135,11 @@ class _PairSums:
         """Every sum in (lo, hi] (None: unbounded on that side)."""
         first, last = self._bounds(lo), self._bounds(hi, above=True)
         sizes = last - first
-        rows = np.repeat(np.arange(len(self.a)), sizes)
-        offsets = np.arange(rows.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        listed: np.ndarray = self.a[rows] + self.b[first[rows] + offsets]
+        ends = np.cumsum(sizes)
+        # Row i's sums sit at listed[ends_i - sizes_i : ends_i]: their positions in b are the
+        # listed positions shifted by first_i - (ends_i - sizes_i), one shift per row, repeated.
+        where = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(first - (ends - sizes), sizes)
+        listed: np.ndarray = np.repeat(self.a, sizes) + self.b[where]
         return listed
 
     def next_above(self, lo: float | None) -> float:
@@ -155,9 +157,7 @@ class _PairSums:
 
     def _first_guesses(self, ks: list[int]) -> list[float]:
         """Values around the wanted ranks, read off a fixed-seed sample of the sums."""
-        rng = np.random.default_rng(_GUESS_SEED)
-        i = rng.integers(0, len(self.a), _GUESS_SAMPLE)
-        j = rng.integers(0, len(self.b), _GUESS_SAMPLE)
+        i, j = _guess_pairs(len(self.a), len(self.b))
         sample = np.sort(self.a[i] + self.b[j])
         spans, centres = [], []
         for k in ks:
@@ -224,6 +224,16 @@ class _PairSums:
                 lo = xs[bisect_left([knots[x] for x in xs], k) - 1]
                 found[k] = self.next_above(None if lo == -math.inf else lo)
         return [found[k] for k in ks]
+
+
+@lru_cache(maxsize=64)
+def _guess_pairs(rows: int, columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed-seed sample's (row, column) positions for a size: the same for every pair of that size."""
+    rng = np.random.default_rng(_GUESS_SEED)
+    i = rng.integers(0, rows, _GUESS_SAMPLE)
+    j = rng.integers(0, columns, _GUESS_SAMPLE)
+    i.flags.writeable = j.flags.writeable = False
+    return i, j
 
 
 def _merged_ends(spans: list[tuple[float, float]]) -> list[float]:
