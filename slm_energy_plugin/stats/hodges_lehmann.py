@@ -164,7 +164,8 @@ class _PairSums:
             p = (k - 0.5) / self.total
             margin = 3.0 * math.sqrt(p * (1 - p) / _GUESS_SAMPLE) + 2.0 / _GUESS_SAMPLE
             spans.append((max(p - margin, 0.0), min(p + margin, 1.0)))
-            centres.append(p)
+            if not centres or p - centres[-1] > 1.0 / _GUESS_SAMPLE:   # ranks k, k + 1: one estimate
+                centres.append(p)
         # The ends bracket every rank; the sample's own estimates inside split the bracket, so the
         # next round interpolates over a few times less (a third of the searches of a 10,000-value
         # interval saved).
