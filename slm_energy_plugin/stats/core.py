@@ -133,21 +133,39 @@ def _clean(values: Mapping[str, Mapping[str, float]]) -> tuple[dict[str, dict[st
     clean: dict[str, dict[str, float]] = {}
     dropped: dict[str, int] = {}
     for model, per_query in values.items():
-        kept: dict[str, float] = {}
-        bad = 0
-        for qid, value in per_query.items():
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                bad += 1
-                continue
-            if math.isfinite(number):
-                kept[str(qid)] = number
-            else:
-                bad += 1
-        clean[str(model)] = kept
-        dropped[str(model)] = bad
+        clean[str(model)], dropped[str(model)] = _finite(per_query)
     return clean, dropped
+
+
+def _finite(per_query: Mapping[str, float]) -> tuple[dict[str, float], int]:
+    """One model's finite values as floats (keys as text), and how many were left out."""
+    numbers = np.asarray(list(per_query.values()))
+    if numbers.dtype.kind not in "biuf":     # text, None, objects: each value on its own
+        return _finite_one_by_one(per_query)
+    # Numbers only (the usual case): converted and checked at once, as float() would one by one.
+    as_float = numbers.astype(float)
+    finite = np.isfinite(as_float)
+    keys = [q if type(q) is str else str(q) for q in per_query]
+    floats = as_float.tolist()
+    if finite.all():
+        return dict(zip(keys, floats)), 0
+    return {q: v for q, v, ok in zip(keys, floats, finite.tolist()) if ok}, int(np.count_nonzero(~finite))
+
+
+def _finite_one_by_one(per_query: Mapping[str, float]) -> tuple[dict[str, float], int]:
+    kept: dict[str, float] = {}
+    bad = 0
+    for qid, value in per_query.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            bad += 1
+            continue
+        if math.isfinite(number):
+            kept[str(qid)] = number
+        else:
+            bad += 1
+    return kept, bad
 
 
 def bootstrap_medians(sorted_values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES,
