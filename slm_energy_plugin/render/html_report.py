@@ -27,7 +27,7 @@ from .summary import WEIGHT_NOTES, meter_warnings
 from ..number_format import accuracy, format_energy, num, plural
 from .stats_tables import report_lines
 from ..stats.build import StatsReport, build_report, choose_metrics
-from .figure_data import metric_values
+from ..stats.frame_stats import value_table
 from .run_input import RunInput
 from . import sequential_tables as seq
 from .sequential_lines import load_level_sentence
@@ -233,9 +233,10 @@ def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: f
     (``plots.render_figures``), used instead of drawing them again."""
     runs = list(data.runs)
     names, metric_notes = choose_metrics(",".join(metrics) if metrics else None, runs)
-    # The per-query values from the table the figures read (cached there: built once for both).
+    # The per-query values from the table the figures read, taken from its columns at once.
+    aliases = [run.alias for run in runs]
     report = build_report(runs, names, alpha=alpha, notes=list(data.notes) + metric_notes,
-                          values=lambda name: metric_values(data.frame, name))
+                          tables=lambda name, binary: value_table(data.frame, name, aliases, binary=binary))
     sequential = ""
     if data.sequential:   # as the summary shows a sequential run: its verdicts, no fixed-n tests
         report = seq.without_fixed_n(report, seq.fixed_n_note(data.sequential))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from ..bulk import collector_paused
 from ..energy.reading import NO_FIGURE_METHODS, is_measured
@@ -22,7 +22,7 @@ from ..results.run_facts import run_facts
 from ..number_format import plural
 
 if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed
-    from .core import Comparison
+    from .core import Comparison, ValueTable
 
 BINARY_METRICS = frozenset({"correct"})
 
@@ -113,41 +113,42 @@ def _no_values_reason(name: str, runs: Sequence[ModelRun]) -> str:
     return reason
 
 
-# metric name -> {model: {query id: value}}, by the rules of metrics.values_by_model
-ValuesOf = Callable[[str], Mapping[str, Mapping[str, float]]]
+# (metric name, binary) -> that metric's values as compare_table takes them, or None for "from the records"
+TablesOf = Callable[[str, bool], "ValueTable | None"]
 
 
 def build_report(runs: Sequence[ModelRun], metric_names: Sequence[str], *, alpha: float = 0.05,
-                 notes: Sequence[str] = (), values: ValuesOf | None = None) -> StatsReport:
+                 notes: Sequence[str] = (), tables: TablesOf | None = None) -> StatsReport:
     """Compare every model of ``runs`` on each metric named (see metrics.METRICS).
 
-    ``values``: the per-query values already built elsewhere (the report reads them from the table
-    its figures were drawn from: built once, vectorised, instead of again from every record);
-    default: from the records."""
+    ``tables``: each metric's values already in a table (the report builds them from the table its
+    figures were drawn from, at once: :func:`.frame_stats.value_table`), the same values as from the
+    records; where it gives None, or without it, they are read from the records."""
     with collector_paused():    # per-query values of every model: acyclic, see bulk.py
-        return _build_report(runs, metric_names, alpha=alpha, notes=notes, values=values)
-
-
-def _in_run_order(runs: Sequence[ModelRun], found: Mapping[str, Mapping[str, float]]) -> dict[str, Mapping[str, float]]:
-    """Every run's model in the runs' order, as values_by_model gives them (a model without
-    records has none in a table, but is still one of the models compared)."""
-    return {run.alias: found.get(run.alias, {}) for run in runs}
+        return _build_report(runs, metric_names, alpha=alpha, notes=notes, tables=tables)
 
 
 def _build_report(runs: Sequence[ModelRun], metric_names: Sequence[str], *, alpha: float,
-                  notes: Sequence[str], values: ValuesOf | None) -> StatsReport:
+                  notes: Sequence[str], tables: TablesOf | None) -> StatsReport:
     kind, header = energy_header(runs)
     sections = []
     for name in parse_metric_names(metric_names):
         metric = get_metric(name)
         binary = name in BINARY_METRICS
         section = MetricSection(name, metric.label, metric.unit, binary)
-        per_query = values_by_model(runs, metric) if values is None else _in_run_order(runs, values(name))
+        from .core import compare_models, compare_table
+
+        table = None if tables is None else tables(name, binary)
+        if table is not None:
+            if not table.has_values():
+                sections.append(replace(section, reason=_no_values_reason(name, runs)))
+                continue
+            sections.append(replace(section, comparison=compare_table(table, binary=binary, alpha=alpha)))
+            continue
+        per_query = values_by_model(runs, metric)
         if not any(per_query.values()):
             sections.append(replace(section, reason=_no_values_reason(name, runs)))
             continue
-        from .core import compare_models
-
         sections.append(replace(section, comparison=compare_models(per_query, binary=binary, alpha=alpha)))
     return StatsReport(kind, header, tuple(sections), tuple(notes), alpha)
 
