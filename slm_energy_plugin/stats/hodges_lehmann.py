@@ -159,7 +159,8 @@ class _PairSums:
         """Values around the wanted ranks, read off a fixed-seed sample of the sums."""
         i, j = _guess_pairs(len(self.a), len(self.b))
         sample = np.sort(self.a[i] + self.b[j])
-        spans, centres = [], []
+        spans: list[tuple[float, float]] = []
+        centres: list[float] = []
         for k in ks:
             p = (k - 0.5) / self.total
             margin = 3.0 * math.sqrt(p * (1 - p) / _GUESS_SAMPLE) + 2.0 / _GUESS_SAMPLE
