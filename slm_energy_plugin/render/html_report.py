@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from .. import __version__
 from ..quality.efficiency import efficiency_legend, stars_text
 from ..results.records import ModelRun
+from ..results.run_facts import run_facts
 from .summary import WEIGHT_NOTES, meter_warnings
 from ..number_format import accuracy, format_energy, num, plural
 from .stats_tables import report_lines
 from ..stats.build import StatsReport, build_report, choose_metrics
+from ..stats.frame_stats import value_table
 from .run_input import RunInput
 from . import sequential_tables as seq
 from .sequential_lines import load_level_sentence
@@ -116,11 +118,11 @@ def model_table(report: StatsReport, runs: Sequence[ModelRun]) -> str:
             summary = by_metric.get(name, {}).get(run.alias)
             row.append("-" if summary is None or summary.median is None
                        else f"{num(summary.median)}{_interval(summary.ci_low, summary.ci_high)}")
-        tokens = sorted(r.tokens_output for r in run.records)
-        row.append(num(float(tokens[len(tokens) // 2])) if tokens else "-")
+        facts = run_facts(run)    # one pass over the records, shared with the header and the warnings
+        row.append("-" if facts.tokens_median is None else num(float(facts.tokens_median)))
         acc = accuracies.get(run.alias)
         row.append("-" if acc is None or acc.accuracy is None else accuracy(acc.correct, acc.n, acc.ci_low, acc.ci_high))
-        row += [run.energy_provenance, run.info.weights, _count(run.info.parameters),
+        row += [facts.provenance, run.info.weights, _count(run.info.parameters),
                 f"{run.info.device} {run.info.dtype}"]
         rows.append(row)
     head = ["model", "queries", "energy J/query: median [95% CI]", "latency s/query: median [95% CI]",
@@ -152,7 +154,7 @@ def warnings_of(data: RunInput, report: StatsReport) -> list[str]:
     for run in runs:
         if run.status != "complete":
             found.append(f"{run.alias}: the run ended {run.status}; its figures cover only what finished.")
-        errors = sum(1 for r in run.records if r.outcome == "error")
+        errors = run_facts(run).errors
         if errors:
             found.append(f"{run.alias}: {plural(errors, 'test')} errored and are left out of every statistic.")
     for weights in sorted({run.info.weights for run in runs} & set(WEIGHT_NOTES)):
@@ -231,7 +233,10 @@ def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: f
     (``plots.render_figures``), used instead of drawing them again."""
     runs = list(data.runs)
     names, metric_notes = choose_metrics(",".join(metrics) if metrics else None, runs)
-    report = build_report(runs, names, alpha=alpha, notes=list(data.notes) + metric_notes)
+    # The per-query values from the table the figures read, taken from its columns at once.
+    aliases = [run.alias for run in runs]
+    report = build_report(runs, names, alpha=alpha, notes=list(data.notes) + metric_notes,
+                          tables=lambda name, binary: value_table(data.frame, name, aliases, binary=binary))
     sequential = ""
     if data.sequential:   # as the summary shows a sequential run: its verdicts, no fixed-n tests
         report = seq.without_fixed_n(report, seq.fixed_n_note(data.sequential))

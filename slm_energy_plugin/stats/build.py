@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from ..bulk import collector_paused
 from ..energy.reading import NO_FIGURE_METHODS, is_measured
 from ..errors import ConfigError, SlmEnergyError
 from ..results.metrics import DEFAULT_METRICS, METRICS, get_metric, has_values, values_by_model
-from ..results.records import ModelRun, summarize_provenance
+from ..results.records import ModelRun, combine_provenance
+from ..results.run_facts import run_facts
 from ..number_format import plural
 
 if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed
-    from .core import Comparison
+    from .core import Comparison, ValueTable
 
 BINARY_METRICS = frozenset({"correct"})
 
@@ -60,13 +61,10 @@ def _methods(runs: Iterable[ModelRun]) -> tuple[list[str], list[str]]:
     measured: set[str] = set()
     estimated: set[str] = set()
     for run in runs:
-        for record in run.records:
-            if record.energy is None:
+        for method in run_facts(run).methods:    # the labels of every record, gathered once per run
+            if method in NO_FIGURE_METHODS:
                 continue
-            for method in record.energy.methods.values():
-                if method in NO_FIGURE_METHODS:
-                    continue
-                (measured if is_measured(method) else estimated).add(method)
+            (measured if is_measured(method) else estimated).add(method)
     return sorted(measured), sorted(estimated)
 
 
@@ -76,7 +74,7 @@ def energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
     # Models whose meter measured nothing for a reason of its own (a server on another machine)
     # say why, so their missing figures are not read as the null meter's choice.
     unmeasured = [f"{run.alias}: {run.meter['description']}" for run in runs
-                  if run.energy_provenance == "none" and run.meter.get("name") not in (None, "null")
+                  if run_facts(run).provenance == "none" and run.meter.get("name") not in (None, "null")
                   and run.meter.get("description")]
     if not unmeasured:
         return kind, sentence
@@ -86,7 +84,7 @@ def energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
 
 
 def _energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
-    kind = summarize_provenance(runs)
+    kind = combine_provenance(run_facts(run).provenance for run in runs)   # as summarize_provenance
     measured, estimated = _methods(runs)
     if kind == "measured":
         return kind, f"Energy: measured by hardware energy counters ({', '.join(measured)})."
@@ -94,7 +92,7 @@ def _energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
         return kind, ("Energy: ESTIMATED, not measured - no hardware energy counter was read "
                       f"({', '.join(estimated)}); such figures follow run time more than real power.")
     if kind == "mixed":
-        by_model = {r.alias: r.energy_provenance for r in runs}
+        by_model = {r.alias: run_facts(r).provenance for r in runs}
         parts = [f"{how} for {', '.join(m for m, p in by_model.items() if p == how)}"
                  for how in ("measured", "estimated", "mixed") if how in by_model.values()]
         return kind, (f"Energy: partly measured by hardware counters ({', '.join(measured)}), partly "
@@ -115,28 +113,43 @@ def _no_values_reason(name: str, runs: Sequence[ModelRun]) -> str:
     return reason
 
 
+# (metric name, binary) -> that metric's values as compare_table takes them, or None for "from the records"
+TablesOf = Callable[[str, bool], "ValueTable | None"]
+
+
 def build_report(runs: Sequence[ModelRun], metric_names: Sequence[str], *, alpha: float = 0.05,
-                 notes: Sequence[str] = ()) -> StatsReport:
-    """Compare every model of ``runs`` on each metric named (see metrics.METRICS)."""
+                 notes: Sequence[str] = (), tables: TablesOf | None = None) -> StatsReport:
+    """Compare every model of ``runs`` on each metric named (see metrics.METRICS).
+
+    ``tables``: each metric's values already in a table (the report builds them from the table its
+    figures were drawn from, at once: :func:`.frame_stats.value_table`), the same values as from the
+    records; where it gives None, or without it, they are read from the records."""
     with collector_paused():    # per-query values of every model: acyclic, see bulk.py
-        return _build_report(runs, metric_names, alpha=alpha, notes=notes)
+        return _build_report(runs, metric_names, alpha=alpha, notes=notes, tables=tables)
 
 
 def _build_report(runs: Sequence[ModelRun], metric_names: Sequence[str], *, alpha: float,
-                  notes: Sequence[str]) -> StatsReport:
+                  notes: Sequence[str], tables: TablesOf | None) -> StatsReport:
     kind, header = energy_header(runs)
     sections = []
     for name in parse_metric_names(metric_names):
         metric = get_metric(name)
         binary = name in BINARY_METRICS
         section = MetricSection(name, metric.label, metric.unit, binary)
-        values = values_by_model(runs, metric)
-        if not any(values.values()):
+        from .core import compare_models, compare_table
+
+        table = None if tables is None else tables(name, binary)
+        if table is not None:
+            if not table.has_values():
+                sections.append(replace(section, reason=_no_values_reason(name, runs)))
+                continue
+            sections.append(replace(section, comparison=compare_table(table, binary=binary, alpha=alpha)))
+            continue
+        per_query = values_by_model(runs, metric)
+        if not any(per_query.values()):
             sections.append(replace(section, reason=_no_values_reason(name, runs)))
             continue
-        from .core import compare_models
-
-        sections.append(replace(section, comparison=compare_models(values, binary=binary, alpha=alpha)))
+        sections.append(replace(section, comparison=compare_models(per_query, binary=binary, alpha=alpha)))
     return StatsReport(kind, header, tuple(sections), tuple(notes), alpha)
 
 

@@ -31,7 +31,7 @@ from ..number_format import plural
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "Accuracy", "Comparison", "ModelSummary",
-    "PairComparison", "Shift", "StatResult", "compare_models", "holm", "summarize",
+    "PairComparison", "Shift", "StatResult", "ValueTable", "compare_models", "compare_table", "holm", "summarize",
 ]
 
 # Percentile bootstrap of the median with a fixed seed. 10,000 resamples: the 2.5% and
@@ -133,21 +133,39 @@ def _clean(values: Mapping[str, Mapping[str, float]]) -> tuple[dict[str, dict[st
     clean: dict[str, dict[str, float]] = {}
     dropped: dict[str, int] = {}
     for model, per_query in values.items():
-        kept: dict[str, float] = {}
-        bad = 0
-        for qid, value in per_query.items():
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                bad += 1
-                continue
-            if math.isfinite(number):
-                kept[str(qid)] = number
-            else:
-                bad += 1
-        clean[str(model)] = kept
-        dropped[str(model)] = bad
+        clean[str(model)], dropped[str(model)] = _finite(per_query)
     return clean, dropped
+
+
+def _finite(per_query: Mapping[str, float]) -> tuple[dict[str, float], int]:
+    """One model's finite values as floats (keys as text), and how many were left out."""
+    numbers = np.asarray(list(per_query.values()))
+    if numbers.dtype.kind not in "biuf":     # text, None, objects: each value on its own
+        return _finite_one_by_one(per_query)
+    # Numbers only (the usual case): converted and checked at once, as float() would one by one.
+    as_float = numbers.astype(float)
+    finite = np.isfinite(as_float)
+    keys = [q if type(q) is str else str(q) for q in per_query]
+    floats = as_float.tolist()
+    if finite.all():
+        return dict(zip(keys, floats)), 0
+    return {q: v for q, v, ok in zip(keys, floats, finite.tolist()) if ok}, int(np.count_nonzero(~finite))
+
+
+def _finite_one_by_one(per_query: Mapping[str, float]) -> tuple[dict[str, float], int]:
+    kept: dict[str, float] = {}
+    bad = 0
+    for qid, value in per_query.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            bad += 1
+            continue
+        if math.isfinite(number):
+            kept[str(qid)] = number
+        else:
+            bad += 1
+    return kept, bad
 
 
 def bootstrap_medians(sorted_values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES,
@@ -293,42 +311,68 @@ def _holm_family(pairs: list[PairComparison], attr: str) -> list[PairComparison]
             for p, r, q in zip(pairs, results, adjusted)]
 
 
+@dataclass(frozen=True)
+class ValueTable:
+    """Every model's finite values of one metric as a table: a row per query id (sorted as text),
+    a column per model, NaN where a model has none; what :func:`compare_models` builds from
+    ``{model: {query id: value}}`` and compares. ``dropped``: non-finite values left out per model."""
+
+    models: tuple[str, ...]
+    table: np.ndarray
+    dropped: Mapping[str, int]
+
+    def has_values(self) -> bool:
+        """Whether any model has a value (a non-finite one counts: it is said to be left out)."""
+        return bool(np.any(~np.isnan(self.table))) or any(self.dropped.values())
+
+
 def compare_models(values: Mapping[str, Mapping[str, float]], *, binary: bool = False,
                    alpha: float = 0.05, bootstrap_resamples: int = BOOTSTRAP_RESAMPLES,
                    seed: int = BOOTSTRAP_SEED) -> Comparison:
     """All statistics for one metric. ``binary``: values are 1 (right) / 0 (wrong)."""
     clean, dropped = _clean(values)
     models = tuple(clean)
-    notes = [f"{m}: {plural(c, 'non-finite value')} left out" for m, c in dropped.items() if c]
+    odd_notes = []
     if binary:
         for m, per_query in clean.items():
             odd = [q for q, v in per_query.items() if v not in (0.0, 1.0)]
             if odd:
-                notes.append(f"{m}: {plural(len(odd), 'value')} neither 0 nor 1 left out (e.g. {odd[0]})")
+                odd_notes.append(f"{m}: {plural(len(odd), 'value')} neither 0 nor 1 left out (e.g. {odd[0]})")
                 clean[m] = {q: v for q, v in per_query.items() if v in (0.0, 1.0)}
-    if len(models) < 2:
-        notes.append("only one model: nothing to compare" if models else "no models")
     # One row per query id, one column per model, NaN where a model has no value.
     ids = sorted(set().union(*clean.values()))
     row = {q: i for i, q in enumerate(ids)}
     table = np.full((len(ids), len(models)), np.nan)
     for j, m in enumerate(models):
         table[[row[q] for q in clean[m]], j] = list(clean[m].values())
+    return compare_table(ValueTable(models, table, dropped), binary=binary, alpha=alpha,
+                         bootstrap_resamples=bootstrap_resamples, seed=seed, notes=odd_notes)
+
+
+def compare_table(values: ValueTable, *, binary: bool = False, alpha: float = 0.05,
+                  bootstrap_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                  notes: Sequence[str] = ()) -> Comparison:
+    """:func:`compare_models` on values already in a table (binary: every value 0 or 1)."""
+    models, table, dropped = values.models, values.table, values.dropped
+    all_notes = [f"{m}: {plural(c, 'non-finite value')} left out" for m, c in dropped.items() if c] + list(notes)
+    if len(models) < 2:
+        all_notes.append("only one model: nothing to compare" if models else "no models")
     common = table[~np.isnan(table).any(axis=1)]
-    base = Comparison(binary, alpha, models, len(common), notes=tuple(notes),
+    base = Comparison(binary, alpha, models, len(common), notes=tuple(all_notes),
                       bootstrap_resamples=bootstrap_resamples, bootstrap_seed=seed)
+    columns = [table[~np.isnan(table[:, j]), j] for j in range(len(models))]
     if binary:
         pairs = []
         for i, j in combinations(range(len(models)), 2):
-            # Counted on the table's columns (the same values as clean's): 45 pairs of 10 models.
+            # Counted on the table's columns: 45 pairs of 10 models.
             shared, only_a, only_b = discordant_columns(table[:, i], table[:, j])
             a, b = models[i], models[j]
-            pairs.append(PairComparison(a, b, len(clean[a]), len(clean[b]), shared,
+            pairs.append(PairComparison(a, b, len(columns[i]), len(columns[j]), shared,
                                         mcnemar=mcnemar_from_counts(shared, only_a, only_b),
                                         discordant=(only_a, only_b)))
-        return replace(base, accuracies=tuple(accuracy(m, list(clean[m].values()), alpha) for m in models),
+        return replace(base, accuracies=tuple(accuracy(m, columns[j].tolist(), alpha) for j, m in enumerate(models)),
                        omnibus=(cochran_q(common),), pairs=tuple(_holm_family(pairs, "mcnemar")))
-    groups = {m: table[~np.isnan(table[:, j]), j] for j, m in enumerate(models)}
+    groups = dict(zip(models, columns))
     summaries = tuple(summarize(m, groups[m], dropped[m], confidence=1 - alpha,
                                 resamples=bootstrap_resamples, seed=seed) for m in models)
     pairs = [_pair(models[i], models[j], table[:, i], table[:, j], alpha)

@@ -254,3 +254,20 @@ def test_random_degenerate_inputs_never_crash_and_never_give_nan():
             assert all(p is None or 0.0 <= p <= 1.0 for p in _p_values(c))
             tests = list(c.omnibus) + [t for pair in c.pairs for t in pair.tests]
             assert all(t.p_value is not None or t.reason for t in tests)
+
+
+def test_numbers_are_cleaned_at_once_as_one_by_one():
+    """The vectorised path for numeric values keeps, converts and counts exactly as float() per value."""
+    from slm_energy_plugin.stats import core
+
+    cases = [
+        {"q1": 1, 2: 2.5, "q3": float("inf"), "q4": True, "q5": np.float64(3.0), "q6": float("nan"), "q7": -0.0},
+        {"q1": 0.1, "q2": 0.2},
+        {},
+        {"q1": 1.0, "q2": None, "q3": "2.5", "q4": "x"},     # not all numbers: one by one
+    ]
+    for per_query in cases:
+        fast, slow = core._finite(per_query), core._finite_one_by_one(per_query)
+        assert fast == slow
+        assert [type(v) for v in fast[0].values()] == [float] * len(fast[0])
+        assert list(fast[0]) == list(slow[0])

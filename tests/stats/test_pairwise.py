@@ -195,6 +195,36 @@ def test_selection_equals_listing_every_walsh_average(kind, monkeypatch):
             assert got == pytest.approx([diffs[0], diffs[(len(diffs) + 1) // 2 - 1], diffs[-1]], rel=1e-12)
 
 
+def _walsh_counts(d: np.ndarray, value: float) -> tuple[int, int]:
+    """Brute force: how many Walsh sums d_i + d_j (i <= j, added as floats) are < and <= value."""
+    below = at_most = 0
+    for r0 in range(0, len(d), 500):      # 500 rows at a time: 5e7 sums never held at once
+        rows = np.arange(r0, min(r0 + 500, len(d)))
+        sums = d[rows, None] + d[None, :]
+        upper = np.arange(len(d))[None, :] >= rows[:, None]
+        below += int(np.count_nonzero((sums < value) & upper))
+        at_most += int(np.count_nonzero((sums <= value) & upper))
+    return below, at_most
+
+
+@pytest.mark.parametrize("kind", ["log ratios", "rounded"])
+def test_hl_at_10000_queries_picks_the_exact_order_statistics(kind):
+    """The size the report compares (10,000 shared queries: 5e7 Walsh sums): every sum the
+    selection returns has exactly the rank asked for, counted by brute force over all sums."""
+    n = 10_000
+    if kind == "log ratios":
+        d = np.log(RNG.lognormal(0, 0.2, n)) - np.log(RNG.lognormal(0.1, 0.2, n))
+    else:   # many ties, as rounded meter readings give
+        d = np.round(RNG.lognormal(0, 0.3, n), 2) - np.round(RNG.lognormal(0, 0.3, n), 2)
+    d = np.sort(d)
+    sums = hl._PairSums(d, d, triangular=True)
+    k, _, _ = hl.signed_rank_rank(n, 0.05)
+    ranks = sorted([k, sums.total + 1 - k, sums.total // 2, sums.total // 2 + 1])
+    for rank, value in zip(ranks, sums.select(ranks)):
+        below, at_most = _walsh_counts(d, value)
+        assert below < rank <= at_most, (rank, value, below, at_most)
+
+
 def test_hl_on_many_tied_values_is_exact():
     d = RNG.integers(0, 3, 3000).astype(float)     # e.g. token counts that often coincide
     est = hl.paired_shift(d)
