@@ -30,7 +30,7 @@ from ..stats.build import StatsReport, build_report, choose_metrics
 from ..stats.frame_stats import value_table
 from .run_input import RunInput
 from . import sequential_tables as seq
-from .sequential_lines import load_level_sentence
+from .sequential_lines import interval_text, load_level_sentence
 from .stats_words import method_sentence, section_sentences
 from .verdicts import trust_lines
 
@@ -179,7 +179,7 @@ def sequential_html(runs: Sequence[seq.SequentialRun]) -> str:
         head = ["pair (first / second)", "metric", "verdict", "queries to verdict", "ratio (geometric mean per query)",
                 "always-valid CI", f"query energy to verdict (J, {seq.energy_words(run.provenance)})"]
         table = _table(head + (["why"] if reasons else []), [
-            [row.pair, row.metric, row.decision, row.after_queries, num(row.ratio), seq.interval_text(row.ci),
+            [row.pair, row.metric, row.decision, row.after_queries, num(row.ratio), interval_text(row.ci),
              num(row.energy_j)] + ([row.reason or ""] if reasons else []) for row in rows])
         title = f"<h3>Run {esc(run.run_id)}: {esc(', '.join(run.models))}</h3>" if len(shown) > 1 else ""
         alpha, margin = float(block["alpha"]), float(block["equivalence_margin"])

@@ -24,9 +24,6 @@ from ..safety import redact_tree
 from ..stats.build import StatsReport
 from ..number_format import num, plural
 from .sequential_lines import PROVENANCE_WORDS, sequential_lines
-# Named here for html_report.py (``seq.interval_text``), which another branch owns this round; the helper
-# itself lives in sequential_lines. Callers new or edited import it from there.
-from .sequential_lines import interval_text as interval_text
 
 UNTIL_DECIDED = "decided"     # settings.until of a sequential run (--energy-until decided)
 SCALE = "ratio of geometric means per query (first / second model)"
