@@ -176,6 +176,12 @@ def safe_message(text: str, *, one_line: bool = False) -> str:
     return redact_text(strip_controls(text, one_line=one_line))
 
 
+# Exact types a JSON parser builds that hold no text: passed through without a call (not subclasses:
+# a str subclass is still text, and is checked by isinstance below).
+_SCALARS = frozenset({int, float, bool, type(None)})
+_PLAIN = _SCALARS | {str, dict, list, tuple}
+
+
 def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
     """JSON-like ``value`` with every string passed through :func:`safe_message` (dict keys
     included), except the values of the keys in ``keep`` (measured data such as a model's answer).
@@ -194,12 +200,13 @@ def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
         return found
 
     def walk(item: Any) -> Any:
-        if isinstance(item, str):
+        kind = type(item)
+        if kind is str:
             return text(item)
-        if isinstance(item, dict):
+        if kind is dict or (kind not in _PLAIN and isinstance(item, dict)):
             out: dict[Any, Any] = {}
             for key, inner in item.items():
-                if not isinstance(key, str):
+                if type(key) is not str and not isinstance(key, str):
                     out[key] = walk(inner)
                     continue
                 if key in keep:
@@ -208,10 +215,20 @@ def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
                 named = keys.get(key)
                 if named is None:
                     named = keys[key] = (text(key), is_secret_name(key))
-                out[named[0]] = MASK if named[1] and isinstance(inner, str) and inner else walk(inner)
+                if named[1] and isinstance(inner, str) and inner:
+                    out[named[0]] = MASK
+                elif type(inner) in _SCALARS:   # most values: no call (a file holds millions of numbers)
+                    out[named[0]] = inner
+                elif type(inner) is str:
+                    found = done.get(inner)
+                    out[named[0]] = text(inner) if found is None else found
+                else:
+                    out[named[0]] = walk(inner)
             return out
-        if isinstance(item, (list, tuple)):
-            return [walk(inner) for inner in item]
+        if kind is list or kind is tuple or (kind not in _PLAIN and isinstance(item, (list, tuple))):
+            return [inner if type(inner) in _SCALARS else walk(inner) for inner in item]
+        if kind not in _PLAIN and isinstance(item, str):
+            return text(item)
         return item
 
     return walk(value)
