@@ -180,6 +180,7 @@ def safe_message(text: str, *, one_line: bool = False) -> str:
 # a str subclass is still text, and is checked by isinstance below).
 _SCALARS = frozenset({int, float, bool, type(None)})
 _PLAIN = _SCALARS | {str, dict, list, tuple}
+_KEEP, _MASK, _WALK = range(3)     # what a dict key's value gets in redact_tree
 
 
 def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
@@ -191,12 +192,20 @@ def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
     labels, units, flags) hundreds of thousands of times, and the patterns cost far more than a
     dictionary look-up."""
     done: dict[str, str] = {}
-    keys: dict[str, tuple[str, bool]] = {}   # a key as written, and whether it names a secret
+    # A key as written -> (the key redacted, what its value gets): decided once per distinct key.
+    keys: dict[str, tuple[str, int]] = {}
 
     def text(item: str) -> str:
         found = done.get(item)
         if found is None:
             found = done[item] = safe_message(item)
+        return found
+
+    def key_of(key: str) -> tuple[str, int]:
+        if key in keep:
+            found = keys[key] = (key, _KEEP)
+        else:
+            found = keys[key] = (text(key), _MASK if is_secret_name(key) else _WALK)
         return found
 
     def walk(item: Any) -> Any:
@@ -209,21 +218,17 @@ def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
                 if type(key) is not str and not isinstance(key, str):
                     out[key] = walk(inner)
                     continue
-                if key in keep:
-                    out[key] = inner
-                    continue
-                named = keys.get(key)
-                if named is None:
-                    named = keys[key] = (text(key), is_secret_name(key))
-                if named[1] and isinstance(inner, str) and inner:
-                    out[named[0]] = MASK
+                name, action = keys.get(key) or key_of(key)
+                if action == _KEEP:
+                    out[name] = inner
                 elif type(inner) in _SCALARS:   # most values: no call (a file holds millions of numbers)
-                    out[named[0]] = inner
+                    out[name] = inner
+                elif action == _MASK and isinstance(inner, str) and inner:
+                    out[name] = MASK
                 elif type(inner) is str:
-                    found = done.get(inner)
-                    out[named[0]] = text(inner) if found is None else found
+                    out[name] = done.get(inner) or text(inner)
                 else:
-                    out[named[0]] = walk(inner)
+                    out[name] = walk(inner)
             return out
         if kind is list or kind is tuple or (kind not in _PLAIN and isinstance(item, (list, tuple))):
             return [inner if type(inner) in _SCALARS else walk(inner) for inner in item]
