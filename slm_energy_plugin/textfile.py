@@ -76,16 +76,22 @@ _DECODERS = {
 }
 
 
+_CONTAINERS = frozenset({dict, list})   # what the decoder builds that nests (exact types: nothing else)
+
+
 def _depth_over(value: Any, limit: int | None) -> int:
-    """The depth, one level at a time (a comprehension per level, no per-item stack entries);
-    with ``limit``, the walk stops as soon as it is known to be exceeded (returns ``limit + 1``)."""
-    depth, level = 0, [value] if isinstance(value, (dict, list)) else []
+    """The depth of a decoded value, one level at a time (comprehensions per level, no per-item
+    stack entries; dicts and lists apart, so no per-item branch); with ``limit``, the walk stops as
+    soon as it is known to be exceeded (returns ``limit + 1``)."""
+    depth, level = 0, [value] if type(value) in _CONTAINERS else []
     while level:
         depth += 1
         if limit is not None and depth > limit:
             return depth
-        level = [child for item in level for child in (item.values() if isinstance(item, dict) else item)
-                 if isinstance(child, (dict, list))]
+        dicts = [item for item in level if type(item) is dict]
+        lists = [item for item in level if type(item) is list] if len(dicts) < len(level) else []
+        level = ([child for item in dicts for child in item.values() if type(child) in _CONTAINERS]
+                 + [child for item in lists for child in item if type(child) in _CONTAINERS])
     return depth
 
 

@@ -19,6 +19,21 @@ def test_depth_bound_is_exact_between_the_shortcut_and_the_recursion_limit() -> 
         parse_json(_nested(MAX_DEPTH + 1), "f.json")
 
 
+@pytest.mark.parametrize("opener, closer", [("[", "]"), ('{"x": [', "]}"), ('[{"x": ', "}]")])
+def test_depth_bound_counts_lists_and_dicts_mixed(opener: str, closer: str) -> None:
+    # The walk takes a level's dicts and lists apart: a level of both, and lists inside dicts
+    # inside lists, still count one level each, beside shallow siblings of either kind.
+    per_step = opener.count("[") + opener.count("{")
+
+    def doc(levels: int) -> str:
+        steps, rest = divmod(levels, per_step)
+        return '[[], {}, ' + opener * steps + "[" * rest + "1" + "]" * rest + closer * steps + ', {"y": []}]'
+
+    assert parse_json(doc(MAX_DEPTH - 1), "f.json") is not None
+    with pytest.raises(ConfigError, match="nested more than"):
+        parse_json(doc(MAX_DEPTH), "f.json")
+
+
 def test_many_brackets_but_shallow_is_accepted() -> None:
     text = '{"a": [' + ", ".join(["[]", "{}"] * 100) + '], "s": "' + "[" * 200 + '"}'
     assert len(parse_json(text, "f.json")["a"]) == 200
