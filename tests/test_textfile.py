@@ -55,3 +55,13 @@ def test_refusals_name_the_file(text: str, message: str) -> None:
 def test_nan_as_null_and_numbers_at_the_bound() -> None:
     assert parse_json("[NaN, Infinity]", "f.json", nan_as_null=True) == [None, None]
     assert parse_json("[" + "9" * 64 + "]", "f.json") == [int("9" * 64)]
+
+
+def test_long_digit_runs_inside_strings_are_text_and_long_literals_beside_them_refused() -> None:
+    # A run of number characters in a string sends the parse through the bounded callbacks: still
+    # accepted; a long literal elsewhere in a big document is refused however the text starts.
+    digits = "1234567890" * 10
+    assert parse_json(f'{{"hash": "{digits}", "n": 1.5e-07}}', "f.json") == {"hash": digits, "n": 1.5e-07}
+    rows = ", ".join(f'{{"q": "q{i:05d}", "e": {i * 1.1e-7}}}' for i in range(2000))
+    with pytest.raises(ConfigError, match="a number of 70 characters"):
+        parse_json(f'{{"rows": [{rows}], "n": {"7" * 70}}}', "f.json")
