@@ -37,7 +37,7 @@ import pandas as pd
 
 from ..energy.reading import NO_FIGURE_METHODS
 from .metrics import METRICS, get_metric
-from .records import COUNTED_OUTCOMES, ModelRun
+from .records import COUNTED_OUTCOMES, ModelRun, QueryRecord
 from .storage import load_sources
 
 
@@ -162,6 +162,23 @@ def _energy_method(methods: Mapping[str, str]) -> str:
     return ",".join(f"{c}={m}" for c, m in sorted(methods.items()) if m not in NO_FIGURE_METHODS)
 
 
+def _energy_methods(records: Sequence[QueryRecord]) -> list[str]:
+    """Each record's energy_method; the text built once per distinct set of labels (a run's
+    records carry the same few, and building it was a sixth of the table's time)."""
+    built: dict[tuple[tuple[str, str], ...], str] = {}
+    out = []
+    for record in records:
+        if record.energy is None:
+            out.append("")
+            continue
+        key = tuple(record.energy.methods.items())
+        found = built.get(key)
+        if found is None:
+            found = built[key] = _energy_method(record.energy.methods)
+        out.append(found)
+    return out
+
+
 _SEP = "\x1f"   # joins JSON path parts while flattening; no field name contains it
 
 
@@ -185,7 +202,7 @@ def _run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
     derived: dict[str, Any] = {
         "run_id": run.run_id, "host": str(run.machine.get("hostname") or "unknown"), "source_file": source,
         "source_format": run.source_format,
-        "energy_method": ["" if r.energy is None else _energy_method(r.energy.methods) for r in run.records],
+        "energy_method": _energy_methods(run.records),
         "estimated": [r.energy is not None and r.energy.provenance in ("estimated", "mixed") for r in run.records],
         "model": run.alias, "alias_in_file": alias_in_file,
         "query_id": [r.query_id for r in run.records],
@@ -220,7 +237,7 @@ def _lean_run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFr
     columns: dict[str, Any] = {
         "run_id": run.run_id, "host": str(run.machine.get("hostname") or "unknown"), "source_file": source,
         "source_format": run.source_format,
-        "energy_method": ["" if r.energy is None else _energy_method(r.energy.methods) for r in records],
+        "energy_method": _energy_methods(records),
         "estimated": [r.energy is not None and r.energy.provenance in ("estimated", "mixed") for r in records],
         "model": run.alias, "alias_in_file": alias_in_file, "query_id": [r.query_id for r in records],
     }
