@@ -111,7 +111,9 @@ def _read_fast(text: str) -> Any:
     :data:`MAX_NUMBER_CHARS` never comes here (jiter has no such bound). A BOM fails here too
     (not JSON), and is refused in json's words."""
     try:
-        return from_json(text, allow_inf_nan=False)
+        # Keys only are cached (few, repeated in every record): caching every short value string too
+        # cost a fifth more time than it saved.
+        return from_json(text, allow_inf_nan=False, cache_strings="keys")
     except (ValueError, TypeError):     # TypeError: a str holding a lone surrogate
         return _UNREAD
 
