@@ -78,7 +78,7 @@ def _numbers(count: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     out = []
     for _ in range(count):
-        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 30))).lstrip("0") or "0"
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 56))).lstrip("0") or "0"
         sign = rng.choice(["", "-"])
         out.append(sign + digits)
         mantissa = digits[:1] + ("." + digits[1:] if len(digits) > 1 else "")
