@@ -83,26 +83,27 @@ def _task_of(record: QueryRecord) -> str:
 def _row(model: str, task: str, records: Sequence[QueryRecord]) -> EfficiencyRow:
     counted = [r for r in records if r.outcome in COUNTED_OUTCOMES]
     scored = [r for r in counted if r.scores and r.scores.get("correct") is not None]
-    errors = sum(1 for r in records if r.outcome not in COUNTED_OUTCOMES)
+    errors = len(records) - len(counted)
     n, k = len(scored), sum(1 for r in scored if bool(r.scores.get("correct")))
     accuracy = k / n if n else None
     low, high = wilson_interval(k, n) if n else (None, None)
     score_values = [float(r.scores["score"]) for r in scored if r.scores.get("score") is not None]
-    with_energy = [r for r in scored if r.energy_kwh is not None]
-    mean_j = (sum(r.energy_kwh for r in with_energy) * J_PER_KWH / len(with_energy)  # type: ignore[misc]
-              if with_energy else None)
+    # The scored answers' readings with an energy figure (record.energy_kwh is not None), in order.
+    energies = [e for r in scored if (e := r.energy) is not None and e.total_kwh is not None]
+    mean_j = (sum(e.total_kwh for e in energies) * J_PER_KWH / len(energies)  # type: ignore[misc]
+              if energies else None)
     per_correct = per_kj = None
     if mean_j is not None and mean_j > 0 and accuracy:
         per_correct = mean_j / accuracy
         per_kj = accuracy / (mean_j / 1000.0)
-    provenance = combine_provenance(r.energy.provenance for r in with_energy if r.energy is not None)
+    provenance = combine_provenance({e.provenance for e in energies})
     chance = _chance(scored)
     at_chance = chance is not None and low is not None and low <= chance
     return EfficiencyRow(
         model=model, task=task, scored=n, correct=k, errors=errors, accuracy=accuracy,
         ci_low=low, ci_high=high,
         mean_score=sum(score_values) / len(score_values) if score_values else None,
-        energy_per_query_j=mean_j, energy_records=len(with_energy), energy_per_correct_j=per_correct,
+        energy_per_query_j=mean_j, energy_records=len(energies), energy_per_correct_j=per_correct,
         correct_per_kj=per_kj, stars=None if at_chance else star_rating(per_correct), pareto=None,
         provenance=provenance, chance=chance, at_chance=at_chance,
     )
@@ -137,8 +138,9 @@ def efficiency_rows(runs: Iterable[ModelRun]) -> list[EfficiencyRow]:
     """One row per (model, task) that has at least one scored answer, tasks in first-seen order."""
     grouped: dict[tuple[str, str], list[QueryRecord]] = {}
     for run in runs:
+        alias = run.alias
         for record in run.records:
-            grouped.setdefault((_task_of(record), run.alias), []).append(record)
+            grouped.setdefault((_task_of(record), alias), []).append(record)
     rows = [_row(model, task, recs) for (task, model), recs in grouped.items()]
     rows = [r for r in rows if r.scored > 0]
     by_task: dict[str, list[EfficiencyRow]] = {}

@@ -33,11 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..energy.reading import NO_FIGURE_METHODS
 from .metrics import METRICS, get_metric
-from .records import COUNTED_OUTCOMES, ModelRun
+from .records import COUNTED_OUTCOMES, ModelRun, QueryRecord, combine_provenance
 from .storage import load_sources
 
 
@@ -162,6 +163,35 @@ def _energy_method(methods: Mapping[str, str]) -> str:
     return ",".join(f"{c}={m}" for c, m in sorted(methods.items()) if m not in NO_FIGURE_METHODS)
 
 
+def _energy_methods(records: Sequence[QueryRecord]) -> list[str]:
+    """Each record's energy_method (see :func:`_method_columns`)."""
+    return _method_columns(records)[0]
+
+
+def _method_columns(records: Sequence[QueryRecord]) -> tuple[list[str], list[bool], set[str]]:
+    """Each record's energy_method and estimated flag, and the provenances found (records with
+    energy only). All three depend on a record's method labels only: each is worked out once per
+    distinct set of labels (a run's records carry the same few; per record, this was a third of
+    the lean table's time)."""
+    built: dict[tuple[tuple[str, str], ...], tuple[str, bool]] = {}
+    texts, estimated, found = [], [], set()
+    for record in records:
+        energy = record.energy
+        if energy is None:
+            texts.append("")
+            estimated.append(False)
+            continue
+        key = tuple(energy.methods.items())
+        known = built.get(key)
+        if known is None:
+            kind = energy.provenance
+            found.add(kind)
+            known = built[key] = (_energy_method(energy.methods), kind in ("estimated", "mixed"))
+        texts.append(known[0])
+        estimated.append(known[1])
+    return texts, estimated, found
+
+
 _SEP = "\x1f"   # joins JSON path parts while flattening; no field name contains it
 
 
@@ -185,7 +215,7 @@ def _run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
     derived: dict[str, Any] = {
         "run_id": run.run_id, "host": str(run.machine.get("hostname") or "unknown"), "source_file": source,
         "source_format": run.source_format,
-        "energy_method": ["" if r.energy is None else _energy_method(r.energy.methods) for r in run.records],
+        "energy_method": _energy_methods(run.records),
         "estimated": [r.energy is not None and r.energy.provenance in ("estimated", "mixed") for r in run.records],
         "model": run.alias, "alias_in_file": alias_in_file,
         "query_id": [r.query_id for r in run.records],
@@ -217,29 +247,30 @@ def _lean_run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFr
     ten times faster than the full table for 10 models x 10,000 queries."""
     records = run.records
     rounds = [max(1, r.rounds) for r in records]
+    methods, estimated, provenances = _method_columns(records)
     columns: dict[str, Any] = {
         "run_id": run.run_id, "host": str(run.machine.get("hostname") or "unknown"), "source_file": source,
-        "source_format": run.source_format,
-        "energy_method": ["" if r.energy is None else _energy_method(r.energy.methods) for r in records],
-        "estimated": [r.energy is not None and r.energy.provenance in ("estimated", "mixed") for r in records],
+        "source_format": run.source_format, "energy_method": methods, "estimated": estimated,
         "model": run.alias, "alias_in_file": alias_in_file, "query_id": [r.query_id for r in records],
     }
     for column, metric in _DERIVED_METRICS.items():
-        extract = METRICS[metric].extract
-        columns[column] = [math.nan if (v := extract(r)) is None else float(v) for r in records]
+        # None (no figure) becomes NaN in the float conversion itself.
+        columns[column] = np.array(list(map(METRICS[metric].extract, records)), dtype=float)
     columns.update({
         "outcome": [r.outcome for r in records], "task": [r.task for r in records],
         "tokens_input": [r.tokens_input for r in records], "tokens_output": [r.tokens_output for r in records],
         "duration_s": [r.duration_s for r in records], "ttft_s": [r.ttft_s for r in records],
         "decode_s": [r.decode_s for r in records], "energy_kwh": [r.energy_kwh for r in records],
         "emissions_kg": [r.emissions_kg for r in records], "sequence": [r.sequence for r in records],
-        "model_id": run.info.model_id, "model_energy_provenance": run.energy_provenance,
+        # run.energy_provenance, from the provenances found above (it depends on which occur only).
+        "model_id": run.info.model_id, "model_energy_provenance": combine_provenance(provenances),
     })
     for name in LEAN_EXTRA_FIELDS:
         if any(name in r.extra for r in records):
             columns[f"extra.{name}"] = [r.extra.get(name) for r in records]
     frame = pd.DataFrame(columns)
-    frame = frame.loc[frame.index.repeat(rounds)].reset_index(drop=True)
+    if max(rounds, default=1) > 1:      # one row per round (a copy of every column: only when needed)
+        frame = frame.loc[frame.index.repeat(rounds)].reset_index(drop=True)
     frame.insert(list(frame.columns).index("query_id") + 1, "round", [i + 1 for n in rounds for i in range(n)])
     return frame
 

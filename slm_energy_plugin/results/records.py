@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
+from ..bulk import frozen_instance
 from ..energy.intensity import CarbonContext
 from ..energy.reading import EnergyReading, PowerBaseline
 from .schema import SCHEMA_VERSION, check_fields
@@ -97,34 +98,36 @@ class QueryRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], model: str, position: int) -> "QueryRecord":
         """Read an extended record, or a seed-format one (only the seed fields present)."""
-        energy = data.get("energy")
-        sequence = data.get("timestamp", position)
-        return cls(
-            model=model,
+        get = data.get
+        energy = get("energy")
+        sequence = get("timestamp", position)
+        # Without __init__ (see bulk.frozen_instance): every field, in the order declared above.
+        return frozen_instance(cls, {
+            "model": model,
             # Seed files have no ids: queries are numbered by their position in the file,
             # which matches the suite's numbering of data/queries.txt.
-            query_id=str(data.get("query_id") or f"q{position + 1:03d}"),
-            query=str(data.get("query", "")),
-            response=str(data.get("response", "")),
-            tokens_input=int(data.get("tokens_input") or 0),
-            tokens_output=int(data.get("tokens_output") or 0),
-            duration_s=float(data.get("duration_s") or 0.0),
-            sequence=int(sequence) if isinstance(sequence, (int, float)) else position,
-            outcome=str(data.get("outcome", "passed")),
-            test_id=str(data.get("test_id", "")),
-            started_at=str(data.get("started_at", "")),
-            rounds=int(data.get("rounds", 1)),
-            energy=EnergyReading.from_dict(energy) if energy else None,
-            net_energy_kwh=data.get("net_energy_kwh"),
-            emissions_kg=data.get("emissions"),
-            ttft_s=data.get("ttft_s"),
-            decode_s=data.get("decode_s"),
-            error=data.get("error"),
-            task=data.get("task"),
-            expected=data.get("expected"),
-            scores=dict(data.get("scores") or {}),
-            extra=dict(data.get("extra") or {}),
-        )
+            "query_id": str(get("query_id") or f"q{position + 1:03d}"),
+            "query": str(get("query", "")),
+            "response": str(get("response", "")),
+            "tokens_input": int(get("tokens_input") or 0),
+            "tokens_output": int(get("tokens_output") or 0),
+            "duration_s": float(get("duration_s") or 0.0),
+            "sequence": int(sequence) if isinstance(sequence, (int, float)) else position,
+            "outcome": str(get("outcome", "passed")),
+            "test_id": str(get("test_id", "")),
+            "started_at": str(get("started_at", "")),
+            "rounds": int(get("rounds", 1)),
+            "energy": EnergyReading.from_dict(energy) if energy else None,
+            "net_energy_kwh": get("net_energy_kwh"),
+            "emissions_kg": get("emissions"),
+            "ttft_s": get("ttft_s"),
+            "decode_s": get("decode_s"),
+            "error": get("error"),
+            "task": get("task"),
+            "expected": get("expected"),
+            "scores": dict(get("scores") or {}),
+            "extra": dict(get("extra") or {}),
+        })
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from .events import Event, RunEvent
 from .records import ModelRun, validate_model_dict
 from .schema import MEASURED_TEXT, finite_or_null, upgrade
 from ..paths import unwritable_reason
-from ..safety import redact_tree
+from ..safety import redact_tree, redaction_may_change
 from ..textfile import parse_json, read_text
 
 MODEL_FILE_PREFIX = "environmental_data_"
@@ -199,8 +199,13 @@ def load_model_file(path: Path) -> ModelRun:
 
     Every text but the measured one is passed through the redactor, as ingestion does: a file
     written before secrets were redacted (or edited since) shows none to compare, report, export,
-    plot or any other reader (they all read model files here)."""
-    data = redact_tree(parse_json(read_text(path), str(path)), MEASURED_TEXT)
+    plot or any other reader (they all read model files here). The walk is skipped where the
+    text shows it would change nothing (see ``safety.redaction_may_change``)."""
+    text = read_text(path)
+    data = parse_json(text, str(path))
+    if redaction_may_change(text, MEASURED_TEXT):
+        data = redact_tree(data, MEASURED_TEXT)
+    del text
     try:
         if isinstance(data, dict):
             data = upgrade(data)

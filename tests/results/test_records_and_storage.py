@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -106,3 +107,28 @@ def test_latest_run_dir_and_load_runs(tmp_path: Path) -> None:
     storage.write_model_runs(newer, [model_run("b"), model_run("c")])
     assert storage.latest_run_dir(tmp_path) == newer
     assert [r.alias for r in storage.load_runs([newer, older / "environmental_data_a.json"])] == ["b", "c", "a"]
+
+
+@pytest.mark.parametrize("data", [
+    record("q007", 2e-6, 0.2).to_dict(),                                     # every field of ours
+    {"query": "q", "response": "r", "emissions": None, "duration_s": 1, "tokens_input": 3,
+     "tokens_output": 4, "timestamp": 2},                                  # the seed's fields only
+    {"query": "q", "energy": {"window_s": 1, "cpu_kwh": 1e-6, "methods": {"cpu": "rapl"}}},
+])
+def test_records_read_without_init_equal_the_ones_init_makes(data: dict[str, object]) -> None:
+    # from_dict builds instances without __init__ (bulk.frozen_instance): each must hold every
+    # field, equal to, hashable and printed as the instance the dataclass's own __init__ makes.
+    read = QueryRecord.from_dict(data, model="m", position=6)
+    assert list(vars(read)) == [f.name for f in dataclasses.fields(QueryRecord)]
+    if read.energy is not None:   # and the cached figures, filled as the properties would
+        assert list(vars(read.energy)) == [f.name for f in dataclasses.fields(EnergyReading)] + [
+            "total_kwh", "provenance"]
+    made = QueryRecord(**{f.name: getattr(read, f.name) for f in dataclasses.fields(QueryRecord)})
+    assert read == made and repr(read) == repr(made) and read.energy_kwh == made.energy_kwh
+    if read.energy is not None:
+        energy = EnergyReading(**{f.name: getattr(read.energy, f.name) for f in dataclasses.fields(EnergyReading)})
+        assert (read.energy == energy and read.energy.total_kwh == energy.total_kwh
+                and read.energy.provenance == energy.provenance)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read.query = "changed"  # type: ignore[misc]
+    assert dataclasses.replace(read, model="n").model == "n"
