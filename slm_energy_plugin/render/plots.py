@@ -298,6 +298,9 @@ def _render(spec: PlotSpec, fig: Figure, out_dir: Path | None, formats: Sequence
 # Room drawn around the figure (inches: left, bottom, right, top): what the tight box would take
 # beyond the figure's edges (slanted names, a suptitle above, the caption below) must be on the canvas.
 MARGINS = (1.0, 1.5, 1.0, 0.75)
+# Drawings again with doubled margins before the canvas is taken as it is (ink at its edge for good:
+# a background that is not white everywhere).
+MAX_REDRAWS = 3
 @dataclass(frozen=True)
 class _Raster:
     """One Agg drawing of a figure: the pixels with the caption, the rows above the caption, and
@@ -307,11 +310,12 @@ class _Raster:
     box: tuple[int, int, int, int]      # top, bottom (with caption), left, right: the file PNG
     bare_bottom: int            # the bottom of the caption-free PNG: its rows are the file PNG's first rows
     box_inches: Any             # matplotlib Bbox of ``box`` in the figure's inches
+    dpi: float                  # pixels per inch of the drawing
 
     def pngs(self) -> tuple[bytes, bytes]:
         """The file PNG (with the caption) and the report's PNG (without: the same first rows)."""
         top, bottom, left, right = self.box
-        return png_pair(self.pixels[top:bottom, left:right], self.bare_bottom - top)
+        return png_pair(self.pixels[top:bottom, left:right], self.bare_bottom - top, dpi=self.dpi)
 
 
 def _ink(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -369,7 +373,7 @@ def _raster(fig: Figure, margins: tuple[float, float, float, float] = MARGINS) -
     pixels = rgba[..., :3]
     rows, cols = _ink(rgba)
     if len(rows) and (rows[0] == 0 or cols[0] == 0 or rows[-1] == pixels.shape[0] - 1
-                      or cols[-1] == pixels.shape[1] - 1):
+                      or cols[-1] == pixels.shape[1] - 1) and margins[0] < MARGINS[0] * 2 ** MAX_REDRAWS:
         for text in captions:
             text.set_visible(True)
         return _raster(fig, tuple(2 * m for m in margins))  # type: ignore[arg-type]
@@ -379,7 +383,7 @@ def _raster(fig: Figure, margins: tuple[float, float, float, float] = MARGINS) -
            max(0, int(cols[0]) - pad), min(pixels.shape[1], int(cols[-1]) + 1 + pad))
     inches = Bbox.from_extents(box[2] / dpi - left, (pixels.shape[0] - box[1]) / dpi - bottom,
                                box[3] / dpi - left, (pixels.shape[0] - box[0]) / dpi - bottom)
-    return _Raster(pixels, box, min(bare_bottom, box[1]), inches)
+    return _Raster(pixels, box, min(bare_bottom, box[1]), inches, dpi)
 
 
 def _save_vector(fig: Figure, path: Path, fmt: str, raster: _Raster | None) -> None:

@@ -37,6 +37,10 @@ RC_PARAMS: dict[str, Any] = {
     "figure.dpi": 100,
     "savefig.dpi": 120,
     "savefig.bbox": "tight",
+    # White, opaque: the run figures are cropped to what differs from the background (plots._raster).
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.transparent": False,
     "svg.fonttype": "none",      # text stays text in SVG: searchable, small
     "font.size": 9,
     "axes.titlesize": 10,

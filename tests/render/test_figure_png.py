@@ -40,3 +40,42 @@ def test_the_first_rows_may_be_one_row_or_all(rows: int) -> None:
 def test_anything_but_8_bit_rgb_is_refused(bad: np.ndarray) -> None:
     with pytest.raises(ValueError, match="uint8 RGB"):
         png_pair(bad, 2)
+
+
+def test_both_images_say_their_resolution_as_matplotlib_s_pngs_did() -> None:
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(1, 1))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    full, top = png_pair(np.zeros((10, 10, 3), np.uint8), 5, dpi=120)
+    for png in (full, top):   # whole pixels per metre: 4724, read back as 119.99 dpi
+        assert Image.open(io.BytesIO(png)).info["dpi"] == Image.open(buffer).info["dpi"]
+    assert "dpi" not in Image.open(io.BytesIO(png_pair(np.zeros((2, 2, 3), np.uint8), 1)[0])).info
+
+
+def test_a_figure_whose_background_is_not_white_is_drawn_a_bounded_number_of_times() -> None:
+    import matplotlib.pyplot as plt
+
+    from slm_energy_plugin.render import plots
+
+    fig = plt.figure(figsize=(2, 1), facecolor="black")   # ink everywhere: always at the canvas edge
+    try:
+        raster = plots._raster(fig)
+    finally:
+        plt.close(fig)
+    widest = (2 + 2 * plots.MARGINS[0] * 2 ** plots.MAX_REDRAWS) * raster.dpi
+    assert raster.pixels.shape[1] <= widest + 1
+    assert Image.open(io.BytesIO(raster.pngs()[0])).info["dpi"] == pytest.approx((raster.dpi,) * 2, abs=0.05)
+
+
+def test_the_project_style_keeps_figures_white_whatever_the_user_s_matplotlibrc_says() -> None:
+    import matplotlib
+
+    from slm_energy_plugin.render.style import apply_style
+
+    with matplotlib.rc_context({"figure.facecolor": "black", "savefig.transparent": True}):
+        apply_style()
+        assert matplotlib.colors.to_hex(matplotlib.rcParams["figure.facecolor"]) == "#ffffff"
+        assert not matplotlib.rcParams["savefig.transparent"]
