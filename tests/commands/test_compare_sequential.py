@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,12 +31,18 @@ FIXED_N = ("Wilcoxon p", "MWU p", "Kruskal-Wallis H", "Friedman chi2", "Hodges-L
 _MADE: dict[str, Path] = {}   # one real run per test process, shared by this module and the report's tests
 
 
+def use_queries(project: pytest.Pytester) -> None:
+    """The project's queries: QUERIES sums, unscored (written into each project that runs a session:
+    the run made once per process leaves a later test's fresh project untouched)."""
+    project.makefile(".txt", queries="".join(f"What is {i} + {i + 2}?\n" for i in range(QUERIES)))
+    (project.path / "answers.jsonl").unlink(missing_ok=True)
+
+
 def make_sequential_run(project: pytest.Pytester, keep: Path) -> Path:
     """A real ``--energy-until decided`` session (pytester, tiny models, 12 queries); its run folder, kept
     under ``keep``. Made once per process: every test reads it, a test that changes it copies it first."""
     if "run" not in _MADE:
-        project.makefile(".txt", queries="".join(f"What is {i} + {i + 2}?\n" for i in range(QUERIES)))
-        (project.path / "answers.jsonl").unlink()
+        use_queries(project)
         result = project.runpytest(*SEQUENTIAL)
         outcomes = result.parseoutcomes()
         assert outcomes.get("deselected", 0) > 0 and "failed" not in outcomes, result.stdout.str()[-3000:]
@@ -92,7 +99,8 @@ def test_the_real_cli_shows_the_verdicts_and_no_fixed_n_tests(sequential_run: Pa
     assert sorted(p["decision"] for p in block["pairs"]) == ["different", "different", "equivalent"]
     # No fixed-n test anywhere; the per-model values stay, with a legend that names only them.
     assert not [name for name in FIXED_N if name in out], out
-    assert "-- energy per query (J): 3 models" in out and "Median CI: percentile bootstrap" in flat
+    # The unit follows the values (an estimate of tiny models' queries: J or mJ, machine by machine).
+    assert re.search(r"-- energy per query \((?:m|µ)?J\): 3 models", out) and "Median CI: percentile bootstrap" in flat
     assert "Fixed-n tests (Wilcoxon, Mann-Whitney, Friedman, Kruskal-Wallis, McNemar) are not shown" in flat
     assert "Traceback" not in proc.stderr
 

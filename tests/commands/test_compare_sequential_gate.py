@@ -15,7 +15,7 @@ from slm_energy_plugin.stats.gate import GATE_TEST
 from slm_energy_plugin.stats.sequential_gate import SEQUENTIAL_GATE_TEST
 
 from ..conftest import run_dirs
-from .test_compare_sequential import QUERIES, block_of, make_sequential_run
+from .test_compare_sequential import QUERIES, block_of, make_sequential_run, use_queries
 
 _BASELINE: dict[str, Path] = {}
 
@@ -26,6 +26,7 @@ def runs(bench_project: pytest.Pytester, tmp_path_factory: pytest.TempPathFactor
     and queries capped at 12 tokens, as a baseline; each made once per process."""
     sequential = make_sequential_run(bench_project, tmp_path_factory.mktemp("sequential-run", numbered=True))
     if "run" not in _BASELINE:
+        use_queries(bench_project)   # this test's own project: the sequential run may come from another
         before = set(run_dirs(bench_project.path))
         result = bench_project.runpytest("--energy-models", "tiny-gpt2,tiny-qwen2,tiny-phi", "--energy-metrics",
                                          "tokens", "--energy-stops", "off", "--energy-max-new-tokens", "12",
