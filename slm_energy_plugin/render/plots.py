@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from ..bulk import collector_paused  # noqa: E402
+from ..errors import ConfigError  # noqa: E402
 from ..quality.efficiency import EfficiencyRow  # noqa: E402
 from . import figure_data as fd  # noqa: E402
 from .png_file import png_pair  # noqa: E402
@@ -267,7 +268,12 @@ def render_figures(specs: Sequence[PlotSpec], out_dir: Path | None, formats: Seq
     alone or after others: every step depends on the figure only.
     """
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise ConfigError(f"{out_dir}: not a folder; give a folder for the figures") from None
+        except OSError as exc:
+            raise ConfigError(f"{out_dir}: cannot make the figures' folder ({exc.strerror or exc})") from None
     done = []
     for spec in specs:
         with collector_paused():

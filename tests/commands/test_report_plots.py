@@ -42,3 +42,15 @@ def test_format_without_plots_is_refused_in_one_line(real_run: Path, tmp_path: P
     err = capsys.readouterr().err
     assert err.strip().splitlines() == ["slm-energy report: error: --format chooses the files --plots DIR writes; give --plots DIR too"]
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("command", ["plot", "report"])
+def test_a_file_where_the_figures_folder_should_be_is_one_usage_line(
+        real_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    where = ["-o", str(taken)] if command == "plot" else ["-o", str(tmp_path / "r.html"), "--plots", str(taken)]
+    assert main([command, str(real_run), *where]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"slm-energy {command}: error: {taken}: not a folder; give a folder for the figures"]
+    assert taken.read_text() == "not a folder" and not (tmp_path / "r.html").exists()
