@@ -74,10 +74,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(measuring, "slm-energy-measuring")
     if worker is None:
         try:
-            baseline = storage.load_runs([settings.compare]) if settings.compare else None
+            baseline = storage.load_sources([settings.compare]) if settings.compare else None
         except SlmEnergyError as exc:
             raise pytest.UsageError(f"--energy-compare: {exc}") from None
-        collecting = CollectingRole(settings, config, baseline)
+        collecting = CollectingRole(settings, config, *(baseline or (None, [])))
         config.stash[COLLECTING] = collecting
         config.pluginmanager.register(collecting, "slm-energy-collecting")
         if settings.until == "decided":   # issue 23: look after each query block, stop when decided

@@ -279,8 +279,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
                "a saved run (run folder or model JSON) to compare this session's models with, by alias", "PATH"),
     OptionSpec("compare-fail", str, None,
                "with --energy-compare: fail the session when a model's median rose by more than the threshold "
-               "and a one-sided paired Wilcoxon test on shared queries says so at 0.05, "
-               "e.g. energy:10%%,latency:5%%", "SPECS"),
+               "and a one-sided paired Wilcoxon test on shared queries says so at --energy-alpha, "
+               "e.g. energy:10%%,latency:5%%; for a sequential run (this one or the baseline) when the "
+               "always-valid interval of the ratio to the baseline lies above 1 at that run's alpha", "SPECS"),
     OptionSpec("dtype", _per_model(DTYPE_CHOICES), None,
                "weights' dtype: float32, bfloat16 or float16 for every model, or MODEL=DTYPE,... per model. "
                "Default: each model's registry value", "DTYPE"),

@@ -21,11 +21,12 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..finetune.tradeoff import AccuracyGateSpec, is_accuracy_spec, parse_accuracy_spec
-from ..stats.gate import GateResult, GateSpec, check_regressions, gate_failed, gate_lines, parse_gate_specs
+from ..stats.gate import GateSpec, gate_failed, gate_lines, parse_gate_specs
 from ..results.metrics import get_metric
 from ..number_format import plural
 from ..results.records import ModelRun
 from ..render import sequential_tables as seq
+from ..render.regression_gate import regression_gate
 from ..render.stats_export import render_csv, render_json
 from ..render.writer import WIDTH
 from ..render.stats_tables import render_markdown, report_lines
@@ -88,27 +89,6 @@ def _sequential_runs(runs: list[ModelRun], sources: list[str]) -> list[seq.Seque
     from ..results.run_manifest import read_manifests
 
     return seq.sequential_runs(runs, sources, read_manifests(sources))
-
-
-def _gate(runs: list[ModelRun], sequential: list[seq.SequentialRun], baseline: list[ModelRun],
-          baseline_sequential: list[seq.SequentialRun], specs: list[GateSpec], alpha: float) -> list[GateResult]:
-    """The regression gate: fixed-n, or, for the models of a sequential run (this one's, else the
-    baseline's), the always-valid verdict in that run's query order at that run's alpha."""
-    if not (sequential or baseline_sequential):
-        return check_regressions(runs, baseline, specs, alpha=alpha)
-    from ..stats.sequential_gate import RunDesign, check_regressions_sequential, design_of, query_order
-
-    designs: dict[str, RunDesign | str] = {}
-    order: dict[str, list[str]] = {}
-    for side, found in ((runs, sequential), (baseline, baseline_sequential)):
-        for run in found:
-            design = (design_of(run.block) if run.block is not None else
-                      f"the verdicts of its sequential run {run.run_id} cannot be read ({run.problem})")
-            if isinstance(design, str):
-                design += ", and a fixed-n test does not hold on its adaptively stopped queries"
-            for model in (m for m in side if m.alias in run.models and m.alias not in designs):
-                designs[model.alias], order[model.alias] = design, query_order(model)
-    return check_regressions_sequential(runs, baseline, specs, order, designs, alpha=alpha)
 
 
 def _reprojected(runs: list[ModelRun], region_name: str, pue: float | None) -> tuple[list[ModelRun], list[str]]:
@@ -193,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline:
         baseline, baseline_sources = load_sources([Path(args.baseline)])
         specs = specs or [GateSpec(n, None) for n in names if get_metric(n).lower_is_better]
-        gate = _gate(runs, sequential, baseline, _sequential_runs(baseline, baseline_sources), specs, args.alpha)
+        gate = regression_gate(runs, sequential, baseline, _sequential_runs(baseline, baseline_sources), specs,
+                               args.alpha)
 
     if args.format == "json":
         _emit(render_json(report, gate, {"sequential": seq.json_blocks(sequential)} if sequential else None))

@@ -161,6 +161,11 @@ def _sequential_run(key: str, runs: list[ModelRun], manifest: Mapping[str, Any] 
     return SequentialRun(key, models, provenance, redact_tree(manifest["sequential"]))
 
 
+def session_run(run_id: str, runs: Sequence[ModelRun], block: Mapping[str, Any]) -> SequentialRun:
+    """A pytest session's own sequential run, from the block it writes to its run.json (checked alike)."""
+    return _sequential_run(run_id, list(runs), {"run_id": run_id, "sequential": block})
+
+
 def problem_lines(runs: Sequence[SequentialRun]) -> list[str]:
     return [f"Sequential run {run.run_id} ({', '.join(run.models)}): its verdicts cannot be shown - {run.problem}."
             for run in runs if run.problem is not None]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pytest
 
@@ -33,10 +33,12 @@ if TYPE_CHECKING:
 class CollectingRole:
     """Rebuilds records from reports, journals them, writes the run folder and the summary."""
 
-    def __init__(self, settings: Settings, config: pytest.Config, baseline: list[ModelRun] | None) -> None:
+    def __init__(self, settings: Settings, config: pytest.Config, baseline: list[ModelRun] | None,
+                 baseline_sources: Sequence[str] = ()) -> None:
         self.settings = settings
         self.config = config
         self.baseline = baseline
+        self.baseline_sources = list(baseline_sources)   # its files: run.json beside them says if it was sequential
         self.gate_lines: list[str] = []
         self.collector = RunCollector(
             run_id=uuid.uuid4().hex[:12], started_at=utc_now(), machine={}, settings=settings.to_dict())
@@ -148,10 +150,19 @@ class CollectingRole:
             self.html_error = f"report.html not written: {type(exc).__name__}: {exc}"
 
     def _apply_gate(self, session: pytest.Session, runs: list[ModelRun]) -> None:
-        from ..stats.gate import check_regressions, gate_failed, gate_lines, session_specs
+        from ..render import sequential_tables as seq
+        from ..render.regression_gate import regression_gate
+        from ..results.run_manifest import read_manifests
+        from ..stats.gate import gate_failed, gate_lines, session_specs
 
         specs = session_specs(self.settings.compare_fail, self.settings.metrics)
-        results = check_regressions(runs, self.baseline or [], specs, alpha=self.settings.alpha)
+        baseline = self.baseline or []
+        # As `slm-energy compare` judges: a sequential run (this one, or the baseline) stopped on its data,
+        # so its models get the always-valid verdict, not a fixed-n test at a data-chosen size.
+        own = ([seq.session_run(self.collector.run_id, runs, self.sequential.to_dict())]
+               if self.sequential is not None and self.sequential.monitor is not None else [])
+        before = seq.sequential_runs(baseline, self.baseline_sources, read_manifests(self.baseline_sources))
+        results = regression_gate(runs, own, baseline, before, specs, alpha=self.settings.alpha)
         self.gate_lines = [f"compared with {self.settings.compare}"] + gate_lines(results, specs)
         if gate_failed(results) and session.exitstatus == pytest.ExitCode.OK:
             # Failing through the session status: raising in a hook would break the run instead.

@@ -100,3 +100,24 @@ def test_by_task_on_a_sequential_run_is_refused_in_one_line(runs: tuple[Path, Pa
         assert "is a sequential run (--energy-until decided)" in line
         assert "per-task fixed-n tests (McNemar, Wilson and Newcombe intervals) are not valid on its adaptively " \
                "stopped samples" in line and "--energy-until all" in line
+
+
+def test_the_sessions_own_gate_on_a_sequential_run_is_the_always_valid_verdict(
+        runs: tuple[Path, Path], bench_project: pytest.Pytester) -> None:
+    """``--energy-compare-fail`` in an ``--energy-until decided`` session judges as ``compare --fail`` does:
+    the run stopped on its data, so a fixed-n Wilcoxon test at its data-chosen size would not hold."""
+    from .test_compare_sequential import SEQUENTIAL
+
+    _, baseline = runs
+    use_queries(bench_project)
+    # "=": a path given as its own argument would move pytest's rootdir (the common ancestor of path arguments)
+    result = bench_project.runpytest(*SEQUENTIAL, f"--energy-compare={baseline}", "--energy-compare-fail", "tokens:10%")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-3000:] + result.stderr.str()
+    flat = " ".join(result.stdout.str().split())
+    assert f"compared with {baseline}" in flat
+    assert "tiny-qwen2: output tokens: REGRESSION above 10%: the always-valid interval lies above 1" in flat
+    gate = flat[flat.index(f"compared with {baseline}"):]
+    assert GATE_TEST not in gate and "p = " not in gate
+    # The gate written to run.json is the same verdict.
+    made = max(run_dirs(bench_project.path), key=lambda p: p.stat().st_mtime)
+    assert any("always-valid interval" in line for line in json.loads((made / "run.json").read_text())["gate"])
