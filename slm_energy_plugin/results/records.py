@@ -321,16 +321,18 @@ class ModelRun:
         )
 
 
-def validate_model_dict(data: Mapping[str, Any]) -> list[str]:
+def validate_model_dict(data: Mapping[str, Any], *, parsed: bool = False) -> list[str]:
     """Problems with a model file, as sentences; empty when it is valid.
 
     The types, bounds and required fields come from the field table (:mod:`.schema`); seed-format
     files (no ``schema_version``) need only the seed fields. Call it on an upgraded file
     (:func:`.schema.upgrade`): an older ``schema_version`` is reported here as not current.
+    ``parsed``: ``data`` is as a JSON parser built it, every key a string (see
+    :func:`.schema.validator_for`).
     """
     if not isinstance(data, Mapping):
         return ["the file does not hold a JSON object"]
-    problems = check_fields(dict(data))
+    problems = check_fields(dict(data), parsed=parsed)
     if problems or "schema_version" not in data:
         return problems
     if data["schema_version"] != SCHEMA_VERSION:

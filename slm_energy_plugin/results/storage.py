@@ -211,7 +211,7 @@ def load_model_file(path: Path) -> ModelRun:
             data = upgrade(data)
     except ValueError as exc:
         raise SlmEnergyError(f"{path}: {exc}") from None
-    problems = validate_model_dict(data)
+    problems = validate_model_dict(data, parsed=True)    # redaction and upgrades keep keys strings
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise SlmEnergyError(f"{path}: not an slm-energy or SLM Green Benchmark file: {problems[0]}{more}")
