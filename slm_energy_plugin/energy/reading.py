@@ -131,10 +131,14 @@ class EnergyReading:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "EnergyReading":
+    def from_dict(cls, data: Mapping[str, Any], *, adopt: bool = False) -> "EnergyReading":
+        """``adopt``: keep ``data``'s ``methods`` dict rather than a copy (validated data nothing
+        else holds, see ``QueryRecord.from_dict``)."""
         get = data.get
         cpu, gpu, ram = get("cpu_kwh"), get("gpu_kwh"), get("ram_kwh")
-        methods = dict(get("methods", {}))
+        methods = get("methods", {})
+        if not adopt:
+            methods = dict(methods)
         # Without __init__ (see bulk.frozen_instance): a file of 10,000 queries holds 10,000 readings.
         return frozen_instance(cls, {
             "duration_s": float(data["window_s"]),

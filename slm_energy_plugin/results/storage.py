@@ -216,7 +216,7 @@ def load_model_file(path: Path) -> ModelRun:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise SlmEnergyError(f"{path}: not an slm-energy or SLM Green Benchmark file: {problems[0]}{more}")
     alias = path.stem[len(MODEL_FILE_PREFIX):] if path.stem.startswith(MODEL_FILE_PREFIX) else path.stem
-    return ModelRun.from_dict(data, fallback_alias=alias)
+    return ModelRun.from_dict(data, fallback_alias=alias, adopt=True)   # data is validated and dropped here
 
 
 def model_files(run_dir: Path) -> list[Path]:
