@@ -147,3 +147,19 @@ def test_a_run_read_adopting_its_dicts_equals_one_read_with_copies() -> None:
     first["scores"]["score"], first["energy"]["methods"]["cpu"] = 0.0, "rapl"
     assert copied.records[0].scores == {"score": 1.0} and copied.records[0].energy is not None
     assert copied.records[0].energy.methods == ESTIMATED
+
+
+@pytest.mark.parametrize("secret", ["", "token=abc"])
+def test_a_long_number_in_a_model_file_is_refused_with_or_without_text_to_redact(tmp_path: Path,
+                                                                                  secret: str) -> None:
+    # load_model_file searches once for both (an over-long number, text redaction may change) and
+    # tells parse_json when there is no long number: a file holding one is still refused.
+    data = model_run().to_dict()
+    data["query_history"][0]["extra"] = {"note": secret}
+    text = json.dumps(data).replace('"tokens_input": 5', '"tokens_input": ' + "5" * 70, 1)
+    path = write(tmp_path / "environmental_data_m.json", text)
+    with pytest.raises(SlmEnergyError, match=r"environmental_data_m.json: a number of 70 characters \(more than 64\)"):
+        storage.load_model_file(path)
+    path.write_text(json.dumps(data))
+    assert storage.load_model_file(path).records[0].extra == ({"note": secret.replace("abc", "***")} if secret
+                                                              else {"note": ""})
