@@ -247,7 +247,7 @@ def redact_tree(value: Any, keep: frozenset[str] = frozenset()) -> Any:
 # A results file of 10,000 queries holds ~600,000 values; walking them costs more than parsing the
 # file. Every change redact_tree can make needs one of a few pieces of text in a string (or in a key),
 # and a string's characters stand as they are in the JSON text unless it holds a backslash escape.
-# So one search of the text for any of them (_MAY_CHANGE, a superset of every trigger) tells, when
+# So one search of the text for any of them (MAY_CHANGE_PATTERN, a superset of every trigger) tells, when
 # it finds none, that the walk would return the value unchanged:
 # - an escape ``\`` (a string then differs from its text: ``\u0074oken`` is ``token``);
 # - a control character strip_controls removes (below 0x20 only escaped, in JSON text; tab, line feed
@@ -273,7 +273,9 @@ def _letters_as_ignorecase(pattern: str) -> str:
                    else c for c in pattern)
 
 
-_MAY_CHANGE_PATTERN = "|".join((
+# Public: a reader that searches the same text for another pattern too searches for both at once
+# (see results/storage.py: a search costs the same for one pattern or two).
+MAY_CHANGE_PATTERN = "|".join((
     r"\\",
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{7f}-\x{9f}]",
     "://",
@@ -283,7 +285,7 @@ _MAY_CHANGE_PATTERN = "|".join((
 ))
 
 
-def _rust_search(pattern: str) -> Callable[[str], bool]:
+def rust_search(pattern: str) -> Callable[[str], bool]:
     """Whether ``pattern`` (Rust regex syntax) occurs in a text; True too when the text cannot be
     searched (a lone surrogate), so a caller never takes "cannot tell" for "absent"."""
     validator = SchemaValidator(core_schema.str_schema(pattern=pattern, regex_engine="rust-regex"))
@@ -297,7 +299,7 @@ def _rust_search(pattern: str) -> Callable[[str], bool]:
     return found
 
 
-_may_change = _rust_search(_MAY_CHANGE_PATTERN)
+_may_change = rust_search(MAY_CHANGE_PATTERN)
 
 
 @lru_cache(maxsize=8)

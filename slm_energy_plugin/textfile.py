@@ -86,9 +86,13 @@ _PLAIN_DECODERS = {
     nan_as_null: json.JSONDecoder(parse_constant=_constant_as_null if nan_as_null else _refuse_constant)
     for nan_as_null in (False, True)
 }
-# Every character a number literal is written with, as one: a literal over the bound is a run of
-# more than MAX_NUMBER_CHARS of them in the text (a run inside a string only costs the fast path).
-_NUMBER_CHARS_AS_ONE = str.maketrans(dict.fromkeys("-+.eE0123456789", "0"))
+# Every character a number literal is written with: a literal over the bound is a run of more than
+# MAX_NUMBER_CHARS of them in the text (a run inside a string only costs the fast path).
+_NUMBER_CHARS = "-+.eE0123456789"
+_NUMBER_CHARS_AS_ONE = str.maketrans(dict.fromkeys(_NUMBER_CHARS, "0"))
+# The same test as a regular expression (Rust regex syntax; "-" first in the class is itself), for a
+# caller that searches the text for other patterns anyway: it passes ``no_long_number`` to parse_json.
+LONG_NUMBER_PATTERN = f"[{_NUMBER_CHARS}]{{{MAX_NUMBER_CHARS + 1}}}"
 
 
 def _may_hold_long_number(text: str) -> bool:
@@ -134,17 +138,21 @@ def _depth_over(value: Any, limit: int | None) -> int:
     return depth
 
 
-def parse_json(text: str, name: str, *, nan_as_null: bool = False, max_bytes: int = MAX_JSON_BYTES) -> Any:
+def parse_json(text: str, name: str, *, nan_as_null: bool = False, max_bytes: int = MAX_JSON_BYTES,
+               no_long_number: bool = False) -> Any:
     """Parse untrusted JSON into plain values, or raise one line naming the file.
 
     Refuses text over ``max_bytes``, nesting deeper than :data:`MAX_DEPTH`, number literals longer
     than :data:`MAX_NUMBER_CHARS` (Python would otherwise spend quadratic time, or fail, converting
     them) and ``NaN``/``Infinity`` (not JSON; ``nan_as_null`` reads them as ``null`` instead, for
     journals written by versions that let them through).
+
+    ``no_long_number``: the caller has searched ``text`` for :data:`LONG_NUMBER_PATTERN` and found
+    none, so the search is not repeated here.
     """
     if len(text) > max_bytes:
         raise ConfigError(f"{name}: larger than {max_bytes:,} bytes; refused")
-    long_number = _may_hold_long_number(text)
+    long_number = not no_long_number and _may_hold_long_number(text)
     data = _UNREAD if long_number else _read_fast(text)
     try:
         if text.startswith("\ufeff"):   # as json.loads words it

@@ -16,7 +16,7 @@ import pytest
 
 from slm_energy_plugin.results.schema import MEASURED_TEXT
 from slm_energy_plugin.safety import (
-    _IGNORECASE_EXTRA, _SECRET_WORDS, _SPACE, _letters_as_ignorecase, _rust_search, redact_tree,
+    _IGNORECASE_EXTRA, _SECRET_WORDS, _SPACE, _letters_as_ignorecase, rust_search, redact_tree,
     redaction_may_change,
 )
 from slm_energy_plugin.textfile import parse_json
@@ -28,13 +28,13 @@ def test_letters_match_every_character_ignorecase_matches() -> None:
     letters = sorted({c.lower() for c in _SECRET_WORDS if c.isascii() and c.isalpha()})
     for letter in letters:
         python = set(re.findall(letter, _EVERY_CHARACTER, re.IGNORECASE))
-        rust = _rust_search(f"^{_letters_as_ignorecase(letter)}$")
+        rust = rust_search(f"^{_letters_as_ignorecase(letter)}$")
         assert all(rust(c) for c in python), letter
         assert python - set(letter + letter.upper()) == set(_IGNORECASE_EXTRA.get(letter, "")), letter
 
 
 def test_white_space_matches_every_character_backslash_s_matches() -> None:
-    space = _rust_search(f"^{_SPACE}$")
+    space = rust_search(f"^{_SPACE}$")
     python = re.findall(r"\s", _EVERY_CHARACTER)
     assert len(python) > 20 and all(space(c) for c in python)
 

@@ -10,7 +10,8 @@ import struct
 import pytest
 
 from slm_energy_plugin.errors import ConfigError
-from slm_energy_plugin.textfile import MAX_DEPTH, parse_json
+from slm_energy_plugin.safety import rust_search
+from slm_energy_plugin.textfile import LONG_NUMBER_PATTERN, MAX_DEPTH, _may_hold_long_number, parse_json
 
 
 def _nested(levels: int) -> str:
@@ -126,3 +127,13 @@ def test_refusals_are_worded_by_the_standard_decoder(text: str, message: str) ->
     with pytest.raises(ConfigError) as caught:
         parse_json(text, "f.json")
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("text", [
+    "9" * 64, "9" * 65, "-" + "9" * 64, "1." + "5" * 62 + "e", "1.5e+" + "0" * 60, "x" + "E" * 65 + "x",
+    '"' + "1234567890" * 7 + '"', "\u00e9" + "7" * 65, "7" * 32 + "\u0660" + "7" * 32, "", "[1, 2.5e-07]",
+])
+def test_the_long_number_pattern_finds_what_the_search_finds(text: str) -> None:
+    # A reader that searches a file's text for other patterns anyway adds LONG_NUMBER_PATTERN to
+    # them and passes no_long_number to parse_json (results/storage.py): the two tests must agree.
+    assert rust_search(LONG_NUMBER_PATTERN)(text) == _may_hold_long_number(text)

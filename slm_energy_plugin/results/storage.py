@@ -25,13 +25,17 @@ from .events import Event, RunEvent
 from .records import ModelRun, validate_model_dict
 from .schema import MEASURED_TEXT, finite_or_null, upgrade
 from ..paths import unwritable_reason
-from ..safety import redact_tree, redaction_may_change
-from ..textfile import parse_json, read_text
+from ..safety import MAY_CHANGE_PATTERN, redact_tree, redaction_may_change, rust_search
+from ..textfile import LONG_NUMBER_PATTERN, parse_json, read_text
 
 MODEL_FILE_PREFIX = "environmental_data_"
 RUN_MANIFEST = "run.json"
 JOURNAL = "journal.jsonl"
 _SAFE_ALIAS = re.compile(r"[^A-Za-z0-9._@-]+")
+# Whether a model file's text may hold an over-long number literal (parse_json's bound) or anything
+# redaction could change, in one search: most files hold neither, and one search of 11 MB costs the
+# same for one pattern or both (the number search apart was 40% more).
+_may_hold_long_number_or_change = rust_search(f"{MAY_CHANGE_PATTERN}|{LONG_NUMBER_PATTERN}")
 
 
 def model_file_name(alias: str) -> str:
@@ -202,8 +206,9 @@ def load_model_file(path: Path) -> ModelRun:
     plot or any other reader (they all read model files here). The walk is skipped where the
     text shows it would change nothing (see ``safety.redaction_may_change``)."""
     text = read_text(path)
-    data = parse_json(text, str(path))
-    if redaction_may_change(text, MEASURED_TEXT):
+    plain = not _may_hold_long_number_or_change(text)    # then neither search is repeated
+    data = parse_json(text, str(path), no_long_number=plain)
+    if not plain and redaction_may_change(text, MEASURED_TEXT):
         data = redact_tree(data, MEASURED_TEXT)
     del text
     try:
@@ -211,12 +216,12 @@ def load_model_file(path: Path) -> ModelRun:
             data = upgrade(data)
     except ValueError as exc:
         raise SlmEnergyError(f"{path}: {exc}") from None
-    problems = validate_model_dict(data)
+    problems = validate_model_dict(data, parsed=True)    # redaction and upgrades keep keys strings
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise SlmEnergyError(f"{path}: not an slm-energy or SLM Green Benchmark file: {problems[0]}{more}")
     alias = path.stem[len(MODEL_FILE_PREFIX):] if path.stem.startswith(MODEL_FILE_PREFIX) else path.stem
-    return ModelRun.from_dict(data, fallback_alias=alias)
+    return ModelRun.from_dict(data, fallback_alias=alias, adopt=True)   # data is validated and dropped here
 
 
 def model_files(run_dir: Path) -> list[Path]:

@@ -154,3 +154,18 @@ def test_carbon_context_uses_codecarbons_table() -> None:
     assert france.emissions_kg(None) is None
     with pytest.raises(ConfigError, match="unknown country code 'ZZZ'"):
         carbon_context("ZZZ")
+
+
+@pytest.mark.parametrize("cpu, gpu, ram", [
+    (None, None, None), (1e-6, None, 2e-7), (-0.0, None, None), (None, 3, None), (1, 2, 3),
+    (0.1, 0.2, 0.3), (None, None, 0), (2**60, 0.5, None),
+])
+def test_a_read_reading_totals_as_sum_does(cpu: float | None, gpu: float | None, ram: float | None) -> None:
+    # from_dict spells the total out (it runs once per record read): the same value and type as sum().
+    reading = EnergyReading.from_dict({"cpu_kwh": cpu, "gpu_kwh": gpu, "ram_kwh": ram, "window_s": 1.0,
+                                       "methods": {"cpu": "rapl"}})
+    parts = [v for v in (cpu, gpu, ram) if v is not None]
+    expected = sum(parts) if parts else None
+    assert repr(reading.total_kwh) == repr(expected)
+    assert reading == EnergyReading(1.0, cpu, gpu, ram, {"cpu": "rapl"}, "unknown")
+    assert reading.total_kwh is None or reading.provenance == "measured"

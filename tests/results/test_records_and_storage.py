@@ -132,3 +132,34 @@ def test_records_read_without_init_equal_the_ones_init_makes(data: dict[str, obj
     with pytest.raises(dataclasses.FrozenInstanceError):
         read.query = "changed"  # type: ignore[misc]
     assert dataclasses.replace(read, model="n").model == "n"
+
+
+def test_a_run_read_adopting_its_dicts_equals_one_read_with_copies() -> None:
+    # load_model_file lets the records keep the parsed file's dicts (adopt=True); everyone else gets
+    # copies, so changing the dict they read from changes no record.
+    data = json.loads(json.dumps(model_run().to_dict()))
+    data["query_history"][0].update(scores={"score": 1.0}, extra={"health": "ok"})
+    copied, adopted = ModelRun.from_dict(data), ModelRun.from_dict(data, adopt=True)
+    assert adopted == copied and repr(adopted) == repr(copied)
+    first = data["query_history"][0]
+    assert adopted.records[0].scores is first["scores"] and adopted.records[0].extra is first["extra"]
+    assert adopted.records[0].energy is not None and adopted.records[0].energy.methods is first["energy"]["methods"]
+    first["scores"]["score"], first["energy"]["methods"]["cpu"] = 0.0, "rapl"
+    assert copied.records[0].scores == {"score": 1.0} and copied.records[0].energy is not None
+    assert copied.records[0].energy.methods == ESTIMATED
+
+
+@pytest.mark.parametrize("secret", ["", "token=abc"])
+def test_a_long_number_in_a_model_file_is_refused_with_or_without_text_to_redact(tmp_path: Path,
+                                                                                  secret: str) -> None:
+    # load_model_file searches once for both (an over-long number, text redaction may change) and
+    # tells parse_json when there is no long number: a file holding one is still refused.
+    data = model_run().to_dict()
+    data["query_history"][0]["extra"] = {"note": secret}
+    text = json.dumps(data).replace('"tokens_input": 5', '"tokens_input": ' + "5" * 70, 1)
+    path = write(tmp_path / "environmental_data_m.json", text)
+    with pytest.raises(SlmEnergyError, match=r"environmental_data_m.json: a number of 70 characters \(more than 64\)"):
+        storage.load_model_file(path)
+    path.write_text(json.dumps(data))
+    assert storage.load_model_file(path).records[0].extra == ({"note": secret.replace("abc", "***")} if secret
+                                                              else {"note": ""})

@@ -112,3 +112,28 @@ def test_nan_becomes_null_and_is_named() -> None:
     clean, found = schema.finite_or_null({"scores": {"score": float("nan")}, "x": [1.0, float("inf")]})
     assert clean == {"scores": {"score": None}, "x": [1.0, None]}
     assert found == ["scores.score was nan", "x[1] was inf"]
+
+
+def _as_parsed(value: object) -> object:
+    return json.loads(json.dumps(value))
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: None,
+    lambda d: d["query_history"][0].update(tokens_input="3", vendor_field={"deep": [1, {"x": None}]}),
+    lambda d: d["query_history"][0]["energy"].update(cpu_kwh=-1.0, meter_firmware="1.2"),
+    lambda d: d["query_history"][0].pop("query"),
+    lambda d: d["query_history"][0].update(outcome="skipped", emissions=1e30),
+    lambda d: d.update(loads=[{"energy": None}], machine=[], tool_field="x", status=None),
+    lambda d: d["model_info"].update(parameters=1.5, extra_info={"a": 1}),
+], ids=["valid", "record", "energy", "missing", "choice-and-bound", "top", "model_info"])
+def test_the_parsed_files_validator_gives_the_same_verdicts(change: object) -> None:
+    # load_model_file validates with parsed=True (extra fields ignored, not copied): every verdict on
+    # data parsed from JSON text, extra fields included, must be the general validator's.
+    data = full_run().to_dict()
+    change(data)   # type: ignore[operator]
+    data = _as_parsed(data)
+    assert schema.check_fields(data, parsed=True) == schema.check_fields(data)
+    record = data["query_history"][0]
+    assert (schema.check_fields(record, "query_history[]", parsed=True)
+            == schema.check_fields(record, "query_history[]"))
