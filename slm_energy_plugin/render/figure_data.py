@@ -215,6 +215,7 @@ class _Table:
         self._values: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
         self._codes: dict[str, tuple[np.ndarray, list[str]]] = {}
         self._keys: dict[tuple[str, str], _Keyed | None] = {}
+        self._pairs: dict[str, tuple[np.ndarray, int, bool]] = {}
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -254,6 +255,18 @@ class _Table:
                 self._values[metric] = rows[kept], numbers.to_numpy(dtype=float, na_value=np.nan)[kept]
         return self._values[metric]
 
+    def _row_keys(self, model_column: str) -> tuple[np.ndarray, int, bool]:
+        """One number per row for its (model, query) pair, -1 without either (pandas' groupby
+        leaves such rows out there); the pairs' count; whether a pair has two counted rows."""
+        if model_column not in self._pairs:
+            models = self.codes(model_column)[0]
+            queries, width = self._queries
+            keys = np.where((models >= 0) & (queries >= 0), models.astype(np.int64) * width + queries, -1)
+            counted = np.sort(keys[self.counted_rows])
+            counted = counted[counted >= 0]
+            self._pairs[model_column] = keys, width, bool((counted[1:] == counted[:-1]).any())
+        return self._pairs[model_column]
+
     def _keyed(self, metric: str, model_column: str) -> _Keyed | None:
         if (metric, model_column) not in self._keys:
             counted = self.counted(metric)
@@ -261,15 +274,11 @@ class _Table:
                 self._keys[metric, model_column] = None
             else:
                 rows, values = counted
-                models = self.codes(model_column)[0][rows]
-                queries, width = self._queries
-                queries = queries[rows]
-                # Rows without a model or query id are left out, as pandas' groupby leaves them out there.
-                known = (models >= 0) & (queries >= 0)
-                keys = models[known].astype(np.int64) * width + queries[known]
-                ordered = np.sort(keys)
-                repeated = bool((ordered[1:] == ordered[:-1]).any())
-                self._keys[metric, model_column] = _Keyed(rows[known], values[known], keys, width, repeated)
+                keys, width, repeated = self._row_keys(model_column)
+                known = keys[rows] >= 0
+                # A metric's rows are some of the counted rows: no pair repeats where none does there.
+                self._keys[metric, model_column] = _Keyed(rows[known], values[known], keys[rows][known], width,
+                                                          repeated)
         return self._keys[metric, model_column]
 
     def by_model(self, metric: str, model_column: str = "model",
@@ -283,7 +292,6 @@ class _Table:
         if within is not None:
             part = within[keyed.rows]
             keys, values = keys[part], values[part]
-        # No part of the rows repeats a (model, query) where all of them together do not.
         names = self.codes(model_column)[1]
         return {names[code]: series for code, series in _per_model(keys, values, keyed.width, keyed.repeated)}
 
@@ -296,7 +304,7 @@ class _Keyed:
     values: np.ndarray
     keys: np.ndarray        # model code x width + query code
     width: int
-    repeated: bool          # whether any (model, query) has more than one row
+    repeated: bool          # whether a (model, query) may have more than one row
 
 
 def _per_model(keys: np.ndarray, values: np.ndarray, width: int, repeated: bool) -> list[tuple[int, ModelValues]]:
