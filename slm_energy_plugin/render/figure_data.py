@@ -342,10 +342,10 @@ def _table(frame: pd.DataFrame) -> _Table:
     hit = _TABLES.get(id(frame))
     if hit is not None and hit[0]() is frame:
         return hit[1]
+    key = id(frame)
     table = _Table(frame)
-    if len(_TABLES) > 16:
-        _TABLES.clear()
-    _TABLES[id(frame)] = (weakref.ref(frame), table)
+    # Dropped with its table: arrays of a table no longer in use are not kept.
+    _TABLES[key] = (weakref.ref(frame, lambda _: _TABLES.pop(key, None)), table)
     return table
 
 
