@@ -11,6 +11,7 @@ from :func:`slm_energy_plugin.quality.efficiency.efficiency_rows`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import weakref
@@ -19,7 +20,9 @@ import numpy as np
 import pandas as pd
 
 from ..quality.efficiency import EfficiencyRow
-from ..results.frame import values_from_frame
+from ..results.frame import METRIC_COLUMNS
+from ..results.metrics import get_metric
+from ..results.records import COUNTED_OUTCOMES
 from .style import PALETTE
 from ..number_format import plural
 
@@ -188,20 +191,162 @@ def models_of(frame: pd.DataFrame) -> list[str]:
     return [str(m) for m in frame["model"].unique()]     # in order of first appearance
 
 
-_VALUES: dict[tuple[int, str], tuple["weakref.ref[pd.DataFrame]", dict[str, dict[str, float]]]] = {}
+@dataclass(frozen=True)
+class ModelValues:
+    """One model's values of a metric: what values_from_frame gives as ``{query id: value}``,
+    as arrays in the same order (a query's first appearance; a repeated query's values averaged)."""
+
+    queries: np.ndarray     # each query id's code: equal codes, equal ids (across models of one table)
+    values: np.ndarray      # float
 
 
-def metric_values(frame: pd.DataFrame, metric: str) -> dict[str, dict[str, float]]:
-    """values_from_frame, computed once per table and metric (every figure of a run asks again)."""
-    key = (id(frame), metric)
-    hit = _VALUES.get(key)
+class _Table:
+    """The arrays every figure of one table reads, taken from the table once.
+
+    The rows are those values_from_frame counts (round 1, a counted outcome, a numeric value),
+    selected as positions in a few columns: selecting rows of the whole table (``frame[mask]``)
+    copies every text column, for each metric and group again. Query ids and models become
+    integer codes, so groups and shared queries are numpy operations, not dictionaries of
+    100,000 entries.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = weakref.ref(frame)    # not kept alive by the cache of tables
+        self._values: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+        self._codes: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._keys: dict[tuple[str, str], _Keyed | None] = {}
+        self._pairs: dict[str, tuple[np.ndarray, int, bool]] = {}
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        frame = self._frame()
+        assert frame is not None, "a table's arrays are read while the table is in use"
+        return frame
+
+    @cached_property
+    def counted_rows(self) -> np.ndarray:
+        frame = self.frame
+        counted = (frame["round"] == 1) & frame["outcome"].isin(COUNTED_OUTCOMES)
+        return np.flatnonzero(counted.to_numpy(dtype=bool, na_value=False))
+
+    @cached_property
+    def _queries(self) -> tuple[np.ndarray, int]:
+        codes, uniques = pd.factorize(self.frame["query_id"])     # -1: no id
+        return codes, max(1, len(uniques))
+
+    def codes(self, column: str) -> tuple[np.ndarray, list[str]]:
+        """Each row's code in ``column`` (-1: missing) and the values as text, in order of first appearance."""
+        if column not in self._codes:
+            codes, uniques = pd.factorize(self.frame[column])
+            self._codes[column] = codes, [str(u) for u in uniques]
+        return self._codes[column]
+
+    def counted(self, metric: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Rows (positions) with a value of ``metric`` and those values; None without its column."""
+        if metric not in self._values:
+            get_metric(metric)   # unknown names fail with the metrics module's message
+            column = METRIC_COLUMNS[metric]
+            if column not in self.frame.columns:
+                self._values[metric] = None
+            else:
+                rows = self.counted_rows
+                numbers = pd.to_numeric(self.frame[column].iloc[rows], errors="coerce")
+                kept = numbers.notna().to_numpy(dtype=bool)
+                self._values[metric] = rows[kept], numbers.to_numpy(dtype=float, na_value=np.nan)[kept]
+        return self._values[metric]
+
+    def _row_keys(self, model_column: str) -> tuple[np.ndarray, int, bool]:
+        """One number per row for its (model, query) pair, -1 without either (pandas' groupby
+        leaves such rows out there); the pairs' count; whether a pair has two counted rows."""
+        if model_column not in self._pairs:
+            models = self.codes(model_column)[0]
+            queries, width = self._queries
+            keys = np.where((models >= 0) & (queries >= 0), models.astype(np.int64) * width + queries, -1)
+            counted = np.sort(keys[self.counted_rows])
+            counted = counted[counted >= 0]
+            self._pairs[model_column] = keys, width, bool((counted[1:] == counted[:-1]).any())
+        return self._pairs[model_column]
+
+    def _keyed(self, metric: str, model_column: str) -> _Keyed | None:
+        if (metric, model_column) not in self._keys:
+            counted = self.counted(metric)
+            if counted is None:
+                self._keys[metric, model_column] = None
+            else:
+                rows, values = counted
+                keys, width, repeated = self._row_keys(model_column)
+                known = keys[rows] >= 0
+                # A metric's rows are some of the counted rows: no pair repeats where none does there.
+                self._keys[metric, model_column] = _Keyed(rows[known], values[known], keys[rows][known], width,
+                                                          repeated)
+        return self._keys[metric, model_column]
+
+    def by_model(self, metric: str, model_column: str = "model",
+                 within: np.ndarray | None = None) -> dict[str, ModelValues]:
+        """values_from_frame(frame, metric) of the models with a value, optionally of the rows
+        where ``within`` (a flag per row) holds, with ``model_column`` as the model."""
+        keyed = self._keyed(metric, model_column)
+        if keyed is None:
+            return {}
+        keys, values = keyed.keys, keyed.values
+        if within is not None:
+            part = within[keyed.rows]
+            keys, values = keys[part], values[part]
+        names = self.codes(model_column)[1]
+        return {names[code]: series for code, series in _per_model(keys, values, keyed.width, keyed.repeated)}
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    """A metric's counted rows with a model and a query id: one number per (model, query)."""
+
+    rows: np.ndarray
+    values: np.ndarray
+    keys: np.ndarray        # model code x width + query code
+    width: int
+    repeated: bool          # whether a (model, query) may have more than one row
+
+
+def _per_model(keys: np.ndarray, values: np.ndarray, width: int, repeated: bool) -> list[tuple[int, ModelValues]]:
+    """Per model code (order of first appearance), its queries and values (order of first
+    appearance), grouped as values_from_frame groups them: a query's repeated values averaged
+    (pandas' mean, as there)."""
+    if not len(keys):
+        return []
+    if repeated:    # their mean, at the first one's place
+        codes, uniques = pd.factorize(keys)
+        values = pd.Series(values).groupby(codes, sort=False).mean().to_numpy(dtype=float)
+        keys = uniques
+    models, queries = np.divmod(keys, width)
+    order = np.argsort(models, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(models[order])) + 1)
+    groups.sort(key=lambda rows: int(rows[0]))     # models in order of first appearance
+    return [(int(models[rows[0]]), ModelValues(queries[rows], values[rows])) for rows in groups]
+
+
+def _paired(values: ModelValues, other: ModelValues) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` and ``other``'s on the queries both have, in ``values``' order (as
+    ``[q for q in values if q in other]``)."""
+    where = np.full(int(max(values.queries.max(initial=-1), other.queries.max(initial=-1))) + 1, -1)
+    where[other.queries] = np.arange(len(other.queries))
+    at = where[values.queries]
+    shared = at >= 0
+    return values.values[shared], other.values[at[shared]]
+
+
+_TABLES: dict[int, tuple["weakref.ref[pd.DataFrame]", _Table]] = {}
+
+
+def _table(frame: pd.DataFrame) -> _Table:
+    """The table's arrays, taken once per table (every figure of a run reads the same table)."""
+    hit = _TABLES.get(id(frame))
     if hit is not None and hit[0]() is frame:
         return hit[1]
-    values = values_from_frame(frame, metric)
-    if len(_VALUES) > 64:
-        _VALUES.clear()
-    _VALUES[key] = (weakref.ref(frame), values)
-    return values
+    key = id(frame)
+    table = _Table(frame)
+    # Dropped with its table: arrays of a table no longer in use are not kept.
+    _TABLES[key] = (weakref.ref(frame, lambda _: _TABLES.pop(key, None)), table)
+    return table
 
 
 def is_estimated(frame: pd.DataFrame) -> bool:
@@ -238,12 +383,12 @@ def _sample_note(series: Sequence[Series]) -> str:
 
 def distribution(frame: pd.DataFrame, metric: str) -> DistributionFigure | None:
     """Box (median, quartiles) and points per model; None when no model has a value."""
-    values = metric_values(frame, metric)
-    if not any(values.values()):
+    values = _table(frame).by_model(metric)
+    if not values:
         return None
-    colors = model_colors(models_of(frame))
-    series = tuple(_series(m, colors[m], np.array(list(values[m].values()), dtype=float))
-                   for m in models_of(frame) if values.get(m))
+    models = models_of(frame)
+    colors = model_colors(models)
+    series = tuple(_series(m, colors[m], values[m].values) for m in models if m in values)
     label, unit, log = PLOT_METRICS[metric]
     estimated = " (estimated)" if metric in ENERGY_METRICS and is_estimated(frame) else ""
     return DistributionFigure(
@@ -256,26 +401,26 @@ def paired_ratios(frame: pd.DataFrame, metric: str, baseline: str | None = None,
     """Per shared query, log10(model / baseline), with the Hodges-Lehmann ratio and its CI."""
     from ..stats.core import shift
 
-    values = metric_values(frame, metric)
-    models = [m for m in models_of(frame) if values.get(m)]
+    values = _table(frame).by_model(metric)
+    every = models_of(frame)
+    models = [m for m in every if m in values]
     if len(models) < 2:
         return None
     base = baseline if baseline is not None else models[0]
-    if base not in values:
+    if base not in every:
         from ..errors import SlmEnergyError
 
         raise SlmEnergyError(f"baseline model {base!r} is not in the run; models: {', '.join(models)}")
-    colors = model_colors(models_of(frame))
+    colors = model_colors(every)
+    nothing = ModelValues(np.empty(0, dtype=np.intp), np.empty(0))    # a baseline without values shares none
     out = []
     for m in models:
         if m == base:
             continue
-        shared = [q for q in values[m] if q in values[base]]
-        a = np.array([values[m][q] for q in shared], dtype=float)
-        b = np.array([values[base][q] for q in shared], dtype=float)
+        a, b = _paired(values[m], values.get(base, nothing))
         positive = (a > 0) & (b > 0)
         logs = np.log10(a[positive] / b[positive])
-        reason = None if len(logs) == len(shared) else f"{plural(len(shared) - len(logs), 'non-positive value')} left out"
+        reason = None if len(logs) == len(a) else f"{plural(len(a) - len(logs), 'non-positive value')} left out"
         sh = shift(a[positive], b[positive], paired=True, alpha=alpha) if len(logs) else None
         out.append(RatioSeries(
             m, colors[m], logs, sample(logs), float(10 ** np.median(logs)) if len(logs) else None,
@@ -292,16 +437,18 @@ def paired_ratios(frame: pd.DataFrame, metric: str, baseline: str | None = None,
 
 
 def _scatter(frame: pd.DataFrame, name: str, x_metric: str, y_metric: str, title: str) -> ScatterFigure | None:
-    xs, ys = metric_values(frame, x_metric), metric_values(frame, y_metric)
-    colors = model_colors(models_of(frame))
+    table = _table(frame)
+    xs, ys = table.by_model(x_metric), table.by_model(y_metric)
+    models = models_of(frame)
+    colors = model_colors(models)
     series = []
-    for m in models_of(frame):
-        shared = [q for q in ys.get(m, {}) if q in xs.get(m, {})]
-        if not shared:
+    for m in models:
+        if m not in xs or m not in ys:
             continue
-        x = np.array([xs[m][q] for q in shared], dtype=float)
-        y = np.array([ys[m][q] for q in shared], dtype=float)
-        series.append(ScatterSeries(m, colors[m], sample(x), sample(y), len(shared)))
+        y, x = _paired(ys[m], xs[m])
+        if not len(y):
+            continue
+        series.append(ScatterSeries(m, colors[m], sample(x), sample(y), len(y)))
     if not series:
         return None
     return ScatterFigure(name, title, axis_label(x_metric, frame), axis_label(y_metric, frame),
@@ -348,15 +495,17 @@ def grouped(frame: pd.DataFrame, metric: str = "energy") -> GroupedFigure | None
     column = next((c for c in GROUP_COLUMNS if c in frame.columns and frame[c].nunique(dropna=True) > 1), None)
     if column is None:
         return None
-    colors = model_colors(models_of(frame))
-    groups = tuple(str(g) for g in dict.fromkeys(frame[column].dropna()))
+    models = models_of(frame)
+    colors = model_colors(models)
+    # The distinct values first, then dict.fromkeys: on the whole column it is ten times slower.
+    groups = tuple(str(g) for g in dict.fromkeys(frame[column].dropna().unique()))
+    table = _table(frame)
+    labels, names = pd.factorize(frame[column].astype(str))     # the rows of a group: ``astype(str) == g``
+    places = {str(name): code for code, name in enumerate(names)}
     series = []
     for g in groups:
-        part = frame[frame[column].astype(str) == g]
-        values = values_from_frame(part, metric)
-        for m in models_of(frame):
-            if values.get(m):
-                series.append(_series(f"{g} / {m}", colors[m], np.array(list(values[m].values()), dtype=float)))
+        values = table.by_model(metric, within=labels == places.get(g, -2))
+        series += [_series(f"{g} / {m}", colors[m], values[m].values) for m in models if m in values]
     label, _, log = PLOT_METRICS[metric]
     what = "task type" if column == "task" else "load"
     return GroupedFigure(column, f"{label[0].upper()}{label[1:]} by {what} and model", axis_label(metric, frame),
@@ -370,15 +519,19 @@ def machines(frame: pd.DataFrame, metric: str = "energy") -> MachinesFigure | No
     if frame[key].nunique() < 2:
         return None
     # Equal aliases from different runs were told apart (gpt2@1, gpt2@2); side by side they are one model again.
-    frame = frame.assign(model=frame["alias_in_file"])
-    colors = model_colors(models_of(frame))
+    table = _table(frame)
+    aliases, names = table.codes("alias_in_file")
+    colors = model_colors([str(m) for m in frame["alias_in_file"].unique()])
+    hosts, host_names = table.codes(key)
+    places = {name: code for code, name in enumerate(host_names)}
     panels = []
-    for host in dict.fromkeys(frame[key]):
-        part = frame[frame[key] == host]
-        values = values_from_frame(part, metric)
+    for host in frame[key].unique():
+        # A missing host or run id (NaN) is in no row's ``frame[key] == host``.
+        within = hosts == (-2 if pd.isna(host) else places[str(host)])
+        values = table.by_model(metric, "alias_in_file", within)
+        in_part = [names[code] for code in pd.unique(aliases[within]) if code >= 0]
         panels.append(MachinePanel(str(host), tuple(
-            _series(m, colors[m], np.array(list(values[m].values()), dtype=float))
-            for m in models_of(part) if values.get(m))))
+            _series(m, colors[m], values[m].values) for m in in_part if m in values)))
     label, _, log = PLOT_METRICS[metric]
     what = "machine" if key == "host" else "run"
     return MachinesFigure(f"{label[0].upper()}{label[1:]} per model, one panel per {what}",

@@ -12,7 +12,7 @@ import pytest
 from slm_energy_plugin.quality.efficiency import efficiency_rows
 from slm_energy_plugin.render import figure_data as fd
 from slm_energy_plugin.render.style import PALETTE
-from slm_energy_plugin.results.frame import frame_from_runs
+from slm_energy_plugin.results.frame import frame_from_runs, values_from_frame
 from tests.run_factory import MEASURED, make_run
 
 
@@ -128,3 +128,46 @@ def test_timeline_from_a_csv_table() -> None:
     assert list(data.time) == [0.0, 0.5, 1.0]
     assert [name for name, _ in data.lines] == ["cpu_percent"]
     assert fd.timeline(pd.DataFrame({"cpu_percent": [1.0]})) is None
+
+
+def _awkward_table() -> pd.DataFrame:
+    """Rows values_from_frame must sort out: a query asked twice (averaged), a second round and an
+    error (not counted), a missing value and a missing query id (left out), two tasks, two hosts."""
+    rows = [  # model, query, round, outcome, energy J, task, host
+        ("a", "q1", 1, "passed", 1.0, "math", "h1"), ("a", "q1", 2, "passed", 99.0, "math", "h1"),
+        ("a", "q2", 1, "passed", 2.0, "math", "h1"), ("a", "q1", 1, "failed", 3.0, "code", "h1"),
+        ("a", "q3", 1, "error", 5.0, "math", "h1"), ("a", "q4", 1, "passed", math.nan, "math", "h1"),
+        ("a", None, 1, "passed", 7.0, "math", "h1"), ("a", "q5", 1, "passed", 4.0, "code", "h1"),
+        ("b", "q2", 1, "passed", 4.0, "math", "h2"), ("b", "q1", 1, "passed", 2.0, "math", "h2"),
+        ("b", "q5", 1, "failed", 8.0, "code", "h2"), ("b", "q1", 1, "passed", 6.0, "math", "h2"),
+    ]
+    frame = pd.DataFrame(rows, columns=["model", "query_id", "round", "outcome", "energy_j", "task", "host"])
+    return frame.assign(alias_in_file=frame["model"], run_id="r", estimated=False,
+                        latency_s=frame["energy_j"] / 10)
+
+
+def _expected(frame: pd.DataFrame, model: str) -> np.ndarray:
+    return np.array(list(values_from_frame(frame, "energy")[model].values()))
+
+
+def test_figures_take_the_values_values_from_frame_gives_repeated_queries_averaged() -> None:
+    frame = _awkward_table()
+    data = fd.distribution(frame, "energy")
+    assert data is not None
+    assert [s.values.tolist() for s in data.series] == [[2.0, 2.0, 4.0], [4.0, 4.0, 8.0]]
+    assert all(np.array_equal(s.values, _expected(frame, s.model)) for s in data.series)
+    ratios = fd.paired_ratios(frame, "energy")
+    assert ratios is not None and np.allclose(ratios.series[0].log10_ratios, math.log10(2.0))
+    assert ratios.series[0].n_shared == 3
+    scatter = fd.energy_vs_latency(frame)
+    assert scatter is not None and [s.y.tolist() for s in scatter.series] == [[2.0, 2.0, 4.0], [4.0, 4.0, 8.0]]
+    by_task = fd.grouped(frame)
+    assert by_task is not None and by_task.groups == ("math", "code")
+    for series in by_task.series:
+        task, model = series.model.split(" / ")
+        assert np.array_equal(series.values, _expected(frame[frame["task"] == task], model))
+    assert [s.values.tolist() for s in by_task.series] == [[1.0, 2.0], [4.0, 4.0], [3.0, 4.0], [8.0]]
+    per_host = fd.machines(frame)
+    assert per_host is not None
+    assert [(p.host, [s.model for s in p.series]) for p in per_host.panels] == [("h1", ["a"]), ("h2", ["b"])]
+    assert per_host.panels[1].series[0].values.tolist() == [4.0, 4.0, 8.0]
