@@ -128,3 +128,22 @@ def test_ids_are_split_per_text_however_the_runs_ask_them() -> None:
     within = [make_run("a", [1.0, 2.0], query_ids=["q001", "q001"], methods=ESTIMATED)]
     runs, notes = unpair_different_texts(within)
     assert [r.query_id for r in runs[0].records] == ["q001~1", "q001~2"] and "within the run" in notes[0]
+
+
+def test_values_from_the_table_are_the_records_own_with_repeats_errors_and_rounds() -> None:
+    from slm_energy_plugin.results.frame import values_from_frame
+    from slm_energy_plugin.results.metrics import values_by_model
+
+    once = make_run("once", [1.0, 2.0, 3.0], correct=[True, False, True])
+    once = replace(once, records=tuple(replace(r, rounds=3) if i == 1 else r for i, r in enumerate(once.records)))
+    # q001 asked twice (two tests of one query), one errored test, records out of id order.
+    twice = make_run("twice", [1.0, 4.0, 2.0, 8.0], correct=[True, True, False, True],
+                     query_ids=["q002", "q001", "q002", "q003"])
+    twice = replace(twice, records=tuple(replace(r, outcome="error") if i == 3 else r
+                                         for i, r in enumerate(twice.records)))
+    for runs in ([once], [once, twice], [twice, once]):
+        frame = frame_from_runs(runs, lean=True)
+        for metric in ("energy", "latency", "correct", "tokens", "ttft"):
+            expected = values_by_model(runs, metric)
+            got = values_from_frame(frame, metric)
+            assert got == expected and [list(v) for v in got.values()] == [list(v) for v in expected.values()]
