@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
+import numpy as np
+
+from ..energy.reading import provenance
 from ..stats.binary import wilson_interval as stats_wilson_interval
-from ..results.records import COUNTED_OUTCOMES, ModelRun, QueryRecord, combine_provenance
+from ..results.record_columns import RecordColumns, record_columns
+from ..results.records import COUNTED_OUTCOMES, ModelRun, combine_provenance
 from ..number_format import format_energy
 from ..energy.units import J_PER_KWH
 
@@ -74,30 +78,76 @@ class EfficiencyRow:
         return dict(self.__dict__)
 
 
-def _task_of(record: QueryRecord) -> str:
-    """The task type, with the input load when the record has one (e.g. ``summary@long``)."""
-    load = record.extra.get("load") if record.extra else None
-    return (record.task or "-") + (f"@{load}" if load else "")
+def _task_labels(columns: RecordColumns) -> list[str]:
+    """Each record's task type, with the input load when the record has one (``summary@long``)."""
+    loads = columns.extra.get("load")
+    if loads is None:
+        return [task or "-" for task in columns.task]
+    return [(task or "-") + (f"@{load}" if load else "") for task, load in zip(columns.task, loads)]
 
 
-def _row(model: str, task: str, records: Sequence[QueryRecord]) -> EfficiencyRow:
-    counted = [r for r in records if r.outcome in COUNTED_OUTCOMES]
-    scored = [r for r in counted if r.scores and r.scores.get("correct") is not None]
-    errors = len(records) - len(counted)
-    n, k = len(scored), sum(1 for r in scored if bool(r.scores.get("correct")))
+@dataclass(frozen=True)
+class _Answers:
+    """What a row reads of every record of the runs, in run and record order (arrays: a row takes
+    its records' values by index instead of asking each record again)."""
+
+    counted: np.ndarray         # the outcome counts (COUNTED_OUTCOMES)
+    correct: np.ndarray         # 1.0 right, 0.0 wrong, NaN not scored (metric 'correct')
+    score: np.ndarray           # float(scores['score']), where score_given
+    score_given: np.ndarray
+    energy_kwh: np.ndarray      # the reading's total as the record holds it (objects), where energy_given
+    energy_given: np.ndarray
+    provenance: np.ndarray      # the reading's provenance (objects)
+    scores: list[Mapping[str, Any]]
+
+    @classmethod
+    def of(cls, columns: Sequence[RecordColumns]) -> "_Answers":
+        # Each label set's provenance (as the readings' own), given to its records by their codes.
+        kinds = [["none" if labels is None else provenance(labels) for labels in c.label_sets] for c in columns]
+        scores = [c.metrics["score"] for c in columns]
+        joules = [c.metrics["energy"] for c in columns]
+        return cls(
+            counted=_joined([np.array([o in COUNTED_OUTCOMES for o in c.outcome], dtype=bool) for c in columns], bool),
+            correct=_joined([c.metrics["correct"] for c in columns], float),
+            score=_joined(scores, float),
+            score_given=_joined([_given(c.score, v) for c, v in zip(columns, scores)], bool),
+            energy_kwh=_joined([np.array(c.energy_kwh, dtype=object) for c in columns], object),
+            energy_given=_joined([_given(c.energy_kwh, v) for c, v in zip(columns, joules)], bool),
+            provenance=_joined([np.array(k, dtype=object)[c.label_codes] for k, c in zip(kinds, columns)], object),
+            scores=[s for c in columns for s in c.scores])
+
+
+def _joined(parts: Sequence[np.ndarray], dtype: Any) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.array([], dtype=dtype)
+
+
+def _given(raw: Sequence[Any], floats: np.ndarray) -> np.ndarray:
+    """Where a field has a value (is not None), from its floats (NaN: None, or a NaN value)."""
+    given: np.ndarray = ~np.isnan(floats)
+    for i in np.flatnonzero(~given).tolist():
+        given[i] = raw[i] is not None
+    return given
+
+
+def _row(model: str, task: str, answers: _Answers, rows: np.ndarray) -> EfficiencyRow:
+    """The row of the records at ``rows`` (indices into ``answers``, in record order)."""
+    counted = rows[answers.counted[rows]]
+    scored = counted[~np.isnan(answers.correct[counted])]
+    errors = len(rows) - len(counted)
+    n, k = len(scored), int(np.count_nonzero(answers.correct[scored] == 1.0))
     accuracy = k / n if n else None
     low, high = wilson_interval(k, n) if n else (None, None)
-    score_values = [float(r.scores["score"]) for r in scored if r.scores.get("score") is not None]
-    # The scored answers' readings with an energy figure (record.energy_kwh is not None), in order.
-    energies = [e for r in scored if (e := r.energy) is not None and e.total_kwh is not None]
-    mean_j = (sum(e.total_kwh for e in energies) * J_PER_KWH / len(energies)  # type: ignore[misc]
-              if energies else None)
+    score_values = answers.score[scored[answers.score_given[scored]]].tolist()
+    # The scored answers with an energy figure, in order (summed as the records hold them).
+    with_energy = scored[answers.energy_given[scored]]
+    energies = answers.energy_kwh[with_energy].tolist()
+    mean_j = sum(energies) * J_PER_KWH / len(energies) if energies else None
     per_correct = per_kj = None
     if mean_j is not None and mean_j > 0 and accuracy:
         per_correct = mean_j / accuracy
         per_kj = accuracy / (mean_j / 1000.0)
-    provenance = combine_provenance({e.provenance for e in energies})
-    chance = _chance(scored)
+    energy_kind = combine_provenance(set(answers.provenance[with_energy].tolist()))
+    chance = _chance([answers.scores[i] for i in scored.tolist()])
     at_chance = chance is not None and low is not None and low <= chance
     return EfficiencyRow(
         model=model, task=task, scored=n, correct=k, errors=errors, accuracy=accuracy,
@@ -105,15 +155,15 @@ def _row(model: str, task: str, records: Sequence[QueryRecord]) -> EfficiencyRow
         mean_score=sum(score_values) / len(score_values) if score_values else None,
         energy_per_query_j=mean_j, energy_records=len(energies), energy_per_correct_j=per_correct,
         correct_per_kj=per_kj, stars=None if at_chance else star_rating(per_correct), pareto=None,
-        provenance=provenance, chance=chance, at_chance=at_chance,
+        provenance=energy_kind, chance=chance, at_chance=at_chance,
     )
 
 
-def _chance(scored: Sequence[QueryRecord]) -> float | None:
+def _chance(scored: Sequence[Mapping[str, Any]]) -> float | None:
     """Guessing accuracy when every answer is a multiple choice (1 / number of options)."""
-    if not scored or any(r.scores.get("kind") != "multiple_choice" for r in scored):
+    if not scored or any(s.get("kind") != "multiple_choice" for s in scored):
         return None
-    options = [len((r.scores.get("details") or {}).get("loglikelihoods") or {}) or 4 for r in scored]
+    options = [len((s.get("details") or {}).get("loglikelihoods") or {}) or 4 for s in scored]
     return sum(1.0 / n for n in options) / len(options)
 
 
@@ -134,14 +184,25 @@ def _mark_pareto(rows: list[EfficiencyRow]) -> list[EfficiencyRow]:
             for r in rows]
 
 
-def efficiency_rows(runs: Iterable[ModelRun]) -> list[EfficiencyRow]:
-    """One row per (model, task) that has at least one scored answer, tasks in first-seen order."""
-    grouped: dict[tuple[str, str], list[QueryRecord]] = {}
-    for run in runs:
-        alias = run.alias
-        for record in run.records:
-            grouped.setdefault((_task_of(record), alias), []).append(record)
-    rows = [_row(model, task, recs) for (task, model), recs in grouped.items()]
+def efficiency_rows(runs: Iterable[ModelRun], columns: Sequence[RecordColumns] | None = None) -> list[EfficiencyRow]:
+    """One row per (model, task) that has at least one scored answer, tasks in first-seen order.
+    ``columns``: each run's :func:`~slm_energy_plugin.results.record_columns.record_columns` when
+    the caller has them already."""
+    runs = list(runs)
+    columns = list(columns) if columns is not None else [record_columns(run) for run in runs]
+    groups: dict[tuple[str, str], int] = {}     # (task, model) -> its index, first seen first
+    codes = []
+    for run, cols in zip(runs, columns):
+        labels = _task_labels(cols)
+        index = {label: groups.setdefault((label, run.alias), len(groups)) for label in dict.fromkeys(labels)}
+        codes.append(np.array([index[label] for label in labels], dtype=np.intp))
+    group_of = _joined(codes, np.intp)
+    # Each group's records, in run and record order: a stable sort by group, cut where groups end.
+    order = np.argsort(group_of, kind="stable")
+    ends = np.cumsum(np.bincount(group_of, minlength=len(groups))).tolist()
+    answers = _Answers.of(columns)
+    rows = [_row(model, task, answers, order[start:end])
+            for (task, model), start, end in zip(groups, [0, *ends], ends)]
     rows = [r for r in rows if r.scored > 0]
     by_task: dict[str, list[EfficiencyRow]] = {}
     for r in rows:

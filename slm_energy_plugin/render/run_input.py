@@ -13,6 +13,7 @@ from ..errors import SlmEnergyError
 from ..quality.efficiency import EfficiencyRow, efficiency_rows
 from ..results.records import ModelRun
 from ..results.frame import frame_from_runs, runs_and_sources
+from ..results.record_columns import record_columns
 from ..results.run_manifest import read_manifests
 from ..stats.build import prepare_for_pairing
 from .sequential_tables import SequentialRun, problem_lines, sequential_runs
@@ -57,6 +58,8 @@ def _load_input(paths: Sequence[Path]) -> RunInput:
     aliases_in_files = [run.alias for run in runs]
     runs, pairing_notes = prepare_for_pairing(runs, sources)
     notes = skipped + list(pairing_notes) + problem_lines(sequential)
-    return RunInput(tuple(paths), tuple(runs), tuple(sources), frame_from_runs(runs, sources, aliases_in_files, lean=True),
-                    tuple(efficiency_rows(runs)), tuple(notes), read_timeline(paths), tuple(skipped),
+    columns = [record_columns(run) for run in runs]   # read once, for the table and the efficiency rows
+    return RunInput(tuple(paths), tuple(runs), tuple(sources),
+                    frame_from_runs(runs, sources, aliases_in_files, lean=True, columns=columns),
+                    tuple(efficiency_rows(runs, columns)), tuple(notes), read_timeline(paths), tuple(skipped),
                     tuple(sequential))

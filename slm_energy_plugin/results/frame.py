@@ -30,15 +30,18 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from ..energy.reading import NO_FIGURE_METHODS
-from .metrics import METRICS, get_metric
-from .records import COUNTED_OUTCOMES, ModelRun, QueryRecord, combine_provenance
+from ..energy.reading import NO_FIGURE_METHODS, provenance
+from .metrics import get_metric
+from .record_columns import RecordColumns, record_columns
+from .records import COUNTED_OUTCOMES, ModelRun, combine_provenance
 from .storage import load_sources
 
 
@@ -163,32 +166,17 @@ def _energy_method(methods: Mapping[str, str]) -> str:
     return ",".join(f"{c}={m}" for c, m in sorted(methods.items()) if m not in NO_FIGURE_METHODS)
 
 
-def _energy_methods(records: Sequence[QueryRecord]) -> list[str]:
-    """Each record's energy_method (see :func:`_method_columns`)."""
-    return _method_columns(records)[0]
-
-
-def _method_columns(records: Sequence[QueryRecord]) -> tuple[list[str], list[bool], set[str]]:
-    """Each record's energy_method and estimated flag, and the provenances found (records with
-    energy only). All three depend on a record's method labels only: each is worked out once per
-    distinct set of labels (a run's records carry the same few; per record, this was a third of
-    the lean table's time)."""
-    built: dict[tuple[tuple[str, str], ...], tuple[str, bool]] = {}
+def _label_table(label_sets: Sequence[Mapping[str, str] | None]) -> tuple[list[str], list[bool], set[str]]:
+    """Each label set's energy_method and estimated flag (None, no reading: '' and False), and the
+    provenances they give: all three depend on a record's method labels only, so they are worked
+    out once per distinct set (see :attr:`.record_columns.RecordColumns.label_sets`)."""
     texts, estimated, found = [], [], set()
-    for record in records:
-        energy = record.energy
-        if energy is None:
-            texts.append("")
-            estimated.append(False)
-            continue
-        key = tuple(energy.methods.items())
-        known = built.get(key)
-        if known is None:
-            kind = energy.provenance
+    for labels in label_sets:
+        kind = "none" if labels is None else provenance(labels)
+        if labels is not None:
             found.add(kind)
-            known = built[key] = (_energy_method(energy.methods), kind in ("estimated", "mixed"))
-        texts.append(known[0])
-        estimated.append(known[1])
+        texts.append("" if labels is None else _energy_method(labels))
+        estimated.append(kind in ("estimated", "mixed"))
     return texts, estimated, found
 
 
@@ -205,6 +193,11 @@ def _jsonable_lists(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _derived_columns(columns: RecordColumns) -> dict[str, np.ndarray]:
+    """The derived metric columns (``_DERIVED_METRICS``) of a run's records."""
+    return {column: columns.metrics[metric] for column, metric in _DERIVED_METRICS.items()}
+
+
 def _run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
     """One model's rows: its records flattened (one row per record and round) plus its file's fields."""
     whole = run.to_dict()
@@ -212,17 +205,16 @@ def _run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
     records.columns = [column_for(tuple(c.split(_SEP)), level="record") for c in records.columns]
     # energy.total_kwh and energy_kwh are one column (equal values): keep one.
     records = _jsonable_lists(records.loc[:, ~records.columns.duplicated()])
+    columns = record_columns(run)
+    texts, estimated, _ = _label_table(columns.label_sets)
     derived: dict[str, Any] = {
         "run_id": run.run_id, "host": str(run.machine.get("hostname") or "unknown"), "source_file": source,
         "source_format": run.source_format,
-        "energy_method": _energy_methods(run.records),
-        "estimated": [r.energy is not None and r.energy.provenance in ("estimated", "mixed") for r in run.records],
-        "model": run.alias, "alias_in_file": alias_in_file,
-        "query_id": [r.query_id for r in run.records],
+        "energy_method": [texts[c] for c in columns.label_codes],
+        "estimated": [estimated[c] for c in columns.label_codes],
+        "model": run.alias, "alias_in_file": alias_in_file, "query_id": columns.query_id,
+        **_derived_columns(columns),
     }
-    for column, metric in _DERIVED_METRICS.items():
-        extract = METRICS[metric].extract
-        derived[column] = [math.nan if (v := extract(r)) is None else float(v) for r in run.records]
     # model and run_id are already there (model: the alias after equal ones were told apart).
     model_fields = {column: v for p, v in json_leaves(whole)
                     if (column := column_for(p, level="model")) not in derived and column not in records.columns}
@@ -239,59 +231,155 @@ def _run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
     return frame
 
 
-LEAN_EXTRA_FIELDS = ("concurrency", "load")     # extra.* columns the per-load figure groups by
+@dataclass(frozen=True)
+class _Coded:
+    """A column of text as the distinct values and each record's index into them."""
+    labels: list[str]
+    codes: np.ndarray
 
 
-def _lean_run_frame(run: ModelRun, source: str, alias_in_file: str) -> pd.DataFrame:
-    """The columns plots and reports need, read straight from the records (no flattening):
-    ten times faster than the full table for 10 models x 10,000 queries."""
-    records = run.records
-    rounds = [max(1, r.rounds) for r in records]
-    methods, estimated, provenances = _method_columns(records)
-    columns: dict[str, Any] = {
+def _lean_columns(run: ModelRun, columns: RecordColumns, source: str, alias_in_file: str) -> dict[str, Any]:
+    """One model's lean columns, read straight from the records (no flattening): a list or array
+    of a value per record, or one value for all of them."""
+    texts, estimated, provenances = _label_table(columns.label_sets)
+    return {
         "run_id": run.run_id, "host": str(run.machine.get("hostname") or "unknown"), "source_file": source,
-        "source_format": run.source_format, "energy_method": methods, "estimated": estimated,
-        "model": run.alias, "alias_in_file": alias_in_file, "query_id": [r.query_id for r in records],
-    }
-    for column, metric in _DERIVED_METRICS.items():
-        # None (no figure) becomes NaN in the float conversion itself.
-        columns[column] = np.array(list(map(METRICS[metric].extract, records)), dtype=float)
-    columns.update({
-        "outcome": [r.outcome for r in records], "task": [r.task for r in records],
-        "tokens_input": [r.tokens_input for r in records], "tokens_output": [r.tokens_output for r in records],
-        "duration_s": [r.duration_s for r in records], "ttft_s": [r.ttft_s for r in records],
-        "decode_s": [r.decode_s for r in records], "energy_kwh": [r.energy_kwh for r in records],
-        "emissions_kg": [r.emissions_kg for r in records], "sequence": [r.sequence for r in records],
+        "source_format": run.source_format, "energy_method": _Coded(texts, columns.label_codes),
+        "estimated": np.array(estimated, dtype=bool)[columns.label_codes],
+        "model": run.alias, "alias_in_file": alias_in_file, "query_id": columns.query_id,
+        **_derived_columns(columns),
+        "outcome": columns.outcome, "task": columns.task, "tokens_input": columns.tokens_input,
+        "tokens_output": columns.tokens_output, "duration_s": columns.duration_s, "ttft_s": columns.ttft_s,
+        "decode_s": columns.decode_s, "energy_kwh": columns.energy_kwh, "emissions_kg": columns.emissions_kg,
+        "sequence": columns.sequence,
         # run.energy_provenance, from the provenances found above (it depends on which occur only).
         "model_id": run.info.model_id, "model_energy_provenance": combine_provenance(provenances),
-    })
-    for name in LEAN_EXTRA_FIELDS:
-        if any(name in r.extra for r in records):
-            columns[f"extra.{name}"] = [r.extra.get(name) for r in records]
-    frame = pd.DataFrame(columns)
-    if max(rounds, default=1) > 1:      # one row per round (a copy of every column: only when needed)
-        frame = frame.loc[frame.index.repeat(rounds)].reset_index(drop=True)
-    frame.insert(list(frame.columns).index("query_id") + 1, "round", [i + 1 for n in rounds for i in range(n)])
+        **{f"extra.{name}": values for name, values in columns.extra.items()},
+    }
+
+
+def _lean_frame(runs: Sequence[ModelRun], columns: Sequence[RecordColumns], sources: Sequence[str],
+                aliases: Sequence[str]) -> pd.DataFrame | None:
+    """The lean table of every run with records (None: no records), built column by column over
+    all runs at once (a table per run and a concat of them cost five times more), with the types
+    that table per run and concat would give (see :func:`_stacked`)."""
+    kept = [(run, cols, source, alias) for run, cols, source, alias in zip(runs, columns, sources, aliases)
+            if run.records]
+    if not kept:
+        return None
+    parts = [_lean_columns(run, cols, source, alias) for run, cols, source, alias in kept]
+    lengths = [len(cols) for _, cols, _, _ in kept]
+    names = dict.fromkeys(name for part in parts for name in part)    # every run's columns, first seen first
+    frame = pd.DataFrame({name: _stacked(name, [part.get(name, _ABSENT) for part in parts], lengths)
+                          for name in names})
+    rounds = np.maximum(np.array([n for _, cols, _, _ in kept for n in cols.rounds], dtype=np.int64), 1)
+    if rounds.max() == 1:
+        frame["round"] = np.ones(len(frame), dtype=np.int64)
+        return frame
+    # One row per round: a record of N rounds repeats N times, each with its round number.
+    frame = frame.take(np.repeat(np.arange(len(frame)), rounds)).reset_index(drop=True)
+    firsts = np.repeat(np.cumsum(rounds) - rounds, rounds)
+    frame["round"] = np.arange(len(frame), dtype=np.int64) - firsts + 1
     return frame
 
 
+_ABSENT = object()      # a column a run does not have (an extra.* field none of its records carries)
+# The dtype pandas gives a column of text: 'str' (pyarrow-backed) in pandas 3, object before.
+_TEXT = pd.Series(["text"]).dtype
+
+
+def _stacked(name: str, parts: Sequence[Any], lengths: Sequence[int]) -> Any:
+    """One column from each run's part (a list or array per record, one value for every record, or
+    _ABSENT), with the type and values a table per run and their concat give it: where every part's
+    values are of one kind (text, whole numbers, numbers, flags), the column is built at once; else
+    as that concat (a column of mixed or missing values: rare, and each rule of it kept)."""
+    if all(isinstance(part, np.ndarray) for part in parts):
+        return np.concatenate(parts)
+    if all(isinstance(part, _Coded) for part in parts):
+        labels = list(dict.fromkeys(label for part in parts for label in part.labels))
+        where = {label: i for i, label in enumerate(labels)}
+        codes = np.concatenate([np.array([where[label] for label in part.labels], dtype=np.intp)[part.codes]
+                                for part in parts])
+        return pd.array(labels, dtype=_TEXT).take(codes)
+    if all(isinstance(part, list) for part in parts):
+        built = _one_kind(parts)
+        if built is not None:
+            return built
+    elif all(isinstance(part, str) for part in parts):
+        labels = list(dict.fromkeys(parts))
+        codes = np.repeat(np.array([labels.index(p) for p in parts], dtype=np.intp), lengths)
+        return pd.array(labels, dtype=_TEXT).take(codes)
+    pieces = [pd.DataFrame(index=pd.RangeIndex(n)) if part is _ABSENT else pd.DataFrame({name: part}, index=pd.RangeIndex(n))
+              for part, n in zip(parts, lengths)]
+    return pd.concat(pieces, ignore_index=True, sort=False)[name]
+
+
+_NONE = type(None)
+
+
+def _kind(values: list[Any]) -> str | None:
+    """What pandas makes of a list: 'text', 'int', 'float', 'bool', or None for anything else."""
+    types = set(map(type, values))
+    if types == {bool}:
+        return "bool"
+    if types == {int}:
+        return "int"
+    if str in types and types <= {str, _NONE}:
+        return "text"
+    if types & {int, float} and types <= {int, float, _NONE}:
+        return "float"      # None among numbers is NaN
+    return None
+
+
+def _text_array(values: list[str | None]) -> Any:
+    """Text (None: missing) as pandas' text column: through Arrow at once where pandas keeps text
+    in Arrow (half the time of pandas checking each value)."""
+    if getattr(_TEXT, "storage", None) == "pyarrow":
+        return pd.array(pa.array(values, type=pa.large_string()), dtype=_TEXT)
+    return pd.array(values, dtype=_TEXT)
+
+
+def _one_kind(parts: Sequence[list[Any]]) -> Any:
+    """The parts as one column when each is of a kind whose concat is that kind again (ints and
+    floats: floats); None otherwise."""
+    kinds = {_kind(part) for part in parts}
+    values = list(chain.from_iterable(parts))
+    try:
+        if kinds == {"text"}:
+            return _text_array(values)
+        if kinds == {"bool"}:
+            return np.array(values, dtype=bool)
+        if kinds == {"int"}:
+            return np.array(values, dtype=np.int64)
+        if kinds <= {"int", "float"}:
+            return np.array(values, dtype=float)
+    except OverflowError:       # beyond int64 / float64: pandas' own rules (uint64, object)
+        return None
+    return None
+
+
 def frame_from_runs(runs: Iterable[ModelRun], sources: Sequence[str] | None = None,
-                    aliases_in_files: Sequence[str] | None = None, *, lean: bool = False) -> pd.DataFrame:
+                    aliases_in_files: Sequence[str] | None = None, *, lean: bool = False,
+                    columns: Sequence[RecordColumns] | None = None) -> pd.DataFrame:
     """The tidy table of already loaded runs (``sources``: the file each came from;
     ``aliases_in_files``: each run's alias before equal ones were told apart). ``lean``: only
     the columns figures and reports use (identity, provenance, derived metrics, the main
-    record fields), without flattening every field."""
+    record fields), without flattening every field; ``columns``: each run's
+    :func:`.record_columns.record_columns` when the caller has them already (lean only)."""
     runs = list(runs)
     names = list(sources) if sources is not None else [""] * len(runs)
     aliases = list(aliases_in_files) if aliases_in_files is not None else [run.alias for run in runs]
-    build = _lean_run_frame if lean else _run_frame
-    parts = [build(run, source, alias) for run, source, alias in zip(runs, names, aliases) if run.records]
-    if not parts:
+    if lean:
+        built = _lean_frame(runs, columns if columns is not None else [record_columns(run) for run in runs],
+                            names, aliases)
+    else:
+        parts = [_run_frame(run, source, alias) for run, source, alias in zip(runs, names, aliases) if run.records]
+        built = pd.concat(parts, ignore_index=True, sort=False) if parts else None
+    if built is None:
         return pd.DataFrame(columns=list(COLUMN_NAMES))
-    frame = pd.concat(parts, ignore_index=True, sort=False)
-    first = [c for c in COLUMN_NAMES if c in frame.columns]
-    rest = sorted(c for c in frame.columns if c not in set(first))
-    frame = frame[first + rest]
+    first = [c for c in COLUMN_NAMES if c in built.columns]
+    rest = sorted(c for c in built.columns if c not in set(first))
+    frame = built[first + rest]
     for name in frame.columns[frame.dtypes == object]:
         frame[name] = _one_type(frame[name])
     return frame
@@ -342,10 +430,41 @@ def values_from_frame(frame: pd.DataFrame, metric: str) -> dict[str, dict[str, f
     if column not in frame.columns:
         return {str(m): {} for m in frame["model"].unique()} if "model" in frame.columns else {}
     # One value per record: rows of one record's rounds carry the same per-round value.
-    rows = frame[(frame["round"] == 1) & frame["outcome"].isin(COUNTED_OUTCOMES)]
-    values = pd.to_numeric(rows[column], errors="coerce")
-    kept = pd.DataFrame({"model": rows["model"], "query_id": rows["query_id"], "value": values})[values.notna()]
-    means = kept.groupby(["model", "query_id"], sort=False)["value"].mean().reset_index()
+    values = pd.to_numeric(frame[column], errors="coerce")
+    kept = np.flatnonzero((frame["round"] == 1).to_numpy() & frame["outcome"].isin(COUNTED_OUTCOMES).to_numpy()
+                          & values.notna().to_numpy())
+    by_model = _values_by_model(frame, values, kept)
+    return by_model if by_model is not None else _mean_values(frame, values, kept)
+
+
+def _values_by_model(frame: pd.DataFrame, values: pd.Series, kept: np.ndarray) -> dict[str, dict[str, float]] | None:
+    """values_from_frame where every model asks each query once (nearly always): each value is its
+    query's mean, and the rows are taken by index, not by a mask over every column of the table.
+    None where a model asks a query twice, or a model or query id is missing or not text."""
+    model, query_id = frame["model"], frame["query_id"]
+    if model.dtype != _TEXT or query_id.dtype != _TEXT or model.isna().any() or query_id.iloc[kept].isna().any():
+        return None
+    codes, models = pd.factorize(model)
+    out: dict[str, dict[str, float]] = {str(m): {} for m in models}
+    kept_codes = codes[kept]
+    order = kept[np.argsort(kept_codes, kind="stable")]
+    ends = np.cumsum(np.bincount(kept_codes, minlength=len(models))).tolist()
+    # Python objects once (a take from the Arrow text per model cost ten times more).
+    ids, numbers = query_id.to_numpy(dtype=object), values.to_numpy(dtype=float)
+    for name, start, end in zip(models, [0, *ends], ends):
+        rows = order[start:end]
+        found = dict(zip(ids[rows].tolist(), numbers[rows].tolist()))
+        if len(found) < len(rows):
+            return None
+        out[str(name)] = found
+    return out
+
+
+def _mean_values(frame: pd.DataFrame, values: pd.Series, kept: np.ndarray) -> dict[str, dict[str, float]]:
+    """values_from_frame by grouping: repeated (model, query id) rows are averaged."""
+    rows = frame.iloc[kept]
+    table = pd.DataFrame({"model": rows["model"], "query_id": rows["query_id"], "value": values.iloc[kept]})
+    means = table.groupby(["model", "query_id"], sort=False)["value"].mean().reset_index()
     out: dict[str, dict[str, float]] = {str(m): {} for m in frame["model"].unique()}
     for model, part in means.groupby("model", sort=False):
         out[str(model)] = dict(zip(part["query_id"].astype(str).tolist(), part["value"].astype(float).tolist()))

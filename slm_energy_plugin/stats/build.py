@@ -10,6 +10,7 @@ id but not a text.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import chain
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
@@ -188,6 +189,8 @@ def unpair_different_texts(runs: Sequence[ModelRun],
     a note says which ids were affected and whether the texts differ within a run or
     between runs (``run_keys``: the run each of ``runs`` came from; default: one run).
     """
+    if not _texts_differ(runs):
+        return list(runs), []
     keys = list(run_keys) if run_keys is not None else [""] * len(runs)
     texts: dict[str, list[str]] = {}
     per_run: dict[tuple[str, str], set[str]] = {}
@@ -222,6 +225,28 @@ def unpair_different_texts(runs: Sequence[ModelRun],
     verb = "carries" if len(clashing) == 1 else "carry"
     return fixed, [f"{plural(len(clashing), 'query id')} ({shown}) {verb} different texts {where}; "
                    "answers are paired by id and text, each text on its own (shown as id~1, id~2)."]
+
+
+def _texts_differ(runs: Sequence[ModelRun]) -> bool:
+    """Whether some query id carries two different (non-empty) texts. Nearly always none does,
+    and the work of splitting ids per text (a look-up per record) is then not needed: when each
+    run asks each id once and every run gives each id the same text, that is settled by comparing
+    the runs' id -> text mappings; else by the distinct (id, text) pairs."""
+    mappings = []
+    for run in runs:
+        ids = [r.query_id for r in run.records]
+        mapping = dict(zip(ids, [r.query for r in run.records]))
+        if len(mapping) < len(ids):
+            return _pairs_differ(runs)
+        mappings.append(mapping)
+    return any(m != mappings[0] for m in mappings) and _pairs_differ(runs)
+
+
+def _pairs_differ(runs: Sequence[ModelRun]) -> bool:
+    pairs = dict.fromkeys(chain.from_iterable(
+        zip([r.query_id for r in run.records], [r.query for r in run.records]) for run in runs))
+    first: dict[str, str] = {}
+    return any(first.setdefault(query_id, text) != text for query_id, text in pairs if text)
 
 
 def run_key(run: ModelRun, source: str | None) -> str:
