@@ -27,7 +27,7 @@ from .summary import WEIGHT_NOTES, meter_warnings
 from ..number_format import accuracy, format_energy, num, plural
 from .stats_tables import report_lines
 from ..stats.build import StatsReport, build_report, choose_metrics
-from ..stats.frame_stats import value_table
+from ..stats.frame_stats import value_tables
 from .run_input import RunInput
 from . import sequential_tables as seq
 from .sequential_lines import interval_text, load_level_sentence
@@ -236,7 +236,7 @@ def build_html(data: RunInput, metrics: Sequence[str] | None = None, *, alpha: f
     # The per-query values from the table the figures read, taken from its columns at once.
     aliases = [run.alias for run in runs]
     report = build_report(runs, names, alpha=alpha, notes=list(data.notes) + metric_notes,
-                          tables=lambda name, binary: value_table(data.frame, name, aliases, binary=binary))
+                          tables=value_tables(data.frame, aliases))
     sequential = ""
     if data.sequential:   # as the summary shows a sequential run: its verdicts, no fixed-n tests
         report = seq.without_fixed_n(report, seq.fixed_n_note(data.sequential))

@@ -9,6 +9,7 @@ all of them; the answer is kept while that run object lives (runs are frozen: it
 from __future__ import annotations
 
 import weakref
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -23,6 +24,7 @@ class RunFacts:
     errors: int                             # records whose test errored
     extras: tuple[Mapping[str, Any], ...]   # the records' non-empty ``extra`` blocks, in record order
     tokens_median: int | None               # output tokens of the middle record by tokens (upper one when even)
+    meter_warnings: Mapping[str, int]       # each meter warning of its records: how many carry it, first seen first
 
 
 _CACHE: dict[int, tuple["weakref.ref[ModelRun]", RunFacts]] = {}
@@ -42,13 +44,14 @@ def run_facts(run: ModelRun) -> RunFacts:
 
 def _facts(run: ModelRun) -> RunFacts:
     records = run.records
+    readings = [r.energy for r in records if r.energy is not None]
     # A run's records carry a few distinct sets of method labels: each set's provenance is asked once.
-    label_sets = {tuple(methods.values()): methods
-                  for methods in [r.energy.methods for r in records if r.energy is not None]}
+    label_sets = {tuple(methods.values()): methods for methods in [reading.methods for reading in readings]}
     tokens = sorted([r.tokens_output for r in records])
     return RunFacts(
         provenance=combine_provenance(provenance(methods) for methods in label_sets.values()),
         methods=frozenset(label for labels in label_sets for label in labels),
         errors=[r.outcome for r in records].count("error"),
         extras=tuple([r.extra for r in records if r.extra]),
-        tokens_median=tokens[len(tokens) // 2] if tokens else None)
+        tokens_median=tokens[len(tokens) // 2] if tokens else None,
+        meter_warnings=Counter([message for reading in readings for message in reading.warnings]))

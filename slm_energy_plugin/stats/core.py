@@ -24,7 +24,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from . import hodges_lehmann as hl
-from .rank_tests import WILCOXON, friedman, kruskal, mann_whitney, wilcoxon
+from .rank_tests import WILCOXON, friedman, kruskal, mann_whitney, mann_whitney_sorted, wilcoxon
 from .binary import Accuracy, accuracy, cochran_q, discordant_columns, mcnemar_from_counts
 from .types import StatResult, holm
 from ..number_format import plural
@@ -223,8 +223,11 @@ def on_log_scale(*columns: np.ndarray) -> bool:
     return all(bool(np.all(c > 0)) for c in columns)
 
 
-def shift(x: np.ndarray, y: np.ndarray, paired: bool, alpha: float, *, raw: bool = False) -> Shift:
-    """HL ratio a/b on log values when all are positive (and not ``raw``), else HL difference a - b."""
+def shift(x: np.ndarray, y: np.ndarray, paired: bool, alpha: float, *, raw: bool = False,
+          logs: tuple[np.ndarray, np.ndarray] | None = None) -> Shift:
+    """HL ratio a/b on log values when all are positive (and not ``raw``), else HL difference a - b.
+
+    ``logs``: np.log of x and y where the caller has them already."""
     positive = on_log_scale(x, y) and not raw
     kind = "ratio" if positive else "difference"
     how = "paired (Walsh averages of per-query" if paired else "unpaired (all pairwise"
@@ -233,7 +236,7 @@ def shift(x: np.ndarray, y: np.ndarray, paired: bool, alpha: float, *, raw: bool
     if min(len(x), len(y)) < 2:
         return replace(base, reason="needs at least 2 values per model" if not paired
                        else "needs at least 2 shared queries")
-    lx, ly = (np.log(x), np.log(y)) if positive else (x, y)
+    lx, ly = (logs if logs is not None else (np.log(x), np.log(y))) if positive else (x, y)
     est = hl.paired_shift(lx - ly, alpha) if paired else hl.two_sample_shift(lx, ly, alpha)
     with np.errstate(over="ignore"):
         numbers = [float(np.exp(v)) if positive else float(v) for v in (est.estimate, est.low, est.high)]
@@ -269,7 +272,29 @@ def agreement_note(test: StatResult, sh: Shift | None, alpha: float) -> str | No
             "case (discreteness of the exact ranks, ties or zero differences)")
 
 
-def _pair(a: str, b: str, col_a: np.ndarray, col_b: np.ndarray, alpha: float) -> PairComparison:
+@dataclass(frozen=True)
+class _Column:
+    """One model's column of the query table, with what every pair it is in asks of it: worked out
+    once per model instead of once per pair (9 pairs each for 10 models)."""
+
+    values: np.ndarray      # per query id, NaN where the model has none
+    has: np.ndarray         # where it has a value
+    logs: np.ndarray        # np.log(values), read only where the values used are all positive
+    ranked: np.ndarray      # its values, sorted: log values when all are positive (the unpaired scale)
+    positive: bool          # every value > 0
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> "_Column":
+        has = ~np.isnan(values)
+        present = values[has]
+        positive = on_log_scale(present)
+        with np.errstate(divide="ignore", invalid="ignore"):   # zero or negative: logs not read
+            logs = np.log(values)
+        # The log of each value as np.log(present) gives it (elementwise: the same numbers).
+        return cls(values, has, logs, np.sort(logs[has] if positive else present), positive)
+
+
+def _pair(a: str, b: str, col_a: _Column, col_b: _Column, alpha: float) -> PairComparison:
     """Model a against b from their columns of the query table (NaN = no value).
 
     One scale per row: the tests, their effect sizes and the HL ratio are computed on the same
@@ -277,18 +302,18 @@ def _pair(a: str, b: str, col_a: np.ndarray, col_b: np.ndarray, alpha: float) ->
     ratios, the statistic the ratio's CI inverts), raw values otherwise. The HL difference in the
     metric's unit is given beside the ratio, for reading only.
     """
-    has_a, has_b = ~np.isnan(col_a), ~np.isnan(col_b)
-    shared = has_a & has_b
-    xa, xb = col_a[has_a], col_b[has_b]
+    shared = col_a.has & col_b.has
     n_shared = int(shared.sum())
     if n_shared:
-        pa, pb = col_a[shared], col_b[shared]
+        pa, pb = col_a.values[shared], col_b.values[shared]
         log = on_log_scale(pa, pb)
-        wil = wilcoxon(*((np.log(pa), np.log(pb)) if log else (pa, pb)))
-        sh = shift(pa, pb, paired=True, alpha=alpha)
+        logs = (col_a.logs[shared], col_b.logs[shared]) if log else None
+        wil = wilcoxon(*(logs if logs is not None else (pa, pb)))
+        sh = shift(pa, pb, paired=True, alpha=alpha, logs=logs)
         diff = shift(pa, pb, paired=True, alpha=alpha, raw=True) if log else sh
         note = agreement_note(wil, sh, alpha)
     else:
+        xa, xb = col_a.values[col_a.has], col_b.values[col_b.has]
         wil = StatResult(WILCOXON, statistic_name="T", paired=True,
                          reason="no shared query ids: only the unpaired test applies")
         sh = shift(xa, xb, paired=False, alpha=alpha)
@@ -296,11 +321,16 @@ def _pair(a: str, b: str, col_a: np.ndarray, col_b: np.ndarray, alpha: float) ->
         diff = shift(xa, xb, paired=False, alpha=alpha, raw=True) if log else sh
         note = None
     # Mann-Whitney U is rank-based: on log values it gives the same U and p as on raw values,
-    # and it is computed on the same values as the unpaired HL ratio for that reason.
-    mwu = mann_whitney(*((np.log(xa), np.log(xb)) if on_log_scale(xa, xb) else (xa, xb)))
+    # and it is computed on the same values as the unpaired HL ratio for that reason. Both
+    # columns' values come sorted (on log values when both are all positive).
+    if col_a.positive == col_b.positive:
+        mwu = mann_whitney_sorted(col_a.ranked, col_b.ranked)
+    else:   # one column has a value <= 0: both on raw values
+        xa, xb = col_a.values[col_a.has], col_b.values[col_b.has]
+        mwu = mann_whitney(xa, xb)
     if not n_shared:
         note = agreement_note(mwu, sh, alpha)
-    return PairComparison(a, b, len(xa), len(xb), n_shared, mwu, wil, sh,
+    return PairComparison(a, b, int(col_a.has.sum()), int(col_b.has.sum()), n_shared, mwu, wil, sh,
                           scale="log" if log else "raw", difference=diff, agreement=note)
 
 
@@ -375,7 +405,8 @@ def compare_table(values: ValueTable, *, binary: bool = False, alpha: float = 0.
     groups = dict(zip(models, columns))
     summaries = tuple(summarize(m, groups[m], dropped[m], confidence=1 - alpha,
                                 resamples=bootstrap_resamples, seed=seed) for m in models)
-    pairs = [_pair(models[i], models[j], table[:, i], table[:, j], alpha)
+    model_columns = [_Column.of(table[:, j]) for j in range(len(models))]
+    pairs = [_pair(models[i], models[j], model_columns[i], model_columns[j], alpha)
              for i, j in combinations(range(len(models)), 2)]
     pairs = _holm_family(_holm_family(pairs, "mann_whitney"), "wilcoxon")
     return replace(base, summaries=summaries, omnibus=(kruskal(groups), friedman(common)), pairs=tuple(pairs))

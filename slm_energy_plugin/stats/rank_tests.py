@@ -88,20 +88,27 @@ def mann_whitney(x: np.ndarray, y: np.ndarray) -> StatResult:
     """Two-sided Mann–Whitney U, method chosen as scipy's 'auto' (exact for small samples
     without ties, else normal approximation with tie and continuity correction).
     U is the statistic of x; rank-biserial r = 2U/(n1 n2) - 1 = P(x > y) - P(x < y)."""
-    n1, n2 = len(x), len(y)
+    return mann_whitney_sorted(np.sort(x), np.sort(y))
+
+
+def mann_whitney_sorted(xs: np.ndarray, ys: np.ndarray) -> StatResult:
+    """:func:`mann_whitney` on values already sorted (ascending): the comparison sorts each model's
+    values once for all its pairs."""
+    n1, n2 = len(xs), len(ys)
     base = StatResult(MANN_WHITNEY, statistic_name="U", n=n1 + n2, paired=False)
     if n1 < 2 or n2 < 2:
         return replace(base, reason=f"needs at least 2 values per model (found {n1} and {n2})")
-    xs, ys = np.sort(x), np.sort(y)
     if xs[0] == xs[-1] == ys[0] == ys[-1]:
         return replace(base, reason="all values are tied")
-    below = np.searchsorted(ys, xs, side="left")
     not_above = np.searchsorted(ys, xs, side="right")
+    # An x with a y equal to it has that y just before its end: searched again only then.
+    tied = bool(np.any(ys[np.maximum(not_above - 1, 0)][not_above > 0] == xs[not_above > 0]))
+    below = np.searchsorted(ys, xs, side="left") if tied else not_above
     u1 = float(np.sum(below) + np.sum(not_above)) / 2.0     # y below x counts 1, tie 1/2
-    ties = (np.any(below != not_above) or np.any(xs[1:] == xs[:-1]) or np.any(ys[1:] == ys[:-1]))
+    ties = tied or bool(np.any(xs[1:] == xs[:-1])) or bool(np.any(ys[1:] == ys[:-1]))
     effect = 2.0 * u1 / (n1 * n2) - 1.0
     if (n1 <= 8 or n2 <= 8) and not ties:
-        p = float(sps.mannwhitneyu(x, y, alternative="two-sided", method="exact").pvalue)
+        p = float(sps.mannwhitneyu(xs, ys, alternative="two-sided", method="exact").pvalue)
         return replace(base, statistic=u1, p_value=p, effect=effect, effect_name="rank-biserial r", method="exact")
     n = n1 + n2
     tie_term = _tie_term(np.concatenate([xs, ys])) if ties else 0.0

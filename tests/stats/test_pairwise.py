@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from scipy import stats as sps
 
 from slm_energy_plugin.stats import hodges_lehmann as hl
-from slm_energy_plugin.stats.rank_tests import mann_whitney, wilcoxon
-from slm_energy_plugin.stats.core import shift
+from slm_energy_plugin.stats.rank_tests import mann_whitney, mann_whitney_sorted, wilcoxon
+from slm_energy_plugin.stats.core import ValueTable, compare_table, shift
 
 RNG = np.random.default_rng(12)
 
@@ -242,3 +243,43 @@ def test_ratio_beyond_float_range_gives_a_reason():
     for x, y in (([1e-300, 2e-300], [1e300, 3e300]), ([1e300, 3e300], [1e-300, 2e-300])):
         sh = shift(np.array(x), np.array(y), paired=True, alpha=0.05)
         assert sh.estimate is None and "floating-point range" in sh.reason
+
+
+# --- Each model's column read once for all its pairs ---------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties within", "ties across", "small exact", "signed"])
+def test_mann_whitney_on_sorted_values_is_mann_whitney(kind):
+    """The comparison sorts each model's values once and hands them sorted: the same U, p, r."""
+    draw = {"continuous": lambda n: RNG.lognormal(size=n),
+            "ties within": lambda n: np.repeat(RNG.normal(size=n // 3 + 1), 3)[:n],
+            "ties across": lambda n: RNG.integers(0, 6, n) * 1.0,
+            "small exact": lambda n: RNG.normal(size=min(n, 7)),
+            "signed": lambda n: RNG.normal(size=n) * 1e3}[kind]
+    for n1, n2 in ((7, 9), (40, 25), (300, 301)):
+        x, y = draw(n1), draw(n2)
+        assert mann_whitney_sorted(np.sort(x), np.sort(y)) == mann_whitney(x, y)
+
+
+def test_pairs_of_the_query_table_equal_the_tests_run_pair_by_pair():
+    """compare_table reads each model's column (its logs, its sorted values) once for all its pairs:
+    every pair's tests and shifts equal the functions run on that pair's own values."""
+    n = 400
+    table = np.exp(RNG.normal(size=(n, 4)))
+    table[RNG.random(n) < 0.2, 1] = np.nan          # gaps: fewer shared queries
+    table[5, 2] = 0.0                               # one value not positive: raw scale for its pairs
+    table[: n // 2, 3] = np.nan                     # shares only half the queries
+    comparison = compare_table(ValueTable(("a", "b", "c", "d"), table, {m: 0 for m in "abcd"}))
+    for (i, j), pair in zip(itertools.combinations(range(4), 2), comparison.pairs):
+        x, y = table[:, i], table[:, j]
+        xa, xb = x[~np.isnan(x)], y[~np.isnan(y)]
+        both = ~np.isnan(x) & ~np.isnan(y)
+        pa, pb = x[both], y[both]
+        positive = bool(np.all(pa > 0) and np.all(pb > 0))
+        unpaired = (np.log(xa), np.log(xb)) if np.all(xa > 0) and np.all(xb > 0) else (xa, xb)
+        assert pair.mann_whitney == replace(mann_whitney(*unpaired), p_holm=pair.mann_whitney.p_holm)
+        assert pair.wilcoxon == replace(wilcoxon(*((np.log(pa), np.log(pb)) if positive else (pa, pb))),
+                                        p_holm=pair.wilcoxon.p_holm)
+        assert pair.shift == shift(pa, pb, paired=True, alpha=0.05)
+        assert pair.difference == shift(pa, pb, paired=True, alpha=0.05, raw=True)
+        assert pair.scale == ("log" if positive else "raw")

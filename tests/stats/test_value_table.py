@@ -13,7 +13,7 @@ from slm_energy_plugin.results.frame import frame_from_runs, values_from_frame
 from slm_energy_plugin.results.metrics import values_by_model
 from slm_energy_plugin.results.records import ModelInfo, ModelRun, QueryRecord
 from slm_energy_plugin.stats.core import compare_models, compare_table
-from slm_energy_plugin.stats.frame_stats import value_table
+from slm_energy_plugin.stats.frame_stats import value_table, value_tables
 
 METHODS = {"cpu": "cpu-load-estimate", "gpu": "absent", "ram": "ram-constant-estimate"}
 
@@ -83,3 +83,22 @@ def test_a_binary_value_neither_0_nor_1_is_left_to_the_dicts() -> None:
     frame = frame_from_runs(runs, lean=True)
     assert value_table(frame, "score", [run.alias for run in runs], binary=True) is None   # scores in (0, 1)
     assert value_table(frame, "correct", [run.alias for run in runs], binary=True) is not None
+
+
+def test_one_frame_s_tables_serve_every_metric_as_each_alone() -> None:
+    """The report asks one value_tables for each metric in turn: the rows and codes worked out once
+    serve them all, also where a model has no value of one metric (it is then not in that table's
+    way: a model missing from ``models`` refuses only the metrics it has values of)."""
+    runs = _runs(np.random.default_rng(6))
+    runs[3] = ModelRun(info=runs[3].info, records=tuple(
+        QueryRecord(**{**r.__dict__, "energy": None}) for r in runs[3].records))   # m3: no energy at all
+    frame = frame_from_runs(runs, lean=True)
+    aliases = [run.alias for run in runs]
+    tables = value_tables(frame, aliases)
+    for metric in ("energy", "latency", "correct", "tokens", "energy"):
+        binary = metric == "correct"
+        table = tables(metric, binary)
+        assert table is not None
+        assert compare_table(table, binary=binary) == compare_models(values_by_model(runs, metric), binary=binary)
+    without_m3 = value_tables(frame, [a for a in aliases if a != "m3"])
+    assert without_m3("energy", False) is not None and without_m3("latency", False) is None
