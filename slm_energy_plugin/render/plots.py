@@ -356,6 +356,34 @@ def _draw_setup(fig: Figure) -> None:
         legend.set_bbox_to_anchor(Bbox.unit(), transform=fig.transFigure)
 
 
+def _titles_fixed(fig: Figure) -> list[Any]:
+    """The axes whose titles matplotlib places itself, switched to their default place (1 above
+    the axes, plus ``axes.titlepad``). Its placement measures every y tick label of the axes before
+    the drawing; it moves a title only off something reaching above the axes, which
+    :func:`_titles_would_move` tells after the drawing."""
+    auto = [ax for ax in fig.axes if getattr(ax, "_autotitlepos", False)]
+    for ax in auto:
+        ax._autotitlepos = False  # type: ignore[attr-defined]   # what set_title(y=...) sets
+    return auto
+
+
+def _titles_would_move(fig: Figure, axes: Sequence[Any], renderer: Any) -> bool:
+    """Whether matplotlib's own placement could have moved a title of ``axes`` off its default place:
+    only when something reaches above an axes' top (x ticks or label on top, of it or of a twin; the
+    y axis' offset text, "1e6"; a title below the axes' top: a negative ``axes.titlepad``), or for
+    what is not checked here (side titles, inset axes): drawn again then, as matplotlib places them."""
+    titled = [ax for ax in axes if ax.get_title()]
+    if not titled:
+        return False
+    for ax in fig.axes:
+        offset = ax.yaxis.offsetText
+        if (ax.xaxis.get_ticks_position() in ("top", "unknown") or ax.xaxis.get_label_position() == "top"
+                or (offset.get_visible() and offset.get_text()) or ax.child_axes
+                or ax.get_title("left") or ax.get_title("right")):
+            return True
+    return any(ax.title.get_window_extent(renderer).y0 < ax.bbox.y1 for ax in titled)
+
+
 def _raster(fig: Figure, margins: tuple[float, float, float, float] = MARGINS) -> _Raster:
     """Draw ``fig`` once with Agg at the saving dpi on a canvas ``margins`` larger than the figure,
     the caption last, placed just below everything else: so it never overlaps what it describes and
@@ -379,8 +407,14 @@ def _raster(fig: Figure, margins: tuple[float, float, float, float] = MARGINS) -
         fig, Bbox.from_extents(-left, -bottom, width + right, height + top), None)
     try:
         renderer = agg.get_renderer()  # type: ignore[no-untyped-call]
+        auto_titles = _titles_fixed(fig)
         renderer.clear()
         fig.draw(renderer)
+        if _titles_would_move(fig, auto_titles, renderer):   # rare: drawn again, titles placed by matplotlib
+            for ax in auto_titles:
+                ax._autotitlepos = True
+            renderer.clear()
+            fig.draw(renderer)
         canvas = np.asarray(renderer.buffer_rgba())   # the renderer's own buffer: nothing copied
         rows, cols = _ink(canvas)
         pad = int(round(matplotlib.rcParams["savefig.pad_inches"] * dpi))
