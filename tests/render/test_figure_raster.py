@@ -99,3 +99,39 @@ def test_svg_layers_beside_the_file_are_written_too(figure: Any, tmp_path: Any) 
         plots._save_vector(fig, tmp_path / "f.svg", "svg", None)
     (layer,) = tmp_path.glob("f.svg.image*.png")
     assert Image.open(layer).mode == "RGBA" and b"f.svg.image0.png" in (tmp_path / "f.svg").read_bytes()
+
+
+def _clip_ids_named(svg: bytes) -> bytes:
+    return re.sub(rb"p[0-9a-f]{10}\b", b"p-clip", svg)
+
+
+def _points_and_legend(corner: str) -> Any:
+    apply_style()
+    fig, ax = plt.subplots(figsize=(5, 3))
+    rng = np.random.default_rng(2)
+    # Points everywhere but in one corner: the "best" place for the legend is there.
+    x, y = rng.uniform(0, 1, 400), rng.uniform(0, 1, 400)
+    keep = ~((x > 0.6) & (y < 0.4)) if corner == "lower right" else ~((x < 0.4) & (y > 0.6))
+    ax.scatter(x[keep], y[keep], s=6, label="points")
+    ax.plot([0, 1], [0.5, 0.5], label="line")
+    ax.set_title("a title")
+    ax.legend()
+    return fig
+
+
+@pytest.mark.parametrize("corner", ["lower right", "upper left"])
+def test_a_legend_at_the_best_place_is_there_in_the_png_and_the_svg(corner: str) -> None:
+    ours, theirs = _points_and_legend(corner), _points_and_legend(corner)
+    try:
+        raster = plots._raster(ours)
+        legend = ours.axes[0].get_legend()
+        assert legend._loc == legend.codes[corner]   # the place this drawing chose, kept for the SVG
+        svg, own = io.BytesIO(), io.BytesIO()
+        with matplotlib.rc_context({"svg.hashsalt": "fixed"}):   # else SVG ids are random
+            plots._save_vector(ours, svg, "svg", raster)
+            # matplotlib's own SVG, searching the best place again
+            theirs.savefig(own, format="svg", metadata={"Date": None}, bbox_inches=raster.box_inches)
+    finally:
+        plt.close(ours)
+        plt.close(theirs)
+    assert _clip_ids_named(svg.getvalue()) == _clip_ids_named(own.getvalue())
