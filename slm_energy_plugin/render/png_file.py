@@ -34,7 +34,8 @@ def _scanlines(pixels: np.ndarray, what: str) -> np.ndarray:
     if pixels.ndim != 3 or pixels.shape[2] not in COLOUR_TYPES or pixels.dtype != np.uint8:
         raise ValueError(f"need uint8 {what} rows, got {pixels.shape} {pixels.dtype}")
     height, width, channels = pixels.shape
-    scanlines = np.zeros((height, 1 + channels * width), dtype=np.uint8)
+    scanlines = np.empty((height, 1 + channels * width), dtype=np.uint8)
+    scanlines[:, 0] = 0
     scanlines[:, 1:] = pixels.reshape(height, channels * width)
     return scanlines
 
@@ -47,11 +48,11 @@ def png_pair(rgb: np.ndarray, top_rows: int, level: int = COMPRESS_LEVEL, *,
         raise ValueError(f"need uint8 RGB rows and 0 < top_rows <= {rgb.shape[0]}, got {rgb.shape} {rgb.dtype} "
                          f"{top_rows}")
     scanlines = _scanlines(rgb, "RGB")
-    compressor = zlib.compressobj(level)
-    head = compressor.compress(scanlines[:top_rows].tobytes())
+    compressor = zlib.compressobj(level)   # reads the rows where they are (contiguous): no copy to bytes
+    head = compressor.compress(scanlines[:top_rows].data)
     top = compressor.copy()
     top_idat = head + top.flush()
-    full_idat = head + compressor.compress(scanlines[top_rows:].tobytes()) + compressor.flush()
+    full_idat = head + compressor.compress(scanlines[top_rows:].data) + compressor.flush()
     height, width, _ = rgb.shape
     return _png(width, height, 3, full_idat, dpi), _png(width, top_rows, 3, top_idat, dpi)
 
@@ -60,4 +61,4 @@ def png_image(pixels: np.ndarray, level: int = COMPRESS_LEVEL) -> bytes:
     """The PNG of ``pixels``: rows x columns x 3 (RGB) or 4 (RGBA, straight alpha), uint8."""
     scanlines = _scanlines(pixels, "RGB or RGBA")
     height, width, channels = pixels.shape
-    return _png(width, height, channels, zlib.compress(scanlines.tobytes(), level), None)
+    return _png(width, height, channels, zlib.compress(scanlines.data, level), None)
