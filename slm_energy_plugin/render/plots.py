@@ -7,9 +7,10 @@ writes each as PNG and SVG. What is drawn is decided in figure_data, so tests ch
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import matplotlib
 
@@ -24,7 +25,7 @@ from ..bulk import collector_paused  # noqa: E402
 from ..errors import ConfigError  # noqa: E402
 from ..quality.efficiency import EfficiencyRow  # noqa: E402
 from . import figure_data as fd  # noqa: E402
-from .png_file import png_pair  # noqa: E402
+from .png_file import png_image, png_pair  # noqa: E402
 from .style import apply_style, log_axis  # noqa: E402
 
 FORMATS = ("png", "svg")
@@ -325,21 +326,21 @@ MARGINS = (1.0, 1.5, 1.0, 0.75)
 # Drawings again with doubled margins before the canvas is taken as it is (ink at its edge for good:
 # a background that is not white everywhere).
 MAX_REDRAWS = 3
+
+
 @dataclass(frozen=True)
 class _Raster:
-    """One Agg drawing of a figure: the pixels with the caption, the rows above the caption, and
-    the box (pixels, padded) both PNGs are cut from; ``box_inches`` is that box for vector files."""
+    """One Agg drawing of a figure: the pixels kept (the file PNG's, caption drawn), how many of
+    their first rows the caption-free PNG is, and their box in the figure's inches (for vector files)."""
 
-    pixels: np.ndarray          # rows x columns x RGB, the whole canvas, caption drawn
-    box: tuple[int, int, int, int]      # top, bottom (with caption), left, right: the file PNG
-    bare_bottom: int            # the bottom of the caption-free PNG: its rows are the file PNG's first rows
-    box_inches: Any             # matplotlib Bbox of ``box`` in the figure's inches
+    pixels: np.ndarray          # rows x columns x RGB: the drawn pixels plus the pad, caption included
+    bare_rows: int              # the caption-free PNG: the first rows of ``pixels``
+    box_inches: Any             # matplotlib Bbox of ``pixels`` in the figure's inches
     dpi: float                  # pixels per inch of the drawing
 
     def pngs(self) -> tuple[bytes, bytes]:
         """The file PNG (with the caption) and the report's PNG (without: the same first rows)."""
-        top, bottom, left, right = self.box
-        return png_pair(self.pixels[top:bottom, left:right], self.bare_bottom - top, dpi=self.dpi)
+        return png_pair(self.pixels, self.bare_rows, dpi=self.dpi)
 
 
 def _ink(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -349,12 +350,84 @@ def _ink(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
 
 
+def _ink_below(rgba: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ink of ``rgba`` given ``rows`` and ``cols``, its ink before something was drawn below its
+    last inked row (the caption): only the rows below are scanned again."""
+    first = int(rows[-1]) + 1 if len(rows) else 0
+    new_rows, new_cols = _ink(rgba[first:])
+    return np.concatenate([rows, first + new_rows]), np.union1d(cols, new_cols)
+
+
+def _draw_setup(fig: Figure) -> None:
+    """The layout done once, before the Agg drawing: a layout engine runs here and is then removed
+    (the drawings below keep the axes where it put them), and figure legends are anchored to the
+    figure, not to the larger canvas drawn on."""
+    from matplotlib.transforms import Bbox
+
+    engine = fig.get_layout_engine()
+    if engine is not None and not isinstance(engine, matplotlib.layout_engine.PlaceHolderLayoutEngine):
+        engine.execute(fig)
+        # No engine at all ("none" leaves a placeholder, for which savefig lays out the SVG again).
+        with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            fig.set_layout_engine(None)
+    for legend in fig.legends:
+        legend.set_bbox_to_anchor(Bbox.unit(), transform=fig.transFigure)
+
+
+def _titles_fixed(fig: Figure) -> list[Any]:
+    """The axes whose titles matplotlib places itself, switched to their default place (1 above
+    the axes, plus ``axes.titlepad``). Its placement measures every y tick label of the axes before
+    the drawing; it moves a title only off something reaching above the axes, which
+    :func:`_titles_would_move` tells after the drawing."""
+    auto = [ax for ax in fig.axes if getattr(ax, "_autotitlepos", False)]
+    for ax in auto:
+        ax._autotitlepos = False  # type: ignore[attr-defined]   # what set_title(y=...) sets
+    return auto
+
+
+def _titles_would_move(fig: Figure, axes: Sequence[Any], renderer: Any) -> bool:
+    """Whether matplotlib's own placement could have moved a title of ``axes`` off its default place:
+    only when something reaches above an axes' top (x ticks or label on top, of it or of a twin; the
+    y axis' offset text, "1e6"; a title below the axes' top: a negative ``axes.titlepad``), or for
+    what is not checked here (side titles, inset axes): drawn again then, as matplotlib places them."""
+    titled = [ax for ax in axes if ax.get_title()]
+    if not titled:
+        return False
+    for ax in fig.axes:
+        offset = ax.yaxis.offsetText
+        if (ax.xaxis.get_ticks_position() in ("top", "unknown") or ax.xaxis.get_label_position() == "top"
+                or (offset.get_visible() and offset.get_text()) or ax.child_axes
+                or ax.get_title("left") or ax.get_title("right")):
+            return True
+    return any(ax.title.get_window_extent(renderer).y0 < ax.bbox.y1 for ax in titled)
+
+
+def _keep_legend_places(fig: Figure, renderer: Any) -> None:
+    """Each axes legend placed at the "best" place keeps the place this drawing chose (a corner or
+    side, by its code): matplotlib's search counts every plotted point under each candidate place
+    (100,000 for a scatter of 10 models), twice a drawing; the vector file need not search again."""
+    from matplotlib.transforms import Bbox
+
+    legends: list[Any] = [ax.get_legend() for ax in fig.axes]
+    for legend in legends:
+        if legend is None or not legend.get_visible() or legend._loc != 0:   # 0: "best"
+            continue
+        drawn = legend.legendPatch.get_bbox()   # display units: where this drawing put the legend
+        size, parent = Bbox.from_bounds(0, 0, drawn.width, drawn.height), legend.get_bbox_to_anchor()
+
+        def distance(code: int) -> float:
+            x, y = legend._get_anchored_bbox(code, size, parent, renderer)
+            return float(abs(x - drawn.x0) + abs(y - drawn.y0))
+
+        legend.set_loc(min(range(1, len(legend.codes)), key=distance))
+
+
 def _raster(fig: Figure, margins: tuple[float, float, float, float] = MARGINS) -> _Raster:
     """Draw ``fig`` once with Agg at the saving dpi on a canvas ``margins`` larger than the figure,
     the caption last, placed just below everything else: so it never overlaps what it describes and
     the caption-free PNG is the file PNG's top rows. The crop is the drawn pixels plus
-    ``savefig.pad_inches``, as a tight box. Anything reaching the canvas edge: drawn again with
-    twice the margins."""
+    ``savefig.pad_inches``, as a tight box; only those pixels are copied out of the canvas. Anything
+    reaching the canvas edge: drawn again with twice the margins."""
     from matplotlib import _tight_bbox
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.transforms import Bbox
@@ -364,57 +437,101 @@ def _raster(fig: Figure, margins: tuple[float, float, float, float] = MARGINS) -
     captions = _captions(fig)
     for text in captions:
         text.set_visible(False)
-    engine = fig.get_layout_engine()
-    if engine is not None and not isinstance(engine, matplotlib.layout_engine.PlaceHolderLayoutEngine):
-        engine.execute(fig)     # once, here: the drawings below keep the axes where it put them
-        # No engine at all ("none" leaves a placeholder, for which savefig lays out the SVG again).
-        with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
-            fig.set_layout_engine(None)
-    for legend in fig.legends:   # anchored to the figure, not to the larger canvas drawn below
-        legend.set_bbox_to_anchor(Bbox.unit(), transform=fig.transFigure)
+    _draw_setup(fig)
     left, bottom, right, top = margins
     width, height = fig.get_size_inches()
-    canvas = Bbox.from_extents(-left, -bottom, width + right, height + top)
     agg = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    restore = _tight_bbox.adjust_bbox(fig, canvas, None)  # type: ignore[no-untyped-call]
+    restore = _tight_bbox.adjust_bbox(  # type: ignore[no-untyped-call]
+        fig, Bbox.from_extents(-left, -bottom, width + right, height + top), None)
     try:
         renderer = agg.get_renderer()  # type: ignore[no-untyped-call]
+        auto_titles = _titles_fixed(fig)
         renderer.clear()
         fig.draw(renderer)
-        rows, _ = _ink(np.asarray(renderer.buffer_rgba()))
+        if _titles_would_move(fig, auto_titles, renderer):   # rare: drawn again, titles placed by matplotlib
+            for ax in auto_titles:
+                ax._autotitlepos = True
+            renderer.clear()
+            fig.draw(renderer)
+        _keep_legend_places(fig, renderer)
+        canvas = np.asarray(renderer.buffer_rgba())   # the renderer's own buffer: nothing copied
+        rows, cols = _ink(canvas)
         pad = int(round(matplotlib.rcParams["savefig.pad_inches"] * dpi))
         bare_bottom = int(rows[-1]) + 1 + pad if len(rows) else pad
-        canvas_rows = int(renderer.height)
         for text in captions:   # its top a pad and two pixels below the lowest ink
             x, _ = text.get_position()
-            y_display = canvas_rows - bare_bottom - 2
+            y_display = canvas.shape[0] - bare_bottom - 2
             text.set_position((x, fig.transFigure.inverted().transform((0, y_display))[1]))
             text.set_visible(True)
             text.draw(renderer)
-        rgba = np.asarray(renderer.buffer_rgba()).copy()
+        if captions:
+            rows, cols = _ink_below(canvas, rows, cols)
+        at_edge = len(rows) and (rows[0] == 0 or cols[0] == 0 or rows[-1] == canvas.shape[0] - 1
+                                 or cols[-1] == canvas.shape[1] - 1)
+        redraw = bool(at_edge) and margins[0] < MARGINS[0] * 2 ** MAX_REDRAWS
+        if not len(rows):
+            rows, cols = np.array([0]), np.array([0])
+        box = (max(0, int(rows[0]) - pad), min(canvas.shape[0], int(rows[-1]) + 1 + pad),
+               max(0, int(cols[0]) - pad), min(canvas.shape[1], int(cols[-1]) + 1 + pad))
+        pixels = None if redraw else canvas[box[0]:box[1], box[2]:box[3], :3].copy()
+        canvas_rows = canvas.shape[0]
     finally:
         restore()
-    pixels = rgba[..., :3]
-    rows, cols = _ink(rgba)
-    if len(rows) and (rows[0] == 0 or cols[0] == 0 or rows[-1] == pixels.shape[0] - 1
-                      or cols[-1] == pixels.shape[1] - 1) and margins[0] < MARGINS[0] * 2 ** MAX_REDRAWS:
-        for text in captions:
-            text.set_visible(True)
+    if pixels is None:
         return _raster(fig, tuple(2 * m for m in margins))  # type: ignore[arg-type]
-    if not len(rows):
-        rows, cols = np.array([0]), np.array([0])
-    box = (max(0, int(rows[0]) - pad), min(pixels.shape[0], int(rows[-1]) + 1 + pad),
-           max(0, int(cols[0]) - pad), min(pixels.shape[1], int(cols[-1]) + 1 + pad))
-    inches = Bbox.from_extents(box[2] / dpi - left, (pixels.shape[0] - box[1]) / dpi - bottom,
-                               box[3] / dpi - left, (pixels.shape[0] - box[0]) / dpi - bottom)
-    return _Raster(pixels, box, min(bare_bottom, box[1]), inches, dpi)
+    inches = Bbox.from_extents(box[2] / dpi - left, (canvas_rows - box[1]) / dpi - bottom,
+                               box[3] / dpi - left, (canvas_rows - box[0]) / dpi - bottom)
+    return _Raster(pixels, min(bare_bottom, box[1]) - box[0], inches, dpi)
 
 
-def _save_vector(fig: Figure, path: Path, fmt: str, raster: _Raster | None) -> None:
-    """An SVG (or PDF) in one pass: the box the Agg drawing measured, else the layout done here."""
+class _SvgImage:
+    """Stands in for PIL's ``Image`` module in matplotlib's SVG backend while :func:`_save_vector`
+    runs; its one use there is ``Image.fromarray(rgba).save(file, format="png")``, for each run of
+    rasterized artists (a cloud of points: 10 models x 10,000 queries). Encoded by :mod:`.png_file`
+    (rows unfiltered, zlib level 3): the same pixels, a few percent more bytes, a third of Pillow's CPU."""
+
+    def __init__(self, rgba: np.ndarray) -> None:
+        self._rgba = rgba
+
+    @classmethod
+    def fromarray(cls, rgba: np.ndarray) -> _SvgImage:
+        return cls(np.asarray(rgba))
+
+    def save(self, file: Any, format: str = "png") -> None:
+        data = png_image(self._rgba)
+        if isinstance(file, (str, Path)):   # rcParams["svg.image_inline"] off: a file beside the SVG
+            Path(file).write_bytes(data)
+        else:
+            file.write(data)
+
+
+@contextmanager
+def _svg_images_by_png_file() -> Iterator[None]:
+    from matplotlib.backends import backend_svg
+
+    pillow = getattr(backend_svg, "Image")   # imported there, not exported: no attribute to type-check
+    setattr(backend_svg, "Image", _SvgImage)
+    try:
+        yield
+    finally:
+        setattr(backend_svg, "Image", pillow)
+
+
+def _keep_placement(fig: Figure) -> None:
+    """What the Agg drawing placed stays put for the vector file: each axes' titles (matplotlib
+    moves them above anything at the axes' top, measuring every y tick label again otherwise)."""
+    for ax in fig.axes:
+        ax._autotitlepos = False  # type: ignore[attr-defined]   # what set_title(y=...) sets
+
+
+def _save_vector(fig: Figure, file: Any, fmt: str, raster: _Raster | None) -> None:
+    """An SVG (or PDF) in one pass: the box and placement the Agg drawing measured (made here when
+    ``raster`` is None)."""
     if raster is None:
         raster = _raster(fig)
-    fig.savefig(path, format=fmt, metadata=_metadata(fmt), bbox_inches=raster.box_inches)
+    _keep_placement(fig)
+    with _svg_images_by_png_file():
+        fig.savefig(file, format=fmt, metadata=_metadata(fmt), bbox_inches=raster.box_inches)
 
 
 def _captions(fig: Figure) -> list[Any]:
@@ -441,7 +558,7 @@ def figure_bytes(spec: PlotSpec, fmt: str = "png", *, caption: bool = True) -> b
                 for text in _captions(fig):
                     text.remove()
             buffer = io.BytesIO()
-            fig.savefig(buffer, format=fmt, metadata=_metadata(fmt), bbox_inches=raster.box_inches)
+            _save_vector(fig, buffer, fmt, raster)
             return buffer.getvalue()
         finally:
             plt.close(fig)

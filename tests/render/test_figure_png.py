@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from slm_energy_plugin.render.png_file import png_pair
+from slm_energy_plugin.render.png_file import png_image, png_pair
 
 
-def _decoded(png: bytes) -> np.ndarray:
+def _decoded(png: bytes, mode: str = "RGB") -> np.ndarray:
     image = Image.open(io.BytesIO(png))
     image.load()   # decodes every row: a truncated or corrupt stream fails here
-    assert image.mode == "RGB"
+    assert image.mode == mode
     return np.asarray(image)
 
 
@@ -40,6 +40,22 @@ def test_the_first_rows_may_be_one_row_or_all(rows: int) -> None:
 def test_anything_but_8_bit_rgb_is_refused(bad: np.ndarray) -> None:
     with pytest.raises(ValueError, match="uint8 RGB"):
         png_pair(bad, 2)
+
+
+@pytest.mark.parametrize("channels, mode", [(3, "RGB"), (4, "RGBA")])
+def test_one_image_of_rgb_or_rgba_decodes_to_the_pixels_given(channels: int, mode: str) -> None:
+    # RGBA: the layers of rasterized points matplotlib puts in an SVG (transparent around the points).
+    rng = np.random.default_rng(5)
+    pixels = np.zeros((97, 131, channels), dtype=np.uint8)
+    pixels[10:60, 20:90] = rng.integers(0, 256, (50, 70, channels), dtype=np.uint8)
+    assert np.array_equal(_decoded(png_image(pixels), mode), pixels)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 4, 2), np.uint8), np.zeros((4, 4, 4), np.uint16),
+                                 np.zeros((4, 4), np.uint8)])
+def test_one_image_of_anything_but_8_bit_rgb_or_rgba_is_refused(bad: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="uint8 RGB or RGBA"):
+        png_image(bad)
 
 
 def test_both_images_say_their_resolution_as_matplotlib_s_pngs_did() -> None:
