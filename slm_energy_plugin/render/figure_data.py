@@ -506,6 +506,8 @@ def grouped(frame: pd.DataFrame, metric: str = "energy") -> GroupedFigure | None
     for g in groups:
         values = table.by_model(metric, within=labels == places.get(g, -2))
         series += [_series(f"{g} / {m}", colors[m], values[m].values) for m in models if m in values]
+    if not series:   # no model has a value (a run without an energy meter): no figure, as distribution()
+        return None
     label, _, log = PLOT_METRICS[metric]
     what = "task type" if column == "task" else "load"
     return GroupedFigure(column, f"{label[0].upper()}{label[1:]} by {what} and model", axis_label(metric, frame),
@@ -532,6 +534,9 @@ def machines(frame: pd.DataFrame, metric: str = "energy") -> MachinesFigure | No
         in_part = [names[code] for code in pd.unique(aliases[within]) if code >= 0]
         panels.append(MachinePanel(str(host), tuple(
             _series(m, colors[m], values[m].values) for m in in_part if m in values)))
+    panels = [panel for panel in panels if panel.series]   # a machine without a value (no meter): no panel
+    if not panels:
+        return None
     label, _, log = PLOT_METRICS[metric]
     what = "machine" if key == "host" else "run"
     return MachinesFigure(f"{label[0].upper()}{label[1:]} per model, one panel per {what}",

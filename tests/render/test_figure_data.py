@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,8 @@ import pytest
 
 from slm_energy_plugin.quality.efficiency import efficiency_rows
 from slm_energy_plugin.render import figure_data as fd
+from slm_energy_plugin.render.plots import build_figures, save_figures
+from slm_energy_plugin.results.records import ModelRun
 from slm_energy_plugin.render.style import PALETTE
 from slm_energy_plugin.results.frame import frame_from_runs, values_from_frame
 from tests.run_factory import MEASURED, make_run
@@ -171,3 +174,25 @@ def test_figures_take_the_values_values_from_frame_gives_repeated_queries_averag
     assert per_host is not None
     assert [(p.host, [s.model for s in p.series]) for p in per_host.panels] == [("h1", ["a"]), ("h2", ["b"])]
     assert per_host.panels[1].series[0].values.tolist() == [4.0, 4.0, 8.0]
+
+
+def _without_energy(run: ModelRun) -> ModelRun:
+    """As a run with the null meter writes it: no energy figure, no emissions."""
+    return replace(run, records=tuple(replace(r, energy=None, emissions_kg=None) for r in run.records))
+
+
+def test_no_energy_anywhere_draws_no_by_group_or_machines_figure(tmp_path: Path) -> None:
+    tasks = ["math", "math", "sql", "sql"]
+    run = make_run("a", [1.0, 2.0, 3.0, 4.0])
+    tasked = _without_energy(replace(run, records=tuple(replace(r, task=t) for r, t in zip(run.records, tasks))))
+    frame = frame_from_runs([tasked])
+    assert fd.grouped(frame, "energy") is None and fd.grouped(frame, "latency") is not None
+    one = replace(tasked, machine={"hostname": "laptop"}, run_id="r1")
+    two = replace(make_run("a", [4.0, 5.0, 6.0]), machine={"hostname": "ci-runner"}, run_id="r2")
+    assert fd.machines(frame_from_runs([one, replace(_without_energy(two), run_id="r3")])) is None
+    data = fd.machines(frame_from_runs([one, two]))   # a machine without a value has no panel
+    assert data is not None and [p.host for p in data.panels] == ["ci-runner"]
+    # The figures a meterless run supports are drawn (this raised "Data cannot be log-scaled" before).
+    specs = build_figures(frame, efficiency_rows([tasked]))
+    assert specs and "by_group_energy" not in {s.name for s in specs}
+    assert save_figures(specs, tmp_path, ("png",))
