@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from .. import __version__
 from ..quality.efficiency import efficiency_legend, stars_text
 from ..results.records import ModelRun
-from ..results.run_facts import run_facts
 from .summary import WEIGHT_NOTES, meter_warnings
 from ..number_format import accuracy, format_energy, num, plural
 from .stats_tables import report_lines
@@ -118,7 +117,7 @@ def model_table(report: StatsReport, runs: Sequence[ModelRun]) -> str:
             summary = by_metric.get(name, {}).get(run.alias)
             row.append("-" if summary is None or summary.median is None
                        else f"{num(summary.median)}{_interval(summary.ci_low, summary.ci_high)}")
-        facts = run_facts(run)    # one pass over the records, shared with the header and the warnings
+        facts = run.facts    # one pass over the records, shared with the header and the warnings
         row.append("-" if facts.tokens_median is None else num(float(facts.tokens_median)))
         acc = accuracies.get(run.alias)
         row.append("-" if acc is None or acc.accuracy is None else accuracy(acc.correct, acc.n, acc.ci_low, acc.ci_high))
@@ -154,7 +153,7 @@ def warnings_of(data: RunInput, report: StatsReport) -> list[str]:
     for run in runs:
         if run.status != "complete":
             found.append(f"{run.alias}: the run ended {run.status}; its figures cover only what finished.")
-        errors = run_facts(run).errors
+        errors = run.facts.errors
         if errors:
             found.append(f"{run.alias}: {plural(errors, 'test')} errored and are left out of every statistic.")
     for weights in sorted({run.info.weights for run in runs} & set(WEIGHT_NOTES)):

@@ -11,7 +11,6 @@ from tabulate import tabulate
 
 from ..results.metrics import METRICS, record_values
 from ..results.records import ModelRun
-from ..results.run_facts import run_facts
 from ..medians import median_or_none
 from ..stats.binary import wilson_interval
 from ..number_format import accuracy, num
@@ -126,7 +125,7 @@ def meter_warnings(runs: Sequence[ModelRun]) -> list[str]:
     resolution), counted per message: such records are kept, and flagged, never silently used."""
     counts: dict[str, int] = {}
     for run in runs:
-        for message, count in run_facts(run).meter_warnings.items():   # gathered in the records' one pass
+        for message, count in run.facts.meter_warnings.items():   # gathered in the records' one pass
             counts[message] = counts.get(message, 0) + count
     return [f"Meter warning ({count} quer{'y' if count == 1 else 'ies'}): {message}"
             for message, count in sorted(counts.items(), key=lambda item: -item[1])]

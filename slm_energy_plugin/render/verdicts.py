@@ -18,14 +18,13 @@ from typing import Sequence
 from ..perf.background import THRESHOLD
 from ..results.performance import PerformanceView
 from ..results.records import ModelRun
-from ..results.run_facts import run_facts
 from ..medians import median_or_none
 
 BACKGROUND_SHARE_WARN = 0.1   # warn when more than this share of a model's queries were loaded
 
 
 def order_lines(runs: Sequence[ModelRun]) -> list[str]:
-    modes = {str(extra["order"].get("mode")) for run in runs for extra in run_facts(run).extras
+    modes = {str(extra["order"].get("mode")) for run in runs for extra in run.facts.extras
              if isinstance(extra.get("order"), dict)}
     if not modes:
         return []
@@ -39,7 +38,7 @@ def order_lines(runs: Sequence[ModelRun]) -> list[str]:
 
 def background_counts(run: ModelRun, threshold: float = THRESHOLD) -> tuple[int, int]:
     """(queries whose background load exceeded ``threshold``, queries with a reading)."""
-    loads = [float(extra["background_load"]) for extra in run_facts(run).extras
+    loads = [float(extra["background_load"]) for extra in run.facts.extras
              if isinstance(extra.get("background_load"), (int, float))]
     return sum(1 for x in loads if x > threshold), len(loads)
 
@@ -66,7 +65,7 @@ def same_measurement(runs: Sequence[ModelRun], metrics: Sequence[str]) -> tuple[
     shown = list(metrics)
     if not runs or "energy" not in shown or "latency" not in shown:
         return shown, None
-    if any(run_facts(run).provenance != "estimated" for run in runs):
+    if any(run.facts.provenance != "estimated" for run in runs):
         return shown, None
     if any(PerformanceView.from_block(run.performance).load for run in runs):
         # A load level shares a window's energy among overlapping requests: a request's energy is
@@ -90,7 +89,7 @@ def repeatability_lines(runs: Sequence[ModelRun]) -> list[str]:
     """Within-query spread (median CV of latency across rounds) next to the between-model differences."""
     spreads: dict[str, float] = {}
     for run in runs:
-        cvs = [round_cv([float(x) for x in extra["round_seconds"]]) for extra in run_facts(run).extras
+        cvs = [round_cv([float(x) for x in extra["round_seconds"]]) for extra in run.facts.extras
                if isinstance(extra.get("round_seconds"), list)]
         cv = median_or_none(c for c in cvs if c is not None)
         if cv is not None:

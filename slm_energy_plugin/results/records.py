@@ -10,12 +10,16 @@ tools keep reading it, and adds what a reader needs to trust or re-project a fig
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..bulk import frozen_instance
 from ..energy.intensity import CarbonContext
 from ..energy.reading import EnergyReading, PowerBaseline
 from .schema import SCHEMA_VERSION, check_fields
+
+if TYPE_CHECKING:
+    from .run_facts import RunFacts
 
 UNITS = {
     "emissions": "kg CO2eq",
@@ -241,6 +245,14 @@ class ModelRun:
     @property
     def alias(self) -> str:
         return self.info.alias
+
+    @cached_property
+    def facts(self) -> RunFacts:
+        """What the report, the summary and compare read off every record, in one pass, once (the run is
+        frozen; kept in the instance, not a field: equality, hashing and ``replace`` ignore it)."""
+        from .run_facts import facts_of   # run_facts builds on this module
+
+        return facts_of(self)
 
     @property
     def energy_provenance(self) -> str:

@@ -3,12 +3,11 @@
 Pure: no pytest, no I/O. The energy header, the trust lines and the model table each asked every
 record again (provenance four times per model, the method labels, errors, extras, tokens): for
 10 models x 10,000 queries that was a third of the report's time. One pass per run object gives
-all of them; the answer is kept while that run object lives (runs are frozen: it cannot change).
+all of them; the answer is kept on the run object (``ModelRun.facts``) (runs are frozen: it cannot change).
 """
 
 from __future__ import annotations
 
-import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -27,22 +26,8 @@ class RunFacts:
     meter_warnings: Mapping[str, int]       # each meter warning of its records: how many carry it, first seen first
 
 
-_CACHE: dict[int, tuple["weakref.ref[ModelRun]", RunFacts]] = {}
-
-
-def run_facts(run: ModelRun) -> RunFacts:
-    """The facts of ``run``, computed once per run object."""
-    hit = _CACHE.get(id(run))
-    if hit is not None and hit[0]() is run:
-        return hit[1]
-    facts = _facts(run)
-    if len(_CACHE) > 256:
-        _CACHE.clear()
-    _CACHE[id(run)] = (weakref.ref(run), facts)
-    return facts
-
-
-def _facts(run: ModelRun) -> RunFacts:
+def facts_of(run: ModelRun) -> RunFacts:
+    """The facts of ``run`` (read them as :attr:`ModelRun.facts`: computed once per run object)."""
     records = run.records
     readings = [r.energy for r in records if r.energy is not None]
     # A run's records carry a few distinct sets of method labels: each set's provenance is asked once.

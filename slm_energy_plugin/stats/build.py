@@ -19,7 +19,6 @@ from ..energy.reading import NO_FIGURE_METHODS, is_measured
 from ..errors import ConfigError, SlmEnergyError
 from ..results.metrics import DEFAULT_METRICS, METRICS, get_metric, has_values, values_by_model
 from ..results.records import ModelRun, combine_provenance
-from ..results.run_facts import run_facts
 from ..number_format import plural
 
 if TYPE_CHECKING:  # scipy (~60 MB, ~0.7 s) loads only when statistics are computed
@@ -62,7 +61,7 @@ def _methods(runs: Iterable[ModelRun]) -> tuple[list[str], list[str]]:
     measured: set[str] = set()
     estimated: set[str] = set()
     for run in runs:
-        for method in run_facts(run).methods:    # the labels of every record, gathered once per run
+        for method in run.facts.methods:    # the labels of every record, gathered once per run
             if method in NO_FIGURE_METHODS:
                 continue
             (measured if is_measured(method) else estimated).add(method)
@@ -75,7 +74,7 @@ def energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
     # Models whose meter measured nothing for a reason of its own (a server on another machine)
     # say why, so their missing figures are not read as the null meter's choice.
     unmeasured = [f"{run.alias}: {run.meter['description']}" for run in runs
-                  if run_facts(run).provenance == "none" and run.meter.get("name") not in (None, "null")
+                  if run.facts.provenance == "none" and run.meter.get("name") not in (None, "null")
                   and run.meter.get("description")]
     if not unmeasured:
         return kind, sentence
@@ -85,7 +84,7 @@ def energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
 
 
 def _energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
-    kind = combine_provenance(run_facts(run).provenance for run in runs)   # as summarize_provenance
+    kind = combine_provenance(run.facts.provenance for run in runs)   # as summarize_provenance
     measured, estimated = _methods(runs)
     if kind == "measured":
         return kind, f"Energy: measured by hardware energy counters ({', '.join(measured)})."
@@ -93,7 +92,7 @@ def _energy_header(runs: Sequence[ModelRun]) -> tuple[str, str]:
         return kind, ("Energy: ESTIMATED, not measured - no hardware energy counter was read "
                       f"({', '.join(estimated)}); such figures follow run time more than real power.")
     if kind == "mixed":
-        by_model = {r.alias: run_facts(r).provenance for r in runs}
+        by_model = {r.alias: r.facts.provenance for r in runs}
         parts = [f"{how} for {', '.join(m for m, p in by_model.items() if p == how)}"
                  for how in ("measured", "estimated", "mixed") if how in by_model.values()]
         return kind, (f"Energy: partly measured by hardware counters ({', '.join(measured)}), partly "
