@@ -54,6 +54,10 @@ def load_input(paths: Sequence[Path]) -> RunInput:
 def _load_input(paths: Sequence[Path]) -> RunInput:
     skipped: list[str] = []   # one bad file never refuses the honest ones beside it
     runs, sources = runs_and_sources(list(paths), skipped)
+    if not any(run.records for run in runs):   # e.g. a served model whose every query failed to connect
+        where = ", ".join(str(path) for path in paths)
+        raise SlmEnergyError(f"{where}: no query record in its model files ({', '.join(sources)}): nothing to "
+                             "plot or report; `slm-energy runs` lists the runs that have some")
     sequential = sequential_runs(runs, sources, read_manifests(sources))
     aliases_in_files = [run.alias for run in runs]
     runs, pairing_notes = prepare_for_pairing(runs, sources)

@@ -78,3 +78,19 @@ def test_a_run_with_only_bad_files_is_refused_in_one_line(tmp_path: Path, capsys
     assert main(["compare", str(run_dir)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and str(path) in err
+
+
+@pytest.mark.parametrize("command", ["plot", "report"])
+def test_a_run_without_any_query_record_is_one_line_not_a_traceback(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As a served model whose every query failed to connect leaves it: model files with no record."""
+    from dataclasses import replace
+
+    run_dir = tmp_path / "run"
+    storage.write_model_runs(run_dir, [replace(full_run(), records=())])
+    out_args = ["--out", str(tmp_path / "plots")] if command == "plot" else ["-o", str(tmp_path / "r.html")]
+    assert main([command, str(run_dir), *out_args]) == 2
+    out, err = capsys.readouterr()
+    [line] = err.splitlines()
+    assert line.startswith(f"slm-energy {command}: error: {run_dir}: no query record in its model files (")
+    assert "nothing to plot or report" in line and out == ""
